@@ -246,6 +246,7 @@ class ClerkDouble:
         self.sessions: dict[str, dict[str, Any]] = {}
         self.requests: Counter[tuple[str, str]] = Counter()
         self._signing_keys: dict[str, str] = {}  # template id -> write-only signing key (clerk.md §1.2)
+        self._creation_order: dict[str, int] = {}  # template id -> sequence (ms timestamps can tie)
         self._keys: list[tuple[str, rsa.RSAPrivateKey]] = []  # published keys, current one first
         self._jwks_cache_headers: dict[str, str] = {}
         self._faults: list[_Fault] = []
@@ -264,7 +265,8 @@ class ClerkDouble:
         handler = type("ClerkDoubleHandler", (_Handler,), {"double": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="clerk-double", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.01,), name="clerk-double",
+                                        daemon=True)
         self._thread.start()
         return self
 
@@ -576,6 +578,7 @@ class ClerkDouble:
                         "signing_algorithm": fields["signing_algorithm"], "created_at": now, "updated_at": now}
             if fields["signing_key"]:
                 self._signing_keys[template["id"]] = fields["signing_key"]
+            self._creation_order[template["id"]] = len(self._creation_order)
             self.templates[template["name"]] = template
             return template
 
@@ -727,12 +730,12 @@ class ClerkDouble:
 
     def _list_templates(self, request: _Request) -> _Response:
         """GET /v1/jwt_templates: clerk.md §2.2, §0.6. A bare array; ``?paginated=true`` gives
-        ``{"data": [...], "total_count": N}``. ``limit`` (default 10, max 500) and ``offset`` apply to both shapes
+        ``{"data": [...], "total_count": N}``, oldest first (order unverified). ``limit`` (default 10, max 500) and ``offset`` apply to both shapes
         (spec's shared pagination parameters; unverified for the bare array)."""
         paginated = _query_bool(request, "paginated")
         limit, offset = _pagination(request)
         with self._lock:
-            everything = sorted(self.templates.values(), key=lambda t: (t["created_at"], t["id"]))
+            everything = sorted(self.templates.values(), key=lambda t: self._creation_order[t["id"]])
             page = everything[offset:offset + limit]
             if paginated:
                 return _Response(200, {"data": page, "total_count": len(everything)})
