@@ -76,12 +76,13 @@ class ClerkSettings(StrictModel):
             raise ValueError("must not be empty. Fix: name the Clerk JWT template, e.g. `hasura`")
         return value
 
-    @field_validator("audience")
+    @field_validator("audience", mode="before")
     @classmethod
-    def _audience(cls, value: str | list[str] | None) -> str | list[str] | None:
-        values = [value] if isinstance(value, str) else value or []
-        if any(not v.strip() for v in values) or value == []:
-            raise ValueError("must be a non-empty string or a list of non-empty strings. Fix: set the `aud` your "
+    def _audience(cls, value: Any) -> Any:
+        values = [value] if isinstance(value, str) else value
+        if value is not None and (not isinstance(values, list) or not values
+                                  or any(not isinstance(v, str) or not v.strip() for v in values)):
+            raise ValueError(f"got {value!r}; it must be a non-empty string or a list of non-empty strings. Fix: set the `aud` your "
                              "Clerk template issues, or remove the key (Clerk tokens carry no `aud` by default)")
         return value
 
@@ -175,12 +176,27 @@ def _describe(item: Mapping[str, Any]) -> str:
         known = [f.alias or n for n, f in model.model_fields.items()] if model else []
         return _unknown_key_problem(leaf, known, f"{parent}." if parent else "")
     message = item["msg"].removeprefix("Value error, ")
-    if item["type"] in {"string_type", "int_type", "int_parsing", "bool_type", "bool_parsing", "list_type",
-                        "model_type", "dict_type"}:
-        message += f" (got {item['input']!r})" if not _is_secret(key) else ""
-    if item["type"] == "literal_error":
+    expected = _EXPECTED_TYPES.get(item["type"])
+    if expected:
+        shown = "" if _is_secret(key) else f" (got {item['input']!r})"
+        message += f"{shown}. Fix: give {expected}"
+    elif item["type"] == "literal_error":
         message += ". Fix: use one of the values listed"
     return f"{key}: {message}"
+
+
+_EXPECTED_TYPES = {
+    "string_type": "a string",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "a list",
+    "model_type": "an object (nested keys in Pulumi.<stack>.yaml, or `pulumi config set --path`)",
+    "dict_type": "an object (nested keys in Pulumi.<stack>.yaml, or `pulumi config set --path`)",
+    "missing": "a value",
+}
 
 
 def _model_at(path: str) -> type[BaseModel] | None:

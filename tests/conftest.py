@@ -1,5 +1,6 @@
-"""Shared fixtures: real PostgreSQL and the Hasura and Clerk doubles, each served on 127.0.0.1."""
+"""Shared fixtures: real PostgreSQL, the Hasura and Clerk doubles and a canned-JWKS server, all on 127.0.0.1."""
 
 from tests.fixtures.clerk import *  # noqa: F403
 from tests.fixtures.hasura import *  # noqa: F403
+from tests.fixtures.jwks import *  # noqa: F403
 from tests.fixtures.postgres import *  # noqa: F403
