@@ -231,8 +231,9 @@ def test_static_aud_is_allowed(clerk_double, bapi):
 
 def test_template_validation_errors(clerk_double, bapi):
     assert_clerk_error(bapi.post("/jwt_templates", json={"claims": {}}), 422, "form_param_missing")
-    assert_clerk_error(bapi.post("/jwt_templates", json={"name": "x", "claims": ["no"]}), 422,
-                       "form_param_type_invalid")
+    for not_an_object in (["no"], json.dumps({"role": "user"})):
+        assert_clerk_error(bapi.post("/jwt_templates", json={"name": "x", "claims": not_an_object}), 422,
+                           "form_param_type_invalid")
     assert_clerk_error(bapi.post("/jwt_templates", json={"name": "x", "claims": {}, "lifetime": 29}), 422,
                        "form_param_value_invalid")
     assert_clerk_error(bapi.post("/jwt_templates", json={"name": "x", "claims": {}, "allowed_clock_skew": 301}),
@@ -432,6 +433,7 @@ def test_custom_signing_key_template_mints_hs256_without_kid(clerk_double, bapi)
 
 def test_rate_limit_next_answers_429_with_retry_after(clerk_double, bapi):
     clerk_double.rate_limit_next(2, retry_after=3)
+    assert httpx.get(clerk_double.url + "/v1/jwt_templates").status_code == 401  # per key: does not use one up
     assert bapi.get("/jwks").status_code == 200  # clerk.md §2.6: never rate limited
     assert httpx.get(clerk_double.jwks_url).status_code == 200
     for _ in range(2):
@@ -449,6 +451,10 @@ def test_fail_next_answers_5xx_then_recovers(clerk_double, bapi):
     assert bapi.get("/jwks").status_code == 200
     assert httpx.get(clerk_double.jwks_url).status_code == 500
     assert httpx.get(clerk_double.jwks_url).status_code == 200
+    clerk_double.fail_next(1, drop=True)
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.get(clerk_double.url + "/v1/jwks", headers=bapi.headers)
+    assert bapi.get("/jwks").status_code == 200
 
 
 def test_requests_are_counted_by_path_template(clerk_double, bapi):

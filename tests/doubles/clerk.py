@@ -44,7 +44,7 @@ Python API (``ClerkDouble``)
     Tokens: mint_template_token(user_id, template_name="hasura", *, now=None, lifetime=None, azp=None),
     mint_session_token(user_id, *, session_id=None, now=None, lifetime=60, azp=None), jwks(), public_key_pem().
     Faults and knobs: rotate_keys(keep_old=False), set_jwks_cache_headers({...}), rate_limit_next(n, retry_after=1),
-    fail_next(n, status=500, path_prefix="/v1/"), reset_counts(), stop().
+    fail_next(n, status=500, path_prefix="/v1/", drop=False), reset_counts(), stop().
 
 Run by hand (from the repository root):
     .venv/bin/python -m tests.doubles.clerk [--port 8765] [--frontend-api-host H] [--production]
@@ -210,6 +210,7 @@ class _Fault:
     path_prefix: str
     status: int = 500
     retry_after: int = 1
+    drop: bool = False
 
 
 def _now_ms(seconds: float) -> int:
@@ -354,24 +355,27 @@ class ClerkDouble:
         with self._lock:
             self._faults.append(_Fault(n, "/v1/", status=429, retry_after=retry_after))
 
-    def fail_next(self, n: int, status: int = 500, path_prefix: str = "/v1/") -> None:
+    def fail_next(self, n: int, status: int = 500, path_prefix: str = "/v1/", *, drop: bool = False) -> None:
         """Answer the next ``n`` requests whose path starts with ``path_prefix`` (default: the BAPI; ``"/"`` for
-        everything, ``"/.well-known/"`` for the FAPI JWKS) with ``status`` and Clerk's 500 body."""
+        everything, ``"/.well-known/"`` for the FAPI JWKS) with ``status`` and Clerk's 500 body; with ``drop=True``,
+        close the connection without answering instead."""
         if not 500 <= status <= 599:
             raise ValueError(f"fail_next status must be 5xx, got {status}")
         with self._lock:
-            self._faults.append(_Fault(n, path_prefix, status=status))
+            self._faults.append(_Fault(n, path_prefix, status=status, drop=drop))
 
     def reset_counts(self) -> None:
         with self._lock:
             self.requests.clear()
 
-    def _take_fault(self, method: str, path: str) -> _Fault | None:
+    def _take_fault(self, method: str, path: str, *, rate_limit: bool) -> _Fault | None:
         with self._lock:
             for fault in self._faults:
                 if fault.remaining <= 0 or not path.startswith(fault.path_prefix):
                     continue
-                if fault.status == 429 and method == "GET" and path == "/v1/jwks":
+                if (fault.status == 429) != rate_limit:
+                    continue
+                if rate_limit and method == "GET" and path == "/v1/jwks":
                     continue  # clerk.md §2.6: GET /v1/jwks has no rate limit
                 fault.remaining -= 1
                 self._faults = [f for f in self._faults if f.remaining > 0]
@@ -504,12 +508,7 @@ class ClerkDouble:
         if "claims" not in body or body["claims"] is None:
             raise _param_missing("claims")
         claims = body["claims"]
-        if isinstance(claims, str):  # Clerk accepts the claims as a JSON string too (Terraform providers send one)
-            try:
-                claims = json.loads(claims)
-            except ValueError:
-                raise _param_type_invalid("claims", "object") from None
-        if not isinstance(claims, dict):
+        if not isinstance(claims, dict):  # the spec types `claims` as an object (a JSON string is refused)
             raise _param_type_invalid("claims", "object")
         for claim in claims:
             if claim in RESERVED_TEMPLATE_CLAIMS:
@@ -666,20 +665,24 @@ class ClerkDouble:
 
     # ------------------------------------------------------------------------------------ HTTP dispatching
 
-    def _handle(self, method: str, raw_path: str, headers: Any, raw_body: bytes) -> _Response:
+    def _handle(self, method: str, raw_path: str, headers: Any, raw_body: bytes) -> _Response | None:
+        """The response to one request, or None to drop the connection."""
         split = urlsplit(raw_path)
         path = split.path.rstrip("/") or "/"
         route = _match_route(method, path)
         with self._lock:
             self.requests[(method, route[1] if route else path)] += 1
         try:
-            fault = self._take_fault(method, path)
-            if fault is not None and fault.status != 429:
+            fault = self._take_fault(method, path, rate_limit=False)
+            if fault is not None and fault.drop:
+                return None
+            if fault is not None:
                 raise ClerkAPIError(fault.status, "internal_clerk_error", "Oops, an unexpected error occurred",
                                     "There was an internal error on our servers. We've been notified and are "
                                     "working on fixing it.")
             if path.startswith("/v1/") or path == "/v1":
-                self._authenticate(headers)
+                self._authenticate(headers)  # before the rate limit: Clerk limits per secret key (clerk.md §2.6)
+            fault = self._take_fault(method, path, rate_limit=True)
             if fault is not None:
                 # clerk.md §2.6: 429 with Retry-After (seconds). The body's code is unverified.
                 raise ClerkAPIError(429, "too_many_requests", "Too many requests",
@@ -1066,6 +1069,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         response = self.double._handle(self.command, self.path, self.headers, body)
+        if response is None:
+            self.close_connection = True
+            return
         payload = json.dumps(response.body).encode()
         self.send_response(response.status)
         self.send_header("Content-Type", "application/json")
