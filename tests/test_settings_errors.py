@@ -148,6 +148,10 @@ JWKS_CASES: list[tuple[str, tuple[int, bytes, str] | None, str, str]] = [
     ("pinned, no RS256 key", (200, ('{"keys": [%s]}' % __import__("json").dumps(EC_JWK)).encode(),
                               "application/json"), "pinned", "no RS256 signing key"),
     ("url preflight, empty key set", (200, b'{"keys": []}', "application/json"), "url", "no RS256 signing key"),
+    ("url preflight, not JSON", (200, b"<html>login</html>", "text/html"), "url", "is not JSON"),
+    ("url preflight, only an EC key", (200, ('{"keys": [%s]}' % __import__("json").dumps(EC_JWK)).encode(),
+                                       "application/json"), "url", "found: EC/ES256"),
+    ("url preflight, not found", (404, b"{}", "application/json"), "url", "answered HTTP 404"),
     ("pinned, two RS256 keys (rotation)", (200, __import__("json").dumps(
         {"keys": [rs256_jwk("ins_a"), rs256_jwk("ins_b")]}).encode(), "application/json"), "pinned",
      "can embed one key"),
