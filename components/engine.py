@@ -1,0 +1,100 @@
+"""Hasura GraphQL Engine v2 in Docker, started only once Postgres is healthy, trusting Clerk's tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from components.container_settings import HasuraSettings
+
+#: Port inside the container. Fixed: the image's own health check hardcodes it (hasura.md §3.1).
+CONTAINER_PORT = 8080
+#: Env var the metadata's `databases.yaml` reads the app database URL from (`from_env`), so no password is
+#: ever part of the metadata.
+APP_DATABASE_URL_ENV = "PG_DATABASE_URL"
+
+
+@dataclass(frozen=True)
+class EngineArgs:
+    settings: HasuraSettings
+    stack: str
+    """Stack name: decides the console/dev-mode/log/API defaults."""
+    docker_name: str
+    network_name: pulumi.Input[str]
+    database_url: pulumi.Input[str]
+    """Secret; Hasura's metadata database and the app database (`PG_DATABASE_URL`)."""
+    admin_secret: pulumi.Input[str]
+    """Secret."""
+    jwt_secret: pulumi.Input[str]
+    """The `HASURA_GRAPHQL_JWT_SECRET` JSON (secret when it holds a key)."""
+    depends_on: Sequence[pulumi.Resource]
+    """Created only after these (the Postgres container, which is created healthy)."""
+    labels: dict[str, str]
+
+
+def hasura_environment(settings: HasuraSettings, stack: str, *, database_url: str, admin_secret: str,
+                       jwt_secret: str) -> list[str]:
+    """The container's `KEY=VALUE` environment (hasura.md §3.2)."""
+    env = {
+        "HASURA_GRAPHQL_SERVER_PORT": str(CONTAINER_PORT),
+        "HASURA_GRAPHQL_METADATA_DATABASE_URL": database_url,
+        APP_DATABASE_URL_ENV: database_url,
+        "HASURA_GRAPHQL_ADMIN_SECRET": admin_secret,
+        "HASURA_GRAPHQL_JWT_SECRET": jwt_secret,
+        "HASURA_GRAPHQL_ENABLE_CONSOLE": _flag(settings.resolved_console(stack)),
+        "HASURA_GRAPHQL_DEV_MODE": _flag(settings.resolved_dev_mode(stack)),
+        "HASURA_GRAPHQL_ENABLED_LOG_TYPES": ", ".join(settings.resolved_log_types(stack)),
+        "HASURA_GRAPHQL_ENABLED_APIS": ",".join(settings.resolved_enabled_apis(stack)),
+    }
+    if settings.unauthorized_role is not None:
+        env["HASURA_GRAPHQL_UNAUTHORIZED_ROLE"] = settings.unauthorized_role
+    if settings.cors_domains is not None:
+        env["HASURA_GRAPHQL_CORS_DOMAIN"] = ", ".join(settings.cors_domains)
+    return [f"{key}={value}" for key, value in env.items()]
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+class Engine(pulumi.ComponentResource):
+    """The Hasura container, published on `bindAddress:port`, healthy on `/healthz` before create returns."""
+
+    container: docker.Container
+    url: pulumi.Output[str]
+    """Base URL from the machine running the deploy (http://127.0.0.1:<port> unless bound elsewhere)."""
+
+    def __init__(self, name: str, args: EngineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("clerk-hasura:engine:Engine", name, None, opts)
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+
+        image = docker.RemoteImage(f"{name}-image", name=settings.image, keep_locally=True, opts=child)
+        envs = pulumi.Output.all(args.database_url, args.admin_secret, args.jwt_secret).apply(
+            lambda values: hasura_environment(settings, args.stack, database_url=values[0], admin_secret=values[1],
+                                              jwt_secret=values[2]))
+        self.container = docker.Container(
+            f"{name}-container",
+            name=f"{args.docker_name}-hasura",
+            image=image.image_id,
+            envs=pulumi.Output.secret(envs),
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=["hasura"])],
+            ports=[docker.ContainerPortArgs(internal=CONTAINER_PORT, external=settings.port, ip=settings.bind_address)],
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=["CMD", "curl", "-fsS", "-o", "/dev/null", f"http://127.0.0.1:{CONTAINER_PORT}/healthz"],
+                interval="2s", timeout="5s", retries=15, start_period="10s",
+            ),
+            wait=True,
+            # Hasura exits when it cannot fetch Clerk's JWKS at start; `restart` retries it within this window.
+            wait_timeout=180,
+            restart="unless-stopped",
+            labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in sorted(args.labels.items())],
+            # See components/database.py: health check changes and unhealthy creates need a new container.
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                replace_on_changes=["*"], depends_on=list(args.depends_on))),
+        )
+        self.url = pulumi.Output.from_input(settings.local_url())
+        self.register_outputs({"url": self.url})
