@@ -26,6 +26,18 @@ READ_RETRIES = 2
 
 SECRET_KEY_SETTING = "clerkSecretKey"
 
+HASURA_CLAIMS_NAMESPACE = "https://hasura.io/jwt/claims"
+#: The claims of Clerk's built-in Hasura template (clerk.md §1.1); `{{user.id}}` is the Clerk user id.
+HASURA_TEMPLATE_CLAIMS: dict[str, Any] = {
+    HASURA_CLAIMS_NAMESPACE: {
+        "x-hasura-allowed-roles": ["user"],
+        "x-hasura-default-role": "user",
+        "x-hasura-user-id": "{{user.id}}",
+    }
+}
+#: Claims Clerk sets itself on every template token; a template containing one is refused (clerk.md §1.4).
+RESERVED_CLAIMS = frozenset({"azp", "exp", "iat", "iss", "jti", "nbf", "sub", "sid", "fva"})
+
 
 class ClerkApiError(ClerkHasuraError):
     """A Clerk Backend API call failed; `status` and `code` are Clerk's HTTP status and error code, if any."""

@@ -1,0 +1,104 @@
+"""The smoke check as the last step of `pulumi up` (a dynamic resource running components.smoke).
+
+It runs on create, and again on update, which `diff()` asks for whenever an input changes: the inputs include
+`triggers` (ids or hashes of the Hasura container, the JWT secret and the applied metadata) and `runId`
+(`smoke.runId`, change it to run the check on demand). A failing check raises, so the deploy fails with the
+readable report; the `report` output holds the structured one. Tokens never reach the report or the state.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import Any, TypedDict
+
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+
+from components.clerk_client import DEFAULT_CLERK_API_URL
+from components.smoke import SmokeCheckFailed, SmokeTarget, run_smoke
+
+SECRET_OUTPUTS = ["hasuraAdminSecret", "clerkSecretKey", "signingKey"]
+#: Outputs computed by the provider; every other property is an input.
+COMPUTED = ("report", "passed", "tokenSource")
+
+
+class SmokeCheckArgs(TypedDict, total=False):
+    """Inputs of `SmokeCheck`; `hasuraAdminSecret`, `clerkSecretKey`, `signingKey` must be `pulumi.Output.secret`s."""
+
+    hasuraUrl: pulumi.Input[str]
+    hasuraAdminSecret: pulumi.Input[str]
+    issuer: pulumi.Input[str | None]
+    jwtTemplate: pulumi.Input[str]
+    tokenSource: pulumi.Input[str]
+    tokenEnvVar: pulumi.Input[str]
+    testUserEmail: pulumi.Input[str]
+    timeoutSeconds: pulumi.Input[int]
+    clerkSecretKey: pulumi.Input[str | None]
+    clerkApiUrl: pulumi.Input[str]
+    signingKey: pulumi.Input[str | None]
+    signingAlgorithm: pulumi.Input[str | None]
+    templateClockSkew: pulumi.Input[int]
+    triggers: pulumi.Input[Mapping[str, pulumi.Input[str]]]
+    """Anything whose change must rerun the check: Hasura container id, JWT secret hash, metadata hash, …"""
+    runId: pulumi.Input[str]
+
+
+#: Input name -> SmokeTarget field.
+_TARGET_FIELDS = {
+    "hasuraUrl": "hasura_url", "hasuraAdminSecret": "admin_secret", "issuer": "issuer",
+    "jwtTemplate": "jwt_template", "tokenSource": "token_source", "clerkSecretKey": "clerk_secret_key",
+    "clerkApiUrl": "clerk_api_url", "signingKey": "signing_key", "signingAlgorithm": "signing_algorithm",
+    "tokenEnvVar": "token_env_var", "testUserEmail": "test_user_email", "timeoutSeconds": "timeout_seconds",
+    "templateClockSkew": "template_clock_skew",
+}
+
+
+def target_from_props(props: dict[str, Any]) -> SmokeTarget:
+    """The smoke target the inputs describe; inputs left unset take SmokeTarget's defaults."""
+    return SmokeTarget(**{field: props[key] for key, field in _TARGET_FIELDS.items() if props.get(key) is not None})
+
+
+class SmokeCheckProvider(ResourceProvider):
+    """Runs the smoke check; holds no state (clients are built inside components.smoke for each run)."""
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(f"smoke-{secrets.token_hex(8)}", _run(props))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        keys = (set(olds) | set(news)) - set(COMPUTED) - {"__provider"}
+        changed = sorted(key for key in keys if olds.get(key) != news.get(key))
+        return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(_run(news))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        # A past check has no live state to read back; refresh keeps the last report instead of rerunning it.
+        return ReadResult(id_, props)
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Nothing to remove: every run cleans up its own test rows and Clerk session."""
+
+
+def _run(props: dict[str, Any]) -> dict[str, Any]:
+    inputs = {key: value for key, value in props.items() if key not in COMPUTED}
+    report = run_smoke(target_from_props(inputs))
+    if not report.passed:
+        raise SmokeCheckFailed(report)
+    return {**inputs, "report": report.to_list(), "passed": True, "tokenSource": report.token_source}
+
+
+class SmokeCheck(Resource, module="smoke_check", name="SmokeCheck"):
+    """The post-deploy smoke check; `report` is the list of {name, passed, skipped, detail, ms}."""
+
+    report: pulumi.Output[list[dict[str, Any]]]
+    passed: pulumi.Output[bool]
+    tokenSource: pulumi.Output[str]
+
+    def __init__(self, resource_name: str, args: SmokeCheckArgs, opts: pulumi.ResourceOptions | None = None):
+        props = {"report": None, "passed": None, "tokenSource": None, "triggers": {}, "runId": "",
+                 "clerkApiUrl": DEFAULT_CLERK_API_URL, **args}
+        super().__init__(SmokeCheckProvider(), resource_name, props,
+                         pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                             additional_secret_outputs=SECRET_OUTPUTS)))
