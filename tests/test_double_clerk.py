@@ -20,6 +20,13 @@ REPO = Path(__file__).resolve().parent.parent
 TEST_EMAIL = "smoke+clerk_test@example.com"
 
 
+@pytest.fixture(scope="module")
+def web():
+    """One plain client for the module: building an httpx client costs ~30 ms."""
+    with httpx.Client() as client:
+        yield client
+
+
 @pytest.fixture
 def bapi(clerk_double: ClerkDouble):
     with httpx.Client(base_url=clerk_double.url + "/v1",
@@ -75,8 +82,8 @@ def test_production_instance_with_custom_host(clerk_double_factory):
 
 # -------------------------------------------------------------------------------------------------- JWKS
 
-def test_jwks_shape_and_no_cache_headers_by_default(clerk_double):
-    response = httpx.get(clerk_double.jwks_url)
+def test_jwks_shape_and_no_cache_headers_by_default(clerk_double, web):
+    response = web.get(clerk_double.jwks_url)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     assert "cache-control" not in response.headers and "expires" not in response.headers
@@ -88,13 +95,13 @@ def test_jwks_shape_and_no_cache_headers_by_default(clerk_double):
     assert jwt.PyJWK(key).key.public_numbers() == clerk_double.private_key.public_key().public_numbers()
 
 
-def test_bapi_jwks_is_the_same_document_and_needs_the_secret_key(clerk_double, bapi):
-    assert bapi.get("/jwks").json() == httpx.get(clerk_double.jwks_url).json()
-    assert_clerk_error(httpx.get(clerk_double.url + "/v1/jwks"), 401, "authorization_header_format_invalid")
+def test_bapi_jwks_is_the_same_document_and_needs_the_secret_key(clerk_double, bapi, web):
+    assert bapi.get("/jwks").json() == web.get(clerk_double.jwks_url).json()
+    assert_clerk_error(web.get(clerk_double.url + "/v1/jwks"), 401, "authorization_header_format_invalid")
 
 
-def test_openid_configuration_points_at_the_fapi_host(clerk_double):
-    body = httpx.get(clerk_double.url + "/.well-known/openid-configuration").json()
+def test_openid_configuration_points_at_the_fapi_host(clerk_double, web):
+    body = web.get(clerk_double.url + "/.well-known/openid-configuration").json()
     assert body["issuer"] == clerk_double.issuer
     assert body["jwks_uri"] == clerk_double.issuer + "/.well-known/jwks.json"
 
@@ -104,22 +111,34 @@ def test_openid_configuration_points_at_the_fapi_host(clerk_double):
     {"Cache-Control": "no-cache"},
     {"Expires": email.utils.formatdate(1_900_000_000, usegmt=True)},
 ])
-def test_jwks_cache_headers_are_switchable(clerk_double, bapi, headers):
+def test_jwks_cache_headers_are_switchable(clerk_double, bapi, headers, web):
     clerk_double.set_jwks_cache_headers(headers)
-    for response in (httpx.get(clerk_double.jwks_url), bapi.get("/jwks")):
+    for response in (web.get(clerk_double.jwks_url), bapi.get("/jwks")):
         for name, value in headers.items():
             assert response.headers[name] == value
     clerk_double.set_jwks_cache_headers({})
-    assert "cache-control" not in httpx.get(clerk_double.jwks_url).headers
+    assert "cache-control" not in web.get(clerk_double.jwks_url).headers
 
 
-def test_rotation_replaces_the_key_unless_the_old_one_is_kept(clerk_double):
+def test_instances_have_distinct_keys(clerk_double, clerk_double_factory):
+    other = clerk_double_factory()
+    assert other.instance_id != clerk_double.instance_id
+    token = other.mint_template_token("user_1")
+    with pytest.raises(StopIteration):
+        verify(token, clerk_double.jwks(), clerk_double.issuer)
+    forged = jwt.encode(jwt.decode(token, options={"verify_signature": False}), other.private_key, algorithm="RS256",
+                        headers={"kid": clerk_double.instance_id})
+    with pytest.raises(jwt.InvalidSignatureError):
+        verify(forged, clerk_double.jwks(), clerk_double.issuer)
+
+
+def test_rotation_replaces_the_key_unless_the_old_one_is_kept(clerk_double, web):
     first_kid = clerk_double.instance_id
     old_token = clerk_double.mint_template_token("user_1")
 
     kept_kid = clerk_double.rotate_keys(keep_old=True)
     assert kept_kid == clerk_double.instance_id != first_kid
-    overlap = httpx.get(clerk_double.jwks_url).json()
+    overlap = web.get(clerk_double.jwks_url).json()
     assert [k["kid"] for k in overlap["keys"]] == [kept_kid, first_kid]
     verify(old_token, overlap, clerk_double.issuer)
     new_token = clerk_double.mint_template_token("user_1")
@@ -127,7 +146,7 @@ def test_rotation_replaces_the_key_unless_the_old_one_is_kept(clerk_double):
     verify(new_token, overlap, clerk_double.issuer)
 
     newest_kid = clerk_double.rotate_keys()
-    jwks = httpx.get(clerk_double.jwks_url).json()
+    jwks = web.get(clerk_double.jwks_url).json()
     assert [k["kid"] for k in jwks["keys"]] == [newest_kid]
     with pytest.raises(StopIteration):  # the old kid is gone from the JWKS
         verify(new_token, jwks, clerk_double.issuer)
@@ -135,16 +154,16 @@ def test_rotation_replaces_the_key_unless_the_old_one_is_kept(clerk_double):
 
 # ------------------------------------------------------------------------------------------------ BAPI auth
 
-def test_backend_api_401_bodies(clerk_double):
+def test_backend_api_401_bodies(clerk_double, web):
     url = clerk_double.url + "/v1/jwt_templates"
     format_message = "Invalid Authorization header format. Must be 'Bearer <YOUR_API_KEY>'"
-    assert_clerk_error(httpx.get(url), 401, "authorization_header_format_invalid", format_message)
-    assert_clerk_error(httpx.get(url, headers={"Authorization": clerk_double.secret_key}), 401,
+    assert_clerk_error(web.get(url), 401, "authorization_header_format_invalid", format_message)
+    assert_clerk_error(web.get(url, headers={"Authorization": clerk_double.secret_key}), 401,
                        "authorization_header_format_invalid", format_message)
-    assert_clerk_error(httpx.get(url, headers={"Authorization": "Bearer sk_test_wrong"}), 401, "clerk_key_invalid",
+    assert_clerk_error(web.get(url, headers={"Authorization": "Bearer sk_test_wrong"}), 401, "clerk_key_invalid",
                        "The provided Clerk Secret Key is invalid. Make sure that your Clerk Secret Key is correct.")
     # another instance's key is just as wrong
-    assert_clerk_error(httpx.get(url, headers={"Authorization": f"Bearer {ClerkDouble().secret_key}"}), 401,
+    assert_clerk_error(web.get(url, headers={"Authorization": f"Bearer {ClerkDouble().secret_key}"}), 401,
                        "clerk_key_invalid")
 
 
@@ -281,7 +300,7 @@ def test_user_errors(bapi):
 
 # ------------------------------------------------------------------------------------ sessions and tokens
 
-def test_template_token_is_minted_exactly_as_clerk_does(clerk_double, bapi):
+def test_template_token_is_minted_exactly_as_clerk_does(clerk_double, bapi, web):
     user, session = make_user_session(bapi)
     assert session["object"] == "session" and session["id"].startswith("sess_")
     assert (session["user_id"], session["status"]) == (user["id"], "active")
@@ -297,7 +316,7 @@ def test_template_token_is_minted_exactly_as_clerk_does(clerk_double, bapi):
     header_segment = token.split(".")[0]
     header = json.loads(base64.urlsafe_b64decode(header_segment + "=" * (-len(header_segment) % 4)))
     assert header == {"alg": "RS256", "kid": clerk_double.instance_id, "typ": "JWT"}
-    claims = verify(token, httpx.get(clerk_double.jwks_url).json(), clerk_double.issuer)
+    claims = verify(token, web.get(clerk_double.jwks_url).json(), clerk_double.issuer)
     assert set(claims) == {"exp", "iat", "iss", "jti", "nbf", "sub", "https://hasura.io/jwt/claims"}
     assert before <= claims["iat"] <= after
     assert claims["exp"] - claims["iat"] == 60
@@ -339,10 +358,10 @@ def test_unknown_template_or_session_is_404(clerk_double, bapi):
     assert_clerk_error(bapi.post("/sessions", json={}), 422, "form_param_missing")
 
 
-def test_session_creation_is_refused_on_a_production_instance(clerk_double, clerk_double_factory, bapi):
+def test_session_creation_is_refused_on_a_production_instance(clerk_double, clerk_double_factory, bapi, web):
     prod = clerk_double_factory(production=True)
     user = prod.create_user(email_address=TEST_EMAIL)
-    response = httpx.post(prod.url + "/v1/sessions", json={"user_id": user["id"]},
+    response = web.post(prod.url + "/v1/sessions", json={"user_id": user["id"]},
                           headers={"Authorization": f"Bearer {prod.secret_key}"})
     assert_clerk_error(response, 400, "request_invalid_for_environment")
     assert prod.sessions == {}
@@ -431,11 +450,11 @@ def test_custom_signing_key_template_mints_hs256_without_kid(clerk_double, bapi)
 
 # ------------------------------------------------------------------------------------- faults and counting
 
-def test_rate_limit_next_answers_429_with_retry_after(clerk_double, bapi):
+def test_rate_limit_next_answers_429_with_retry_after(clerk_double, bapi, web):
     clerk_double.rate_limit_next(2, retry_after=3)
-    assert httpx.get(clerk_double.url + "/v1/jwt_templates").status_code == 401  # per key: does not use one up
+    assert web.get(clerk_double.url + "/v1/jwt_templates").status_code == 401  # per key: does not use one up
     assert bapi.get("/jwks").status_code == 200  # clerk.md §2.6: never rate limited
-    assert httpx.get(clerk_double.jwks_url).status_code == 200
+    assert web.get(clerk_double.jwks_url).status_code == 200
     for _ in range(2):
         response = bapi.get("/jwt_templates")
         assert response.status_code == 429 and response.headers["Retry-After"] == "3"
@@ -443,24 +462,24 @@ def test_rate_limit_next_answers_429_with_retry_after(clerk_double, bapi):
     assert bapi.get("/jwt_templates").status_code == 200
 
 
-def test_fail_next_answers_5xx_then_recovers(clerk_double, bapi):
+def test_fail_next_answers_5xx_then_recovers(clerk_double, bapi, web):
     clerk_double.fail_next(1, status=503)
     assert_clerk_error(bapi.get("/jwt_templates"), 503, "internal_clerk_error")
     assert bapi.get("/jwt_templates").status_code == 200
     clerk_double.fail_next(1, path_prefix="/.well-known/")
     assert bapi.get("/jwks").status_code == 200
-    assert httpx.get(clerk_double.jwks_url).status_code == 500
-    assert httpx.get(clerk_double.jwks_url).status_code == 200
+    assert web.get(clerk_double.jwks_url).status_code == 500
+    assert web.get(clerk_double.jwks_url).status_code == 200
     clerk_double.fail_next(1, drop=True)
     with pytest.raises(httpx.RemoteProtocolError):
-        httpx.get(clerk_double.url + "/v1/jwks", headers=bapi.headers)
+        web.get(clerk_double.url + "/v1/jwks", headers=bapi.headers)
     assert bapi.get("/jwks").status_code == 200
 
 
-def test_requests_are_counted_by_path_template(clerk_double, bapi):
+def test_requests_are_counted_by_path_template(clerk_double, bapi, web):
     _, session = make_user_session(bapi)
     bapi.post(f"/sessions/{session['id']}/tokens/hasura")
-    httpx.get(clerk_double.jwks_url)
+    web.get(clerk_double.jwks_url)
     assert clerk_double.requests == {
         ("POST", "/v1/users"): 1, ("POST", "/v1/sessions"): 1,
         ("POST", "/v1/sessions/{id}/tokens/{template}"): 1, ("GET", "/.well-known/jwks.json"): 1,
@@ -474,7 +493,7 @@ def test_unknown_routes(clerk_double, bapi):
     assert bapi.put("/jwt_templates").status_code == 405
 
 
-def test_runs_by_hand():
+def test_runs_by_hand(web):
     process = subprocess.Popen([sys.executable, "-m", "tests.doubles.clerk"], cwd=REPO, stdout=subprocess.PIPE,
                                text=True)
     try:
@@ -482,7 +501,7 @@ def test_runs_by_hand():
         url = lines[0].split()[3]
         secret_key = lines[4].split()[2]
         assert lines[3].split()[2].startswith("pk_test_") and secret_key.startswith("sk_test_")
-        templates = httpx.get(url + "/v1/jwt_templates", headers={"Authorization": f"Bearer {secret_key}"}).json()
+        templates = web.get(url + "/v1/jwt_templates", headers={"Authorization": f"Bearer {secret_key}"}).json()
         assert [t["name"] for t in templates] == ["hasura"]
     finally:
         process.terminate()

@@ -103,6 +103,26 @@ _ADJECTIVES = ("happy", "clean", "distinct", "united", "brave", "calm", "eager",
 _ANIMALS = ("hippo", "mayfly", "mosquito", "gorilla", "otter", "falcon", "badger", "lemur")
 
 
+_KEY_POOL_SIZE = 16
+_key_pool: list[rsa.RSAPrivateKey] = []
+_key_pool_next = 0
+_key_pool_lock = threading.Lock()
+
+
+def _next_rsa_key() -> rsa.RSAPrivateKey:
+    """An RSA-2048 key (Clerk's instance keys are RSA, clerk.md §3.2). Generating one takes ~50 ms, so the process
+    keeps a pool of 16 and hands them out in turn: any 16 consecutive keys (instances and rotations) are distinct,
+    which is what "a token from another instance" and "a rotated-out key" tests need."""
+    global _key_pool_next
+    with _key_pool_lock:
+        if len(_key_pool) < _KEY_POOL_SIZE:
+            _key_pool.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+            return _key_pool[-1]
+        key = _key_pool[_key_pool_next]
+        _key_pool_next = (_key_pool_next + 1) % _KEY_POOL_SIZE
+        return key
+
+
 def _clerk_id(prefix: str) -> str:
     """An id shaped like Clerk's: prefix, underscore, 27 base62 characters."""
     return f"{prefix}_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(27))
@@ -323,7 +343,7 @@ class ClerkDouble:
         """Make a new instance key (new ``ins_...`` kid) and sign with it from now on. With ``keep_old`` the previous
         key stays published after the new one (overlap); otherwise the JWKS holds the new key only. Returns the new kid.
         """
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        key = _next_rsa_key()
         with self._lock:
             kept = self._keys[:1] if keep_old else []
             self._keys = [(_clerk_id("ins"), key), *kept]
@@ -1063,6 +1083,7 @@ def _match_route(method: str | None, path: str):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "clerk-double"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes; Nagle + delayed ACK costs 40 ms
     double: ClerkDouble
 
     def _serve(self) -> None:
