@@ -36,6 +36,8 @@ class SmokeSettings(StrictModel):
     """Upper bound for the whole check, including waiting for Hasura to warm up and Clerk rate limits."""
     test_user_email: str = DEFAULT_TEST_USER_EMAIL
     """Email of the Clerk test user the `clerk` source signs in (created when missing)."""
+    run_id: str = ""
+    """Change it (e.g. `pulumi config set --path smoke.runId "$(date +%s)"`) to run the check again on demand."""
 
     @field_validator("token_env_var")
     @classmethod
