@@ -1,0 +1,258 @@
+"""`python -m components.drift`: does the live Hasura still match `metadata/` and the stack's auth settings?
+
+Made for a scheduled CI job without the pulumi CLI. Checks, in order:
+
+- metadata: the live export, normalized, against `metadata/` (semantic diff naming source, table, role,
+  permission and column);
+- consistency: `reload_metadata` with sources (so DDL done outside Hasura shows, hasura.md §1.6), then the
+  inconsistent objects;
+- migrations: every migration in `metadata/migrations` recorded live, none recorded live that is unknown here;
+- auth: what can be seen from outside (hasura.md §4.5): JWT mode is on (an anonymous request is refused as
+  JWT mode refuses it), a token signed by a throwaway key is refused, and, when the expected issuer is known,
+  that Hasura checks exactly that issuer.
+
+Exit codes: 0 in sync, 1 drift (each difference printed), 2 the check could not run (unreachable, wrong
+admin secret, invalid `metadata/`). Secrets come from the environment or from
+`pulumi stack output --json --show-secrets` on stdin, never from flags, and are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from components.errors import ClerkHasuraError
+from components.hasura_client import HasuraClient, describe_inconsistent_objects
+from components.metadata_apply import diff_metadata, read_applied_migrations
+from components.metadata_loader import MetadataProject, load_project, normalize_metadata
+from components.smoke import forge
+
+ENV_HASURA_URL = "CLERK_HASURA_HASURA_URL"
+ENV_ADMIN_SECRET = "CLERK_HASURA_HASURA_ADMIN_SECRET"
+DEFAULT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "metadata"
+
+EXIT_IN_SYNC, EXIT_DRIFT, EXIT_COULD_NOT_CHECK = 0, 1, 2
+
+_PROBE_QUERY = "query DriftProbe { __typename }"
+_UNTRUSTED_ISSUER = "https://clerk-hasura-drift-check.invalid"
+
+
+class DriftConfigError(ClerkHasuraError):
+    """The drift command was not told where Hasura is or how to authenticate."""
+
+
+@dataclass(frozen=True)
+class DriftTarget:
+    hasura_url: str
+    admin_secret: str
+    issuer: str | None = None
+    jwks_url: str | None = None
+
+
+@dataclass
+class Section:
+    """One area of the check: its drift items (empty = in sync) and what was observed."""
+
+    name: str
+    drift: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DriftReport:
+    target: str
+    sections: list[Section]
+
+    @property
+    def in_sync(self) -> bool:
+        return not any(section.drift for section in self.sections)
+
+    def render(self) -> str:
+        lines = [f"Drift check of Hasura at {self.target} against metadata/:"]
+        for section in self.sections:
+            status = "in sync" if not section.drift else f"DRIFT ({len(section.drift)})"
+            lines.append(f"  {section.name:<12} {status}" + (f" - {'; '.join(section.notes)}" if section.notes
+                                                              else ""))
+            lines += [f"      - {item}" for item in section.drift]
+        lines.append("Result: in sync" if self.in_sync else
+                     "Result: DRIFT. Fix: re-apply with `pulumi up` (metadata/ is the source of truth), or copy the "
+                     "live change into metadata/ if it was intended")
+        return "\n".join(lines)
+
+
+def check_drift(client: HasuraClient, project: MetadataProject, target: DriftTarget) -> DriftReport:
+    """Run every check against `client`; raises `ClerkHasuraError` only when Hasura cannot be checked at all."""
+    client.healthz()
+    return DriftReport(client.url, [
+        _metadata_section(client, project),
+        _consistency_section(client),
+        _migrations_section(client, project),
+        _auth_section(client, target),
+    ])
+
+
+def _metadata_section(client: HasuraClient, project: MetadataProject) -> Section:
+    live = normalize_metadata(client.export_metadata().metadata)
+    changes = diff_metadata(normalize_metadata(project.metadata), live)
+    return Section("metadata", [str(change) for change in changes])
+
+
+def _consistency_section(client: HasuraClient) -> Section:
+    inconsistent = client.reload_metadata(reload_sources=True)
+    return Section("consistency", [f"inconsistent live: {line}" for line in describe_inconsistent_objects(inconsistent)],
+                   ["reloaded with sources"])
+
+
+def _migrations_section(client: HasuraClient, project: MetadataProject) -> Section:
+    section = Section("migrations")
+    for source in sorted({m.source for m in project.migrations} | {"default"}):
+        applied = read_applied_migrations(client, source)
+        recorded = {m.version for m in applied}
+        local = {m.version: m for m in project.migrations if m.source == source}
+        section.drift += [f"migration {source}/{m.label} is not applied live" for v, m in sorted(local.items())
+                          if v not in recorded]
+        section.drift += [f"migration {source}/{m.version} is recorded live but not in metadata/migrations/{source}"
+                          for m in applied if m.version not in local]
+        section.drift += [f"migration {source}/{m.version} is marked dirty (a CLI run failed half-way)"
+                          for m in applied if m.dirty]
+        section.notes.append(f"{source}: {len(recorded & set(local))}/{len(local)} applied")
+    return section
+
+
+def _auth_section(client: HasuraClient, target: DriftTarget) -> Section:
+    section = Section("auth")
+    code, message, data = _probe(client, None)
+    if data is not None:
+        section.notes.append("anonymous requests run as the unauthorized role")
+    elif code == "invalid-headers":
+        section.notes.append("JWT mode on")
+    elif code == "access-denied" and "admin-secret" in message:
+        section.drift.append(f"JWT mode is off: an anonymous request was answered {message!r} (admin-secret-only "
+                             "mode), so Clerk tokens are not accepted. Fix: set HASURA_GRAPHQL_JWT_SECRET again "
+                             "(`pulumi up`)")
+    else:
+        section.notes.append(f"anonymous request answered {code}: {message}")
+
+    now = time.time()
+    code, message, data = _probe(client, forge(None, issuer=target.issuer, now=now))
+    if data is not None:
+        section.drift.append("a token signed by an unknown key was ACCEPTED: Hasura does not verify JWT signatures "
+                             "against the Clerk keys. Fix: restore HASURA_GRAPHQL_JWT_SECRET (`pulumi up`)")
+    elif code == "invalid-jwt" and "JWTNotInIssuer" in message and target.issuer:
+        section.drift.append(f"Hasura does not trust the expected issuer {target.issuer}: {message}. Fix: "
+                             "`pulumi up` to restore the JWT secret, or correct the expected issuer")
+    elif code == "invalid-jwt":
+        section.notes.append("forged token refused")
+    elif code == "access-denied" and "admin-secret" in message:
+        pass  # already reported: JWT mode is off
+    else:
+        section.drift.append(f"a forged token was answered {code}: {message} instead of invalid-jwt")
+
+    if target.issuer:
+        code, message, _ = _probe(client, forge(None, issuer=_UNTRUSTED_ISSUER, now=now))
+        if code == "invalid-jwt" and "JWTNotInIssuer" in message:
+            section.notes.append(f"issuer checked ({target.issuer})")
+        elif code == "invalid-jwt":
+            section.drift.append(f"Hasura does not check the token issuer (expected {target.issuer}); a token from "
+                                 f"another issuer got {message!r}. Fix: `pulumi up` to restore the JWT secret's "
+                                 "issuer")
+    if target.jwks_url:
+        section.notes.append(f"jwk_url ({target.jwks_url}) is not visible through Hasura's API; checked only "
+                             "through the refusals above")
+    return section
+
+
+def _probe(client: HasuraClient, token: str | None) -> tuple[str | None, str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    body = client.graphql(_PROBE_QUERY, headers=headers, as_admin=False)
+    errors = body.get("errors") or []
+    if errors:
+        first = errors[0]
+        return (first.get("extensions") or {}).get("code"), str(first.get("message", "")), None
+    return None, "", body.get("data")
+
+
+# Command line -----------------------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m components.drift",
+        description="Compare the live Hasura with metadata/ and the stack's auth settings. Exit 0 in sync, 1 drift, "
+                    "2 could not check. The admin secret comes from "
+                    f"{ENV_ADMIN_SECRET} or from `pulumi stack output --json --show-secrets` piped into stdin.",
+    )
+    parser.add_argument("--hasura-url", help=f"Hasura base URL (or {ENV_HASURA_URL}, or stack output graphqlUrl)")
+    parser.add_argument("--project-dir", default=str(DEFAULT_PROJECT_DIR),
+                        help="the Hasura CLI project to compare with (default: this repository's metadata/)")
+    parser.add_argument("--issuer", help="the issuer Hasura must trust (default: stack output issuer)")
+    parser.add_argument("--jwks-url", help="the JWKS URL the stack configured (default: stack output jwksUrl)")
+    return parser
+
+
+def _stack_outputs(stdin: Any) -> dict[str, Any]:
+    if stdin is None or stdin.isatty():
+        return {}
+    text = stdin.read().strip()
+    if not text:
+        return {}
+    try:
+        outputs = json.loads(text)
+    except ValueError:
+        raise DriftConfigError("stdin is not JSON. Fix: pipe `pulumi stack output --json --show-secrets` into the "
+                               "command, or pass --hasura-url and set the admin secret in the environment") from None
+    if not isinstance(outputs, dict):
+        raise DriftConfigError("stdin JSON is not an object of stack outputs. Fix: pipe `pulumi stack output --json "
+                               "--show-secrets`")
+    if any(value == "[secret]" for value in outputs.values()):
+        raise DriftConfigError("the stack outputs on stdin hide their secrets (`[secret]`). Fix: add --show-secrets")
+    return outputs
+
+
+def target_from_command_line(args: argparse.Namespace, outputs: dict[str, Any],
+                             environ: Mapping[str, str]) -> DriftTarget:
+    url = args.hasura_url or environ.get(ENV_HASURA_URL) or outputs.get("hasuraUrl") or outputs.get("graphqlUrl")
+    if not url:
+        raise DriftConfigError(f"no Hasura URL. Fix: pass --hasura-url, set {ENV_HASURA_URL}, or pipe "
+                               "`pulumi stack output --json --show-secrets` into the command")
+    admin_secret = environ.get(ENV_ADMIN_SECRET) or outputs.get("hasuraAdminSecret")
+    if not admin_secret:
+        raise DriftConfigError(f"no Hasura admin secret. Fix: set {ENV_ADMIN_SECRET}, or pipe the stack outputs "
+                               "with --show-secrets")
+    return DriftTarget(
+        hasura_url=str(url).rstrip("/").removesuffix("/v1/graphql"),
+        admin_secret=str(admin_secret),
+        issuer=args.issuer or outputs.get("issuer"),
+        jwks_url=args.jwks_url or outputs.get("jwksUrl"),
+    )
+
+
+def main(argv: list[str] | None = None, *, stdin: Any = sys.stdin, environ: Mapping[str, str] | None = None) -> int:
+    environ = os.environ if environ is None else environ
+    args = _parser().parse_args(argv)
+    try:
+        target = target_from_command_line(args, _stack_outputs(stdin), environ)
+        project = load_project(args.project_dir)
+        with HasuraClient(target.hasura_url, target.admin_secret, retry_seconds=30) as client:
+            report = check_drift(client, project, target)
+    except ClerkHasuraError as error:
+        print(f"drift check could not run: {_scrub(str(error), environ)}", file=sys.stderr)
+        return EXIT_COULD_NOT_CHECK
+    print(report.render())
+    return EXIT_IN_SYNC if report.in_sync else EXIT_DRIFT
+
+
+def _scrub(text: str, environ: Mapping[str, str]) -> str:
+    secret = environ.get(ENV_ADMIN_SECRET)
+    return text.replace(secret, "[secret]") if secret else text
+
+
+if __name__ == "__main__":
+    sys.exit(main())

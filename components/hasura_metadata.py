@@ -1,0 +1,157 @@
+"""The Hasura metadata as a Pulumi dynamic resource: applied on create/update, read back live on refresh.
+
+The provider only wires `metadata_apply` and the Hasura client (pulumi.md §2): it lives in this importable
+module so it is pickled by reference, captures no client (one is built inside each method), returns full
+outputs from `update`, and its `read` + `diff` compare the live, normalized metadata with the desired one
+field by field, so `pulumi refresh --preview-only --expect-no-changes` and
+`pulumi preview --refresh --expect-no-changes` report drift. `delete` leaves metadata and data in place.
+
+Inputs are plain data, not a path: the metadata (normalized, so state diffs show only real changes), the
+migrations (version, name, SQL) and their hash, so the provider process needs no files and state records
+exactly what was applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, \
+    ResourceProvider, UpdateResult
+from pulumi.output import contains_unknowns
+
+from components.hasura_client import HasuraClient
+from components.metadata_apply import apply_project, diff_metadata, read_applied_migrations
+from components.metadata_loader import MetadataError, MetadataProject, content_hash, load_project, \
+    normalize_metadata, validate_project
+
+#: The Hasura CLI project of this repository.
+DEFAULT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "metadata"
+
+#: How long the provider waits for Hasura to answer while it starts (connection errors and 5xx).
+HASURA_START_SECONDS = 180.0
+
+#: Outputs that hold secrets; the engine only marks same-named secret inputs by itself (pulumi.md §2.4).
+SECRET_OUTPUTS = ["admin_secret"]
+
+_INPUTS = ("hasura_url", "admin_secret", "metadata", "migrations", "metadata_hash")
+
+
+class HasuraMetadataProvider(ResourceProvider):
+    """Create/update apply the project; read exports the live state; diff compares it field by field."""
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        if contains_unknowns(news.get("metadata")) or contains_unknowns(news.get("migrations")):
+            return CheckResult(news, [])
+        try:
+            validate_project(_project(news))
+        except MetadataError as error:
+            return CheckResult(news, [CheckFailure("metadata", problem) for problem in error.problems])
+        return CheckResult(news, [])
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        resource_id = "hasura-metadata-" + hashlib.sha256(props["hasura_url"].encode()).hexdigest()[:12]
+        return CreateResult(resource_id, self._apply(props))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self._apply(news))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        with _client(props) as client:
+            live = normalize_metadata(client.export_metadata().metadata)
+            applied = [str(m.version) for m in read_applied_migrations(client)]
+            inconsistent = client.get_inconsistent_metadata()
+        return ReadResult(id_, {**props, "metadata": live, "applied_migrations": applied,
+                                "inconsistent_objects": inconsistent})
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        if any(contains_unknowns(news.get(key)) for key in _INPUTS):
+            return DiffResult(changes=True)
+        return DiffResult(changes=bool(changed_properties(olds, news)))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        # Deliberately nothing: dropping metadata or tables here would lose data on `pulumi destroy` or a
+        # rename of the resource. Metadata and rows stay in Hasura's databases.
+        return None
+
+    def _apply(self, props: dict[str, Any]) -> dict[str, Any]:
+        project = _project(props)
+        with _client(props) as client:
+            result = apply_project(client, project)
+        for change in result.changes:
+            pulumi.log.info(f"hasura metadata: {change}")
+        return {
+            **{key: props[key] for key in _INPUTS},
+            "metadata": result.live_metadata,
+            "applied_migrations": result.applied_versions,
+            "inconsistent_objects": [],
+        }
+
+
+def changed_properties(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
+    """What differs between state/live (`olds`) and the program (`news`), one readable line each."""
+    changes: list[str] = []
+    for key in ("hasura_url", "admin_secret"):
+        if olds.get(key) != news.get(key):
+            changes.append(f"{key} changed" if key == "admin_secret" else
+                           f"{key}: {olds.get(key)!r} -> {news.get(key)!r}")
+    desired = normalize_metadata(news.get("metadata") or {})
+    current = normalize_metadata(olds.get("metadata") or {})
+    changes += [str(change) for change in diff_metadata(desired, current)]
+    applied = set(olds.get("applied_migrations") or [])
+    changes += [f"migration {m['source']}/{m['version']}_{m['name']} not applied"
+                for m in news.get("migrations") or [] if str(m["version"]) not in applied]
+    changes += [f"inconsistent live: {obj.get('name') or obj.get('definition')}: {obj.get('reason')}"
+                for obj in olds.get("inconsistent_objects") or []]
+    return changes
+
+
+def _project(props: dict[str, Any]) -> MetadataProject:
+    return MetadataProject.from_inputs(props["metadata"], props.get("migrations") or [])
+
+
+def _client(props: dict[str, Any]) -> HasuraClient:
+    return HasuraClient(props["hasura_url"], props["admin_secret"], retry_seconds=HASURA_START_SECONDS)
+
+
+@dataclass(frozen=True)
+class HasuraMetadataArgs:
+    """Where Hasura is and which project to apply."""
+
+    hasura_url: pulumi.Input[str]
+    """Base URL of Hasura as seen from where `pulumi up` runs, e.g. `http://localhost:8080` (no /v1/graphql)."""
+    admin_secret: pulumi.Input[str]
+    """The admin secret the Hasura container was started with."""
+    project_dir: str | Path = DEFAULT_PROJECT_DIR
+    """The Hasura CLI project folder (holding config.yaml); read and validated when the program runs."""
+
+
+class HasuraMetadata(Resource, module="hasura_metadata", name="HasuraMetadata"):
+    """Migrations and metadata of `project_dir`, applied to Hasura once it is healthy."""
+
+    hasura_url: pulumi.Output[str]
+    metadata: pulumi.Output[dict]
+    """The live metadata, normalized (what Hasura holds after the apply, or after a refresh)."""
+    applied_migrations: pulumi.Output[list]
+    """Migration versions recorded live in `hdb_catalog.schema_migrations`."""
+    metadata_hash: pulumi.Output[str]
+    """sha256 of the desired metadata and migrations; changes exactly when what is applied changes."""
+    inconsistent_objects: pulumi.Output[list]
+
+    def __init__(self, name: str, args: HasuraMetadataArgs, opts: pulumi.ResourceOptions | None = None):
+        project = load_project(args.project_dir)
+        desired = normalize_metadata(project.metadata)
+        props = {
+            "hasura_url": args.hasura_url,
+            "admin_secret": pulumi.Output.secret(args.admin_secret),
+            "metadata": desired,
+            "migrations": project.to_inputs()["migrations"],
+            "metadata_hash": content_hash(desired, project.migrations),
+            "applied_migrations": None,
+            "inconsistent_objects": None,
+        }
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS))
+        super().__init__(HasuraMetadataProvider(), name, props, opts)
