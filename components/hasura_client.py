@@ -311,6 +311,11 @@ class HasuraClient:
                 "the reference), or find out who changed the database",
                 internal,
             )
+        if code == "postgres-error" and isinstance(internal, dict) and isinstance(internal.get("error"), dict):
+            # run_sql failures carry Postgres's own message (and SQLSTATE) under `internal.error`.
+            detail = internal["error"]
+            error = f"{error}: {detail.get('message')} (SQLSTATE {detail.get('status_code')})" + (
+                f"; hint: {detail['hint']}" if detail.get("hint") else "")
         raise HasuraApiError(f"{where}: {error} (code {code or 'none'}, path {path or '$'}, HTTP "
                              f"{response.status_code})", code=code, path=path, status=response.status_code)
 

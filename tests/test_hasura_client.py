@@ -161,3 +161,13 @@ def test_non_json_answer_names_the_likely_cause():
     client = client_for(lambda request: httpx.Response(200, text="<html>proxy</html>"))
     with pytest.raises(HasuraApiError, match="not JSON.*points at Hasura"):
         client.version()
+
+
+def test_postgres_errors_from_run_sql_carry_postgres_message():
+    client = client_for(answer(400, {"code": "postgres-error", "error": "query execution failed", "path": "$",
+                                     "internal": {"error": {"message": "relation \"users\" already exists",
+                                                            "status_code": "42P07", "hint": None}}}))
+    with pytest.raises(HasuraApiError, match=r'query execution failed: relation "users" already exists '
+                                             r"\(SQLSTATE 42P07\)") as caught:
+        client.run_sql("create table users ()")
+    assert caught.value.code == "postgres-error"
