@@ -31,7 +31,7 @@ set -eu
 rm -f {PASSWORD_SYNCED_MARKER}
 sync_password() {{
   # The image's first-run setup serves only the Unix socket; TCP answers once the real server is up.
-  until pg_isready -q -h 127.0.0.1 -p {PORT}; do sleep 1; done
+  until pg_isready -q -h 127.0.0.1; do sleep 1; done
   if printf '%s\\n' "ALTER ROLE :\\"role\\" WITH PASSWORD :'password';" \\
       | psql -q -v ON_ERROR_STOP=1 -v role="$POSTGRES_USER" -v password="$POSTGRES_PASSWORD" \\
           -U "$POSTGRES_USER" -d "$POSTGRES_DB" >/dev/null; then

@@ -1,0 +1,47 @@
+"""The clerk-hasura Pulumi program: read settings, build the stack, export outputs."""
+
+import pulumi
+from pulumi.runtime.config import CONFIG, get_config_env
+
+from components.backend_stack import ClerkHasuraStack, ClerkHasuraStackArgs
+from components.container_settings import container_problems
+from components.errors import ClerkHasuraError
+from components.jwt_secret import resolve_jwt_secret
+from components.settings import SECRET_ENV_VARS, TOP_LEVEL_KEYS, SettingsError, load_settings
+
+
+def read_stack_config() -> dict:
+    config = pulumi.Config()
+    prefix = f"{pulumi.get_project()}:"
+    # Every key of this project's namespace, so a misspelled top-level key is reported instead of ignored.
+    set_keys = {key.removeprefix(prefix) for key in {**get_config_env(), **CONFIG.get()} if key.startswith(prefix)}
+    raw: dict = {key: config.get(key) for key in set_keys - set(TOP_LEVEL_KEYS)}
+    raw |= {key: config.get_object(key) for key in TOP_LEVEL_KEYS if key not in SECRET_ENV_VARS}
+    # Secrets are read as plain strings only to validate them; every value derived from them is exported
+    # through pulumi.Output.secret, so they stay encrypted in state.
+    raw |= {key: config.get(key) for key in SECRET_ENV_VARS}
+    return raw
+
+
+# Everything is validated (and the JWKS reached) before the first resource is registered.
+try:
+    settings = load_settings(read_stack_config())
+    if problems := container_problems(settings):
+        raise SettingsError(problems)
+    jwt_secret = resolve_jwt_secret(settings)
+except ClerkHasuraError as error:
+    raise pulumi.RunError(str(error)) from None
+
+backend = ClerkHasuraStack("backend", ClerkHasuraStackArgs(
+    settings=settings, jwt_secret=jwt_secret, project=pulumi.get_project(), stack=pulumi.get_stack()))
+
+pulumi.export("jwtSecret", pulumi.Output.secret(jwt_secret.value) if jwt_secret.holds_key else jwt_secret.value)
+pulumi.export("jwksUrl", jwt_secret.jwks_url)
+pulumi.export("issuer", jwt_secret.issuer)
+pulumi.export("jwtTemplate", settings.clerk.jwt_template)
+pulumi.export("graphqlUrl", backend.graphql_url)
+pulumi.export("healthzUrl", backend.healthz_url)
+pulumi.export("hasuraAdminSecret", backend.admin_secret)
+pulumi.export("postgresUrl", backend.postgres_url)
+pulumi.export("dockerNetwork", backend.network_name)
+pulumi.export("appEnv", backend.app_env)
