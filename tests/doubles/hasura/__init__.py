@@ -1,0 +1,44 @@
+"""A test double of Hasura GraphQL Engine v2, served over real HTTP on 127.0.0.1 with real PostgreSQL behind it.
+
+It follows the documented behaviour collected in `../shared/reference/hasura.md` (each handler cites its section),
+so a product bug shows up against it the way it would against the real server. Modules:
+
+- `server`       HTTP routes, request counting, fault injection, start/stop/restart (`HasuraDouble`)
+- `auth`         admin secret, `HASURA_GRAPHQL_JWT_SECRET` (key/type, jwk_url with §4.4 refresh), unauthorized role
+- `metadata`     metadata parsing/normalization, consistency against the database, storage in `hdb_catalog`
+- `metadata_api` `/v1/metadata` operations; `schema_api` `/v2/query` run_sql
+- `graphql`      per-role GraphQL schema (graphql-core) and SQL execution; `sql` Postgres helpers
+
+Configure it like the container::
+
+    double = HasuraDouble(
+        jwt_secret='{"type":"HS256","key":"<32+ chars>"}',   # HASURA_GRAPHQL_JWT_SECRET, verbatim JSON (or None)
+        admin_secret="test-admin-secret",                     # HASURA_GRAPHQL_ADMIN_SECRET
+        unauthorized_role=None,                               # HASURA_GRAPHQL_UNAUTHORIZED_ROLE
+        metadata_database_url="postgres://...",               # HASURA_GRAPHQL_METADATA_DATABASE_URL
+        env={"PG_DATABASE_URL": "postgres://..."},            # what `database_url: {from_env: ...}` can read;
+    ).start()                                                 #   HASURA_GRAPHQL_DATABASE_URL adds source `default`
+
+`start()` raises `StartupError` where the real server would exit (bad JWT secret JSON, JWT without admin secret,
+unreachable `jwk_url`). Then:
+
+- `url` (`http://127.0.0.1:<port>`), `admin_secret`, `database_url` (the metadata database);
+- serves `GET /healthz[?strict=true]`, `GET /v1/version`, `POST /v1/metadata`, `POST /v2/query`, `POST /v1/graphql`;
+- `requests`: Counter keyed `(path, operation)` — operation is the metadata/query `type`
+  (`("/v1/metadata", "replace_metadata")`, `("/v2/query", "run_sql")`), the GraphQL operation type
+  (`("/v1/graphql", "query")`, `"mutation"`, or `"unknown"`), or None for GET endpoints;
+  `count(path, operation=None)`, `writes()` (metadata writes + non-read-only run_sql), `reset_counts()`;
+- `fail_next(n, mode="500"|"502"|"503"|"drop", path=None)`: the next n requests get that 5xx, or the connection
+  is closed with no response; `slow(seconds)` delays every response until `slow(0)`;
+- `restart()`: same port and metadata database (metadata survives; JWK key set starts empty again), `stop()`;
+- `wait_for_jwks()`: block until the jwk_url key set is loaded; `jwks_fetches` counts JWK fetches.
+
+By hand, for exploring (needs a running PostgreSQL, or let it start a throwaway one)::
+
+    .venv/bin/python -m tests.doubles.hasura --jwt-secret '{"type":"HS256","key":"<32+ chars>"}'
+"""
+
+from .errors import HasuraError, StartupError
+from .server import HASURA_VERSION, HasuraDouble
+
+__all__ = ["HasuraDouble", "HasuraError", "StartupError", "HASURA_VERSION"]

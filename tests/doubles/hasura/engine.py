@@ -1,0 +1,54 @@
+"""The server's state: metadata store, schema cache and per-role GraphQL schemas, guarded by one lock
+(Hasura serializes metadata operations)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Mapping
+
+from graphql import GraphQLSchema
+
+from .graphql import build_role_schema
+from .metadata import EMPTY_METADATA, MetadataStore, SchemaCache, build_schema_cache
+
+DEFAULT_SOURCE_ENV = "HASURA_GRAPHQL_DATABASE_URL"
+
+
+def initial_metadata(env: Mapping[str, str]) -> dict[str, Any]:
+    """A fresh catalog: empty, or with source `default` when `HASURA_GRAPHQL_DATABASE_URL` is set (§3.1)."""
+    if DEFAULT_SOURCE_ENV not in env:
+        return dict(EMPTY_METADATA)
+    connection_info = {
+        "database_url": {"from_env": DEFAULT_SOURCE_ENV},
+        "isolation_level": "read-committed",
+        "pool_settings": {"connection_lifetime": 600, "idle_timeout": 180, "max_connections": 50, "retries": 1},
+        "use_prepared_statements": True,
+    }
+    source = {"name": "default", "kind": "postgres", "tables": [], "configuration": {"connection_info": connection_info}}
+    return {"version": 3, "sources": [source]}
+
+
+class Engine:
+    def __init__(self, *, metadata_database_url: str, env: Mapping[str, str]):
+        self.env = dict(env)
+        self.store = MetadataStore(metadata_database_url)
+        self.lock = threading.RLock()
+        metadata, version = self.store.load_or_init(initial_metadata(self.env))
+        self._cache = build_schema_cache(metadata, version, self.env)
+        self._schemas: dict[str, GraphQLSchema] = {}
+
+    @property
+    def cache(self) -> SchemaCache:
+        return self._cache
+
+    def install(self, cache: SchemaCache) -> None:
+        with self.lock:
+            self._cache = cache
+            self._schemas = {}
+
+    def schema_for(self, role: str) -> tuple[GraphQLSchema, SchemaCache]:
+        with self.lock:
+            cache = self._cache
+            if role not in self._schemas:
+                self._schemas[role] = build_role_schema(cache, role)
+            return self._schemas[role], cache

@@ -1,0 +1,358 @@
+"""Metadata documents: parsing + normalization (as export shows them), consistency against the real database,
+and persistence in the metadata database (hasura.md §1.3–§1.9, §2.1, §3.3).
+
+Normalization mirrors what the server does on export (§1.3): defaults filled in (source `kind`,
+`isolation_level`, `use_prepared_statements`, pool settings) or dropped (`false`/empty values), string table names
+expanded to `{name, schema}`, unknown keys dropped (aeson ignores them), fixed key order, tables sorted by
+(schema, name) and permissions by role (`listToMaybeOrdPairSort`). A product must therefore compare semantically.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import psycopg
+
+from . import sql as pg
+from .errors import HasuraError
+
+PERMISSION_KINDS = ("insert", "select", "update", "delete")
+_TOP_LEVEL_ORDER = (
+    "remote_schemas", "query_collections", "allowlist", "actions", "custom_types", "cron_triggers",
+    "rest_endpoints", "api_limits", "metrics_config", "inherited_roles", "graphql_schema_introspection",
+    "network", "backend_configs", "opentelemetry",
+)  # fmt: skip
+_TABLE_EXTRAS = ("object_relationships", "array_relationships", "computed_fields", "remote_relationships")
+_PERMISSION_KEYS = {
+    "select": ("columns", "computed_fields", "filter", "limit", "allow_aggregations", "query_root_fields",
+               "subscription_root_fields"),
+    "insert": ("check", "set", "columns", "backend_only", "validate_input"),
+    "update": ("columns", "filter", "check", "set", "backend_only", "validate_input"),
+    "delete": ("filter", "backend_only", "validate_input"),
+}  # fmt: skip
+_REQUIRED_PERMISSION_KEYS = {"select": ("columns", "filter"), "insert": ("check",), "update": ("columns", "filter"),
+                             "delete": ("filter",)}  # fmt: skip
+_POOL_DEFAULTS = {"connection_lifetime": 600, "idle_timeout": 180, "max_connections": 50, "retries": 1}
+
+EMPTY_METADATA: dict[str, Any] = {"version": 3, "sources": []}
+
+
+def parse_failed(message: str, path: str) -> HasuraError:
+    return HasuraError("parse-failed", message, path=path)
+
+
+def _require(obj: Any, key: str, path: str) -> Any:
+    if not isinstance(obj, dict):
+        raise parse_failed(f"expected Object, but encountered {type(obj).__name__}", path)
+    if key not in obj:
+        raise parse_failed(f'key "{key}" not found', path)
+    return obj[key]
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value is False or value == [] or value == {}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Normalization
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def qualified_table(table: Any, path: str) -> dict[str, str]:
+    """`TableName`: `"users"` (schema public) or `{"schema","name"}` → `{"name","schema"}` in export order."""
+    if isinstance(table, str):
+        return {"name": table, "schema": "public"}
+    name = _require(table, "name", path)
+    return {"name": name, "schema": table.get("schema", "public")}
+
+
+def table_display(table: dict[str, str]) -> str:
+    return table["name"] if table["schema"] == "public" else f"{table['schema']}.{table['name']}"
+
+
+def normalize_permission(kind: str, entry: Any, path: str) -> dict[str, Any]:
+    role = _require(entry, "role", path)
+    permission = _require(entry, "permission", path)
+    for key in _REQUIRED_PERMISSION_KEYS[kind]:
+        _require(permission, key, f"{path}.permission")
+    body = {k: permission[k] for k in _PERMISSION_KEYS[kind] if k in permission and not _is_empty(permission[k])}
+    for key in ("filter", "check"):  # an empty boolean expression is meaningful (allow all) and is exported
+        if key in permission and permission[key] == {} and key in _PERMISSION_KEYS[kind]:
+            body[key] = {}
+    body = {k: body[k] for k in _PERMISSION_KEYS[kind] if k in body}
+    normalized: dict[str, Any] = {"role": role, "permission": body}
+    if entry.get("comment") is not None:
+        normalized["comment"] = entry["comment"]
+    return normalized
+
+
+def normalize_table(entry: Any, path: str) -> dict[str, Any]:
+    table = qualified_table(_require(entry, "table", path), f"{path}.table")
+    out: dict[str, Any] = {"table": table}
+    if entry.get("is_enum"):
+        out["is_enum"] = True
+    configuration = {
+        k: entry.get("configuration", {})[k]
+        for k in ("custom_name", "custom_root_fields", "column_config", "custom_column_names", "comment")
+        if not _is_empty((entry.get("configuration") or {}).get(k))
+    }
+    if configuration:
+        out["configuration"] = configuration
+    for key in _TABLE_EXTRAS:
+        if not _is_empty(entry.get(key)):
+            out[key] = sorted(entry[key], key=lambda r: str(r.get("name")))
+    for kind in PERMISSION_KINDS:
+        key = f"{kind}_permissions"
+        entries = entry.get(key) or []
+        if entries:
+            out[key] = sorted(
+                (normalize_permission(kind, e, f"{path}.{key}[{i}]") for i, e in enumerate(entries)),
+                key=lambda p: p["role"],
+            )
+    if not _is_empty(entry.get("event_triggers")):
+        out["event_triggers"] = sorted(entry["event_triggers"], key=lambda t: str(t.get("name")))
+    return out
+
+
+def normalize_connection_info(info: Any, path: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"database_url": _require(info, "database_url", path)}
+    out["isolation_level"] = info.get("isolation_level", "read-committed")
+    if info.get("pool_settings") is not None:
+        out["pool_settings"] = dict(sorted({**_POOL_DEFAULTS, **info["pool_settings"]}.items()))
+    out["use_prepared_statements"] = bool(info.get("use_prepared_statements", False))
+    for key in ("ssl_configuration", "extensions_schema"):
+        if info.get(key) is not None:
+            out[key] = info[key]
+    return out
+
+
+def normalize_source(entry: Any, path: str) -> dict[str, Any]:
+    name = _require(entry, "name", path)
+    configuration = _require(entry, "configuration", path)
+    tables = entry.get("tables") or []
+    normalized_tables = [normalize_table(t, f"{path}.tables[{i}]") for i, t in enumerate(tables)]
+    out: dict[str, Any] = {
+        "name": name,
+        "kind": entry.get("kind", "postgres"),
+        "tables": sorted(normalized_tables, key=lambda t: (t["table"]["schema"], t["table"]["name"])),
+    }
+    if not _is_empty(entry.get("functions")):
+        out["functions"] = entry["functions"]
+    out["configuration"] = {
+        "connection_info": normalize_connection_info(
+            _require(configuration, "connection_info", f"{path}.configuration"),
+            f"{path}.configuration.connection_info",
+        ),
+        **{k: v for k, v in configuration.items() if k != "connection_info" and not _is_empty(v)},
+    }
+    for key in ("query_tags", "customization", "health_check"):
+        if not _is_empty(entry.get(key)):
+            out[key] = entry[key]
+    return out
+
+
+def normalize_metadata(doc: Any, path: str, *, current: dict[str, Any]) -> dict[str, Any]:
+    """Parse a metadata document (v3, or the older v1/v2 formats mapped onto source `default`, §1.4)."""
+    if not isinstance(doc, dict):
+        raise parse_failed("expected Object for metadata", path)
+    version = doc.get("version", 1)
+    if version == 3:
+        sources_doc = _require(doc, "sources", path)
+    elif version in (1, 2):
+        tables = _require(doc, "tables", path)
+        default = next((s for s in current["sources"] if s["name"] == "default"), None)
+        if default is None:
+            raise HasuraError("not-exists", 'source with name "default" does not exist', path=path)
+        sources_doc = [{**default, "tables": tables}]
+    else:
+        raise parse_failed(f"unexpected metadata version: {version}", f"{path}.version")
+    sources = [normalize_source(s, f"{path}.sources[{i}]") for i, s in enumerate(sources_doc)]
+    names = [s["name"] for s in sources]
+    if len(set(names)) != len(names):
+        raise parse_failed("multiple declarations exist for the following sources: " + ", ".join(names), path)
+    out: dict[str, Any] = {"version": 3, "sources": sources}
+    for key in _TOP_LEVEL_ORDER:
+        if not _is_empty(doc.get(key)):
+            out[key] = doc[key]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Consistency against the real database
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SourceState:
+    """A source as the schema cache sees it: a resolved URL and a catalog snapshot, or why it is unusable."""
+
+    name: str
+    url: str | None = None
+    catalog: pg.Catalog | None = None
+    error: str | None = None
+    message: str | None = None
+
+
+def resolve_database_url(database_url: Any, env: Mapping[str, str]) -> str:
+    """`database_url`: a string, `{"from_env": VAR}` (the container's env) or `{"connection_parameters": ...}` (§1.8)."""
+    if isinstance(database_url, str):
+        return database_url
+    if isinstance(database_url, dict) and "from_env" in database_url:
+        var = database_url["from_env"]
+        if var not in env:
+            raise LookupError(f'environment variable "{var}" not set')
+        return env[var]
+    if isinstance(database_url, dict) and "connection_parameters" in database_url:
+        p = database_url["connection_parameters"]
+        password = f":{p['password']}" if p.get("password") else ""
+        return f"postgres://{p['username']}{password}@{p['host']}:{p.get('port', 5432)}/{p['database']}"
+    raise LookupError("invalid database_url")
+
+
+def load_source(source: dict[str, Any], env: Mapping[str, str]) -> SourceState:
+    state = SourceState(source["name"])
+    if source["kind"] not in ("postgres", "pg"):
+        state.error = f'backend kind "{source["kind"]}" is not supported by the test double'
+        return state
+    try:
+        state.url = resolve_database_url(source["configuration"]["connection_info"]["database_url"], env)
+    except LookupError as exc:
+        state.error = str(exc)
+        return state
+    try:
+        with pg.connect(state.url, connect_timeout=3) as conn:
+            state.catalog = pg.introspect(conn)
+    except psycopg.Error as exc:
+        state.error, state.message = "connection error", str(exc).strip()
+    return state
+
+
+def inconsistent_object(kind: str, name: str, definition: Any, reason: str, message: str | None = None) -> dict:
+    """One entry of `inconsistent_objects` (§1.4, §1.6); reasons are rendered with Hasura's prefix."""
+    obj = {"definition": definition, "name": name, "reason": f"Inconsistent object: {reason}", "type": kind}
+    if message is not None:
+        obj["message"] = message
+    return obj
+
+
+def permission_problem(kind: str, permission: dict[str, Any], table: pg.Table) -> str | None:
+    referenced: list[str] = []
+    columns = permission.get("columns", [])
+    if columns != "*":
+        referenced += list(columns)
+    referenced += list((permission.get("set") or {}).keys())
+    for key in ("filter", "check"):
+        if key in permission and permission[key] is not None:
+            try:
+                referenced += pg.bool_exp_columns(permission[key])
+            except pg.BoolExpError as exc:
+                return str(exc)
+    for column in referenced:
+        if column not in table.columns:
+            return f'column "{column}" does not exist'
+    return None
+
+
+def find_inconsistencies(metadata: dict[str, Any], states: Mapping[str, SourceState]) -> list[dict[str, Any]]:
+    """Every object that cannot be built against the database: sources, then tables, then permissions."""
+    found: list[dict[str, Any]] = []
+    for source in metadata["sources"]:
+        state = states[source["name"]]
+        if state.catalog is None:
+            found.append(inconsistent_object("source", f"source {source['name']}", source["name"], state.error,
+                                             state.message))  # fmt: skip
+            continue
+        for entry in source["tables"]:
+            qt = entry["table"]
+            table = state.catalog.get(qt["schema"], qt["name"])
+            shown = table_display(qt)
+            if table is None:
+                found.append(inconsistent_object("table", f"table {shown} in source {source['name']}", qt,
+                                                 f'no such table/view exists in source: "{shown}"'))  # fmt: skip
+                continue
+            for kind in PERMISSION_KINDS:
+                for perm in entry.get(f"{kind}_permissions", []):
+                    problem = permission_problem(kind, perm["permission"], table)
+                    if problem is not None:
+                        definition = {"role": perm["role"], "source": source["name"], "comment": perm.get("comment"),
+                                      "permission": perm["permission"], "table": qt}  # fmt: skip
+                        found.append(inconsistent_object(
+                            f"{kind}_permission",
+                            f"permission {shown}.{perm['role']}.{kind} in source {source['name']}",
+                            definition,
+                            f'in table "{shown}": in permission for role "{perm["role"]}": {problem}',
+                        ))  # fmt: skip
+    return found
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Persistence (hdb_catalog.hdb_metadata in the metadata database, §2.1)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class MetadataStore:
+    """The metadata row: one JSON blob plus `resource_version`, like Hasura's `hdb_catalog.hdb_metadata`."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def load_or_init(self, initial: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        with pg.connect(self.url) as conn:
+            conn.execute("CREATE SCHEMA IF NOT EXISTS hdb_catalog")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS hdb_catalog.hdb_metadata (id integer PRIMARY KEY, metadata json NOT NULL,"
+                " resource_version integer NOT NULL DEFAULT 1 UNIQUE)"
+            )
+            conn.execute(
+                "INSERT INTO hdb_catalog.hdb_metadata (id, metadata) VALUES (1, %s::json) ON CONFLICT (id) DO NOTHING",
+                (json.dumps(initial),),
+            )
+            metadata, version = conn.execute(
+                "SELECT metadata::text, resource_version FROM hdb_catalog.hdb_metadata WHERE id = 1"
+            ).fetchone()
+        return json.loads(metadata), version
+
+    def save(self, metadata: dict[str, Any]) -> int:
+        with pg.connect(self.url) as conn:
+            (version,) = conn.execute(
+                "UPDATE hdb_catalog.hdb_metadata SET metadata = %s::json, resource_version = resource_version + 1"
+                " WHERE id = 1 RETURNING resource_version",
+                (json.dumps(metadata),),
+            ).fetchone()
+        return version
+
+
+@dataclass
+class SchemaCache:
+    """What the server serves from: metadata, its version, source snapshots and the inconsistencies found."""
+
+    metadata: dict[str, Any]
+    resource_version: int
+    sources: dict[str, SourceState] = field(default_factory=dict)
+    inconsistent: list[dict[str, Any]] = field(default_factory=list)
+
+    def copy_metadata(self) -> dict[str, Any]:
+        return copy.deepcopy(self.metadata)
+
+
+def build_schema_cache(
+    metadata: dict[str, Any], version: int, env: Mapping[str, str], previous: SchemaCache | None = None,
+    *, reload_sources: bool | list[str] = True,
+) -> SchemaCache:  # fmt: skip
+    """Introspect sources (all, some, or reuse the previous snapshots) and list inconsistencies."""
+    states: dict[str, SourceState] = {}
+    for source in metadata["sources"]:
+        name = source["name"]
+        refresh = reload_sources is True or (isinstance(reload_sources, list) and name in reload_sources)
+        old = previous.sources.get(name) if previous is not None else None
+        same_config = old is not None and previous is not None and _source_config(previous.metadata, name) == source[
+            "configuration"]  # fmt: skip
+        states[name] = old if (old is not None and same_config and not refresh) else load_source(source, env)
+    return SchemaCache(metadata, version, states, find_inconsistencies(metadata, states))
+
+
+def _source_config(metadata: dict[str, Any], name: str) -> Any:
+    return next((s["configuration"] for s in metadata["sources"] if s["name"] == name), None)

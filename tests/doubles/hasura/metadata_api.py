@@ -1,0 +1,348 @@
+"""`POST /v1/metadata` operations (hasura.md §1.1, §1.3–§1.9).
+
+Writes run under the engine lock on a copy of the metadata; each one rebuilds the schema cache against the real
+database (re-introspecting sources) and fails if it introduced new inconsistencies, as `buildSchemaCacheFor` does.
+Only a successful write is persisted, and it bumps `resource_version` (also `reload_metadata`, §1.5).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .engine import Engine
+from .errors import HasuraError
+from .metadata import (
+    PERMISSION_KINDS,
+    SchemaCache,
+    build_schema_cache,
+    normalize_metadata,
+    normalize_permission,
+    normalize_source,
+    normalize_table,
+    parse_failed,
+    qualified_table,
+    table_display,
+)
+
+READ_OPERATIONS = frozenset({"export_metadata", "get_inconsistent_metadata", "get_catalog_state"})
+
+
+def _strip_prefix(reason: str) -> str:
+    return reason.removeprefix("Inconsistent object: ")
+
+
+@dataclass
+class Work:
+    """A metadata write in progress (possibly several, inside `bulk`)."""
+
+    metadata: dict[str, Any]
+    cache: SchemaCache
+
+    def source(self, name: str, path: str = "$.args") -> dict[str, Any]:
+        for source in self.metadata["sources"]:
+            if source["name"] == name:
+                return source
+        raise HasuraError("not-exists", f'source with name "{name}" does not exist', path=path)
+
+
+class MetadataApi:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._writes: dict[str, Callable[[Work, Any, int | None], Any]] = {
+            "replace_metadata": self.replace_metadata,
+            "reload_metadata": self.reload_metadata,
+            "clear_metadata": self.clear_metadata,
+            "drop_inconsistent_metadata": self.drop_inconsistent_metadata,
+            "bulk": self.bulk,
+            "bulk_atomic": self.bulk,
+            "pg_add_source": self.add_source,
+            "pg_drop_source": self.drop_source,
+            "pg_track_table": self.track_table,
+            "track_table": self.track_table,
+            "pg_untrack_table": self.untrack_table,
+            "untrack_table": self.untrack_table,
+        }
+        for kind in PERMISSION_KINDS:
+            for prefix in ("pg_", ""):
+                self._writes[f"{prefix}create_{kind}_permission"] = self._create_permission(kind)
+                self._writes[f"{prefix}drop_{kind}_permission"] = self._drop_permission(kind)
+
+    @classmethod
+    def is_write(cls, query: Any) -> bool:
+        """Whether a request modifies metadata (for the double's write counter)."""
+        if not isinstance(query, dict):
+            return False
+        if query.get("type") in ("bulk", "bulk_atomic"):
+            return any(cls.is_write(q) for q in query.get("args") or [])
+        return query.get("type") not in READ_OPERATIONS
+
+    # -- dispatch ---------------------------------------------------------------------------------------------
+
+    def run(self, query: Any) -> Any:
+        """Run one request body (already authorized as admin)."""
+        if not isinstance(query, dict) or not isinstance(query.get("type"), str):
+            raise parse_failed('key "type" not found', "$")
+        kind, args, version = query["type"], query.get("args", {}), query.get("version")
+        if kind == "export_metadata":
+            cache = self.engine.cache
+            metadata = copy.deepcopy(cache.metadata)
+            return {"resource_version": cache.resource_version, "metadata": metadata} if version == 2 else metadata
+        if kind == "get_inconsistent_metadata":
+            inconsistent = self.engine.cache.inconsistent
+            return {"is_consistent": not inconsistent, "inconsistent_objects": inconsistent}
+        if kind == "get_catalog_state":
+            return {"id": "test-double", "cli_state": {}, "console_state": {}}
+        if kind not in self._writes:
+            raise parse_failed(f'unknown metadata operation "{kind}"', "$.type")
+        with self.engine.lock:
+            cache = self.engine.cache
+            expected = query.get("resource_version")
+            if expected is not None and expected != cache.resource_version:
+                raise HasuraError(
+                    "conflict",
+                    f"metadata resource version referenced ({expected}) did not match current version",
+                    status=409,
+                )
+            work = Work(copy.deepcopy(cache.metadata), cache)
+            result = self._writes[kind](work, args, version)
+            version_now = self.engine.store.save(work.metadata)
+            work.cache.resource_version = version_now
+            work.cache.metadata = work.metadata
+            self.engine.install(work.cache)
+            return result
+
+    def _rebuild(self, work: Work, target: str | None, *, reload_sources: bool | list[str] = True) -> None:
+        """Rebuild the schema cache; new inconsistencies fail the operation (`buildSchemaCacheFor`)."""
+        before = {obj["name"] for obj in work.cache.inconsistent}
+        cache = build_schema_cache(
+            work.metadata, work.cache.resource_version, self.engine.env, work.cache, reload_sources=reload_sources
+        )
+        new = [obj for obj in cache.inconsistent if obj["name"] not in before]
+        matching = [obj for obj in new if obj["name"] == target]
+        if matching:
+            raise HasuraError(
+                "invalid-configuration",
+                ", ".join(_strip_prefix(obj["reason"]) for obj in matching),
+                path="$.args",
+                internal=matching,
+            )
+        if new:
+            raise HasuraError(
+                "unexpected", "cannot continue due to new inconsistent metadata", path="$.args", internal=new
+            )
+        work.cache = cache
+
+    # -- whole-metadata operations ----------------------------------------------------------------------------
+
+    def replace_metadata(self, work: Work, args: Any, version: int | None) -> Any:
+        """§1.4: v1 args = metadata; v2 args = {metadata, allow_inconsistent_metadata, allow_warnings}."""
+        v2 = version == 2 or (version is None and isinstance(args, dict) and "metadata" in args)
+        if v2:
+            document = args.get("metadata") if isinstance(args, dict) else None
+            if document is None:
+                raise parse_failed('key "metadata" not found', "$.args")
+            allow_inconsistent = bool(args.get("allow_inconsistent_metadata", False))
+            path = "$.args.metadata"
+        else:
+            document, allow_inconsistent, path = args, False, "$.args"
+        metadata = normalize_metadata(document, path, current=work.metadata)
+        cache = build_schema_cache(metadata, work.cache.resource_version, self.engine.env)
+        if cache.inconsistent and not allow_inconsistent:
+            raise HasuraError(
+                "unexpected", "cannot continue due to inconsistent metadata", path="$.args",
+                internal=cache.inconsistent,
+            )  # fmt: skip
+        work.metadata, work.cache = metadata, cache
+        if not v2:
+            return {"message": "success"}
+        return {"is_consistent": not cache.inconsistent, "inconsistent_objects": cache.inconsistent}
+
+    def reload_metadata(self, work: Work, args: Any, version: int | None) -> Any:
+        """§1.6: re-read the stored metadata; `reload_sources` (default true) re-introspects the databases."""
+        args = args or {}
+        stored, _ = self.engine.store.load_or_init(work.metadata)
+        work.metadata = stored
+        work.cache = build_schema_cache(
+            stored, work.cache.resource_version, self.engine.env, work.cache,
+            reload_sources=args.get("reload_sources", True),
+        )  # fmt: skip
+        result: dict[str, Any] = {"is_consistent": not work.cache.inconsistent, "message": "success"}
+        if work.cache.inconsistent:
+            result["inconsistent_objects"] = work.cache.inconsistent
+        return result
+
+    def clear_metadata(self, work: Work, args: Any, version: int | None) -> Any:
+        """Empties metadata but keeps the `default` source's configuration (as Hasura's clear_metadata does)."""
+        sources = [{**s, "tables": []} for s in work.metadata["sources"] if s["name"] == "default"]
+        work.metadata = {"version": 3, "sources": sources}
+        work.cache = build_schema_cache(work.metadata, work.cache.resource_version, self.engine.env, work.cache)
+        return {"message": "success"}
+
+    def drop_inconsistent_metadata(self, work: Work, args: Any, version: int | None) -> Any:
+        """Drops every inconsistent object whole (a permission with one bad column goes entirely, issue #8414)."""
+        names = {obj["name"] for obj in work.cache.inconsistent}
+        sources = []
+        for source in work.metadata["sources"]:
+            if f"source {source['name']}" in names:
+                continue
+            tables = []
+            for entry in source["tables"]:
+                if f"table {table_display(entry['table'])} in source {source['name']}" in names:
+                    continue
+                for kind in PERMISSION_KINDS:
+                    key = f"{kind}_permissions"
+                    kept = [
+                        p for p in entry.get(key, [])
+                        if f"permission {table_display(entry['table'])}.{p['role']}.{kind} in source {source['name']}"
+                        not in names
+                    ]  # fmt: skip
+                    if kept:
+                        entry[key] = kept
+                    else:
+                        entry.pop(key, None)
+                tables.append(entry)
+            sources.append({**source, "tables": tables})
+        work.metadata["sources"] = sources
+        work.cache = build_schema_cache(work.metadata, work.cache.resource_version, self.engine.env, work.cache)
+        return {"message": "success"}
+
+    def bulk(self, work: Work, args: Any, version: int | None) -> Any:
+        """§1.7: children in order, fail-fast, all-or-nothing; result is the array of child results."""
+        if not isinstance(args, list):
+            raise parse_failed("expected Array for bulk args", "$.args")
+        results = []
+        for index, child in enumerate(args):
+            kind = child.get("type") if isinstance(child, dict) else None
+            if kind in READ_OPERATIONS:
+                results.append(self._read_in_bulk(work, child))
+                continue
+            if kind not in self._writes:
+                raise parse_failed(f'unknown metadata operation "{kind}"', f"$.args[{index}].type")
+            results.append(self._writes[kind](work, child.get("args", {}), child.get("version")))
+        return results
+
+    def _read_in_bulk(self, work: Work, child: dict) -> Any:
+        if child["type"] == "export_metadata":
+            return copy.deepcopy(work.metadata)
+        if child["type"] == "get_inconsistent_metadata":
+            return {"is_consistent": not work.cache.inconsistent, "inconsistent_objects": work.cache.inconsistent}
+        return {}
+
+    # -- sources ----------------------------------------------------------------------------------------------
+
+    def add_source(self, work: Work, args: Any, version: int | None) -> Any:
+        name = args.get("name") if isinstance(args, dict) else None
+        if name is None:
+            raise parse_failed('key "name" not found', "$.args")
+        existing = [s for s in work.metadata["sources"] if s["name"] == name]
+        if existing and not args.get("replace_configuration", False):
+            raise HasuraError("already-exists", f'source with name "{name}" already exists', path="$.args")
+        source = normalize_source(
+            {"name": name, "kind": "postgres", "tables": existing[0]["tables"] if existing else [],
+             "configuration": args.get("configuration")}, "$.args",
+        )  # fmt: skip
+        work.metadata["sources"] = [s for s in work.metadata["sources"] if s["name"] != name] + [source]
+        self._rebuild(work, f"source {name}")
+        return {"message": "success"}
+
+    def drop_source(self, work: Work, args: Any, version: int | None) -> Any:
+        name = (args or {}).get("name")
+        work.source(name)
+        work.metadata["sources"] = [s for s in work.metadata["sources"] if s["name"] != name]
+        self._rebuild(work, None)
+        return {"message": "success"}
+
+    # -- tables -----------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _table_args(args: Any) -> tuple[str, dict[str, str]]:
+        if not isinstance(args, dict) or "table" not in args:
+            raise parse_failed('key "table" not found', "$.args")
+        return args.get("source", "default"), qualified_table(args["table"], "$.args.table")
+
+    @staticmethod
+    def _find_table(source: dict[str, Any], table: dict[str, str]) -> dict[str, Any] | None:
+        return next((t for t in source["tables"] if t["table"] == table), None)
+
+    def track_table(self, work: Work, args: Any, version: int | None) -> Any:
+        """§1.8 pg_track_table; re-track → `already-tracked`; missing table → `invalid-configuration`."""
+        source_name, table = self._table_args(args)
+        source = work.source(source_name)
+        if self._find_table(source, table) is not None:
+            raise HasuraError("already-tracked", f'view/table already tracked: "{table_display(table)}"', path="$.args")
+        entry = normalize_table(
+            {"table": table, "configuration": args.get("configuration") or {}, "is_enum": args.get("is_enum", False)},
+            "$.args",
+        )
+        source["tables"] = sorted(source["tables"] + [entry], key=lambda t: (t["table"]["schema"], t["table"]["name"]))
+        self._rebuild(work, f"table {table_display(table)} in source {source_name}")
+        return {"message": "success"}
+
+    def untrack_table(self, work: Work, args: Any, version: int | None) -> Any:
+        source_name, table = self._table_args(args)
+        source = work.source(source_name)
+        if self._find_table(source, table) is None:
+            raise HasuraError(
+                "already-untracked", f'view/table already untracked: "{table_display(table)}"', path="$.args"
+            )
+        source["tables"] = [t for t in source["tables"] if t["table"] != table]
+        self._rebuild(work, None)
+        return {"message": "success"}
+
+    # -- permissions ------------------------------------------------------------------------------------------
+
+    def _permission_target(self, work: Work, args: Any) -> tuple[str, dict, dict, str]:
+        source_name, table = self._table_args(args)
+        source = work.source(source_name)
+        entry = self._find_table(source, table)
+        if entry is None:
+            raise HasuraError(
+                "not-exists", f'table "{table_display(table)}" does not exist in source: {source_name}', path="$.args"
+            )
+        role = args.get("role")
+        if role is None:
+            raise parse_failed('key "role" not found', "$.args")
+        return source_name, table, entry, role
+
+    def _create_permission(self, kind: str) -> Callable[[Work, Any, int | None], Any]:
+        def create(work: Work, args: Any, version: int | None) -> Any:
+            """§1.9 pg_create_<kind>_permission; duplicate (or role admin) → `already-exists`."""
+            source_name, table, entry, role = self._permission_target(work, args)
+            key = f"{kind}_permissions"
+            existing = entry.get(key, [])
+            if role == "admin" or any(p["role"] == role for p in existing):
+                raise HasuraError(
+                    "already-exists",
+                    f'{kind} permission already defined on table "{table_display(table)}" with role "{role}"',
+                    path="$.args",
+                )
+            permission = normalize_permission(
+                kind, {"role": role, "permission": args.get("permission"), "comment": args.get("comment")}, "$.args"
+            )
+            entry[key] = sorted(existing + [permission], key=lambda p: p["role"])
+            self._rebuild(work, f"permission {table_display(table)}.{role}.{kind} in source {source_name}")
+            return {"message": "success"}
+
+        return create
+
+    def _drop_permission(self, kind: str) -> Callable[[Work, Any, int | None], Any]:
+        def drop(work: Work, args: Any, version: int | None) -> Any:
+            _, table, entry, role = self._permission_target(work, args)
+            key = f"{kind}_permissions"
+            if not any(p["role"] == role for p in entry.get(key, [])):
+                raise HasuraError(
+                    "not-exists",
+                    f'{kind} permission on "{table_display(table)}" for role "{role}" does not exist',
+                    path="$.args",
+                )
+            kept = [p for p in entry[key] if p["role"] != role]
+            if kept:
+                entry[key] = kept
+            else:
+                del entry[key]
+            self._rebuild(work, None)
+            return {"message": "success"}
+
+        return drop

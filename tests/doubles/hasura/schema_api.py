@@ -1,0 +1,157 @@
+"""`POST /v2/query` — the schema API: `run_sql` (and `bulk` of it, as the CLI sends migrations) (hasura.md §1.10).
+
+The SQL runs through libpq's simple-query protocol in one transaction, so several `;`-separated statements work
+and only the last result is returned, as on the real server. Unless `read_only`, the schema cache is rebuilt
+afterwards; when the SQL breaks tracked objects, the transaction is rolled back with `dependency-error` — or, with
+`cascade: true`, the dependent metadata is dropped (issues #4717/#5493).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import psycopg
+from psycopg import pq
+
+from . import sql as pg
+from .engine import Engine
+from .errors import HasuraError
+from .metadata import build_schema_cache, find_inconsistencies, parse_failed, table_display
+
+RUN_SQL_TYPES = frozenset({"run_sql", "pg_run_sql", "citus_run_sql", "cockroach_run_sql"})
+
+
+def _dependency_name(obj: dict[str, Any]) -> str:
+    """`permission users.user.select` / `table users` (the inconsistent-object name without its source)."""
+    return obj["name"].rsplit(" in source ", 1)[0]
+
+
+class SchemaApi:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    @staticmethod
+    def is_write(query: Any) -> bool:
+        if not isinstance(query, dict):
+            return False
+        if query.get("type") == "bulk":
+            return any(SchemaApi.is_write(q) for q in query.get("args") or [])
+        return not bool((query.get("args") or {}).get("read_only", False))
+
+    def run(self, query: Any) -> Any:
+        if not isinstance(query, dict) or not isinstance(query.get("type"), str):
+            raise parse_failed('key "type" not found', "$")
+        if query["type"] == "bulk":
+            return [self.run(child) for child in query.get("args") or []]
+        if query["type"] not in RUN_SQL_TYPES:
+            raise parse_failed(f'unknown query type "{query["type"]}"', "$.type")
+        return self.run_sql(query.get("args"))
+
+    def run_sql(self, args: Any) -> Any:
+        """`{"result_type":"TuplesOk","result":[[names],[text values]...]}` or `{"result_type":"CommandOk","result":null}`."""
+        if not isinstance(args, dict) or not isinstance(args.get("sql"), str):
+            raise parse_failed('key "sql" not found', "$.args")
+        source_name = args.get("source", "default")
+        read_only = bool(args.get("read_only", False))
+        cascade = bool(args.get("cascade", False))
+        check_consistency = args.get("check_metadata_consistency", True) and not read_only
+        with self.engine.lock:
+            cache = self.engine.cache
+            state = cache.sources.get(source_name)
+            if state is None:
+                raise HasuraError("not-exists", f'source with name "{source_name}" does not exist', path="$.args")
+            if state.url is None:
+                raise HasuraError("unexpected", f'source "{source_name}" is inconsistent: {state.error}', path="$.args")
+            with pg.connect(state.url) as conn:
+                conn.pgconn.exec_(b"BEGIN READ ONLY" if read_only else b"BEGIN")
+                result = conn.pgconn.exec_(args["sql"].encode())
+                if result.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
+                    conn.pgconn.exec_(b"ROLLBACK")
+                    raise _postgres_error(result, args["sql"])
+                body = _result_body(result)
+                metadata = cache.metadata
+                if check_consistency:
+                    metadata = self._settle_dependencies(conn, source_name, cascade)
+                conn.pgconn.exec_(b"COMMIT")
+            if not read_only:
+                rebuilt = build_schema_cache(
+                    metadata, cache.resource_version, self.engine.env, cache, reload_sources=[source_name]
+                )
+                if metadata is not cache.metadata:
+                    rebuilt.resource_version = self.engine.store.save(metadata)
+                self.engine.install(rebuilt)
+        return body
+
+    def _settle_dependencies(self, conn: psycopg.Connection, source_name: str, cascade: bool) -> dict[str, Any]:
+        """Objects the SQL broke: roll back (dependency-error) or, with cascade, drop them from metadata."""
+        cache = self.engine.cache
+        states = dict(cache.sources)
+        fresh = copy.copy(states[source_name])
+        fresh.catalog = pg.introspect(conn)
+        states[source_name] = fresh
+        before = {obj["name"] for obj in cache.inconsistent}
+        broken = [obj for obj in find_inconsistencies(cache.metadata, states) if obj["name"] not in before]
+        if not broken:
+            return cache.metadata
+        if not cascade:
+            conn.pgconn.exec_(b"ROLLBACK")
+            names = ", ".join(_dependency_name(obj) for obj in broken)
+            raise HasuraError(
+                "dependency-error", f"cannot drop due to the following dependent objects: {names}", path="$.args"
+            )
+        names = {obj["name"] for obj in broken}
+        metadata = copy.deepcopy(cache.metadata)
+        for source in metadata["sources"]:
+            if source["name"] != source_name:
+                continue
+            kept = []
+            for entry in source["tables"]:
+                shown = table_display(entry["table"])
+                if f"table {shown} in source {source_name}" in names:
+                    continue
+                for key in [k for k in entry if k.endswith("_permissions")]:
+                    kind = key.removesuffix("_permissions")
+                    entry[key] = [
+                        p for p in entry[key] if f"permission {shown}.{p['role']}.{kind} in source {source_name}" not in names
+                    ]  # fmt: skip
+                    if not entry[key]:
+                        del entry[key]
+                kept.append(entry)
+            source["tables"] = kept
+        return metadata
+
+
+def _result_body(result: pq.PGresult) -> dict[str, Any]:
+    if result.status != pq.ExecStatus.TUPLES_OK:
+        return {"result_type": "CommandOk", "result": None}
+    names = [result.fname(i).decode() for i in range(result.nfields)]
+    rows = [
+        [None if (v := result.get_value(r, c)) is None else v.decode() for c in range(result.nfields)]
+        for r in range(result.ntuples)
+    ]
+    return {"result_type": "TuplesOk", "result": [names, *rows]}
+
+
+def _postgres_error(result: pq.PGresult, statement: str) -> HasuraError:
+    def field(code: int) -> str | None:
+        value = result.error_field(code)
+        return value.decode() if value is not None else None
+
+    return HasuraError(
+        "postgres-error",
+        "query execution failed",
+        path="$",
+        internal={
+            "arguments": [],
+            "error": {
+                "description": field(pq.DiagnosticField.MESSAGE_DETAIL),
+                "exec_status": "FatalError",
+                "hint": field(pq.DiagnosticField.MESSAGE_HINT),
+                "message": field(pq.DiagnosticField.MESSAGE_PRIMARY),
+                "status_code": field(pq.DiagnosticField.SQLSTATE),
+            },
+            "prepared": False,
+            "statement": statement,
+        },
+    )
