@@ -1,0 +1,263 @@
+"""Applying metadata/ to the Hasura double (real PostgreSQL behind it): once, exactly, never half-applied."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import jwt
+import psycopg
+import pytest
+import yaml
+
+from components.errors import ClerkHasuraError
+from components.hasura_client import HasuraClient, HasuraConflict, HasuraInconsistentMetadata
+from components.metadata_apply import MIGRATIONS_TABLE, apply_project, diff_metadata, read_applied_migrations
+from components.metadata_loader import MetadataError, load_project, normalize_metadata
+
+PROJECT = Path(__file__).resolve().parent.parent / "metadata"
+USERS_YAML = Path("metadata/databases/default/tables/public_users.yaml")
+MIGRATION = "default/1763856000000_create_users"
+
+
+@pytest.fixture
+def client(hasura_double):
+    with HasuraClient(hasura_double.url, hasura_double.admin_secret, retry_seconds=3) as hasura_client:
+        yield hasura_client
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "project"
+    shutil.copytree(PROJECT, target)
+    return target
+
+
+def edit_users(project: Path, change) -> None:
+    path = project / USERS_YAML
+    document = yaml.safe_load(path.read_text())
+    change(document)
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def live(client: HasuraClient) -> dict:
+    return normalize_metadata(client.export_metadata().metadata)
+
+
+def rows(database_url: str, sql: str) -> list[tuple]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_first_apply_creates_the_table_and_the_permissions(client, hasura_double):
+    project = load_project(PROJECT)
+    result = apply_project(client, project)
+    assert result.migrations_applied == [MIGRATION] and result.metadata_replaced
+    columns = {row[0] for row in rows(hasura_double.database_url, "select column_name from information_schema.columns "
+                                                                   "where table_schema = 'public' and table_name = 'users'")}
+    assert {"id", "name", "email", "last_seen", "created_at", "updated_at"} <= columns
+    assert live(client) == normalize_metadata(project.metadata)
+    [table] = live(client)["sources"][0]["tables"]
+    assert [p["role"] for p in table["select_permissions"]] == ["user"]
+    assert {"insert_permissions", "update_permissions"} <= set(table) and "delete_permissions" not in table
+    assert [m.version for m in read_applied_migrations(client)] == [1763856000000]
+    assert client.get_inconsistent_metadata() == []
+
+
+def test_re_apply_writes_nothing(client, hasura_double):
+    project = load_project(PROJECT)
+    apply_project(client, project)
+    hasura_double.reset_counts()
+    result = apply_project(client, project)
+    assert not result.wrote_anything and result.changes == []
+    assert hasura_double.writes() == 0
+    assert hasura_double.count("/v1/metadata", "replace_metadata") == 0
+    assert hasura_double.count("/v2/query") == 2  # migrations table present? + recorded versions (read-only)
+
+
+def test_changing_one_permission_changes_only_that(client, hasura_double, project_copy):
+    apply_project(client, load_project(PROJECT))
+    before = live(client)
+    edit_users(project_copy, lambda d: d["update_permissions"][0]["permission"]["columns"].remove("last_seen"))
+    hasura_double.reset_counts()
+    result = apply_project(client, load_project(project_copy))
+    assert [str(c) for c in result.changes] == [
+        "source default › table public.users › role user › update permission › column last_seen: allowed live, "
+        "not in metadata/"]
+    assert result.migrations_applied == [] and hasura_double.count("/v1/metadata", "replace_metadata") == 1
+    assert hasura_double.writes() == 1
+    after = live(client)
+    assert [str(c) for c in diff_metadata(after, before)] == [str(c) for c in result.changes]
+
+
+def test_a_concurrent_edit_between_export_and_replace_fails_and_is_kept(client, hasura_double, project_copy):
+    apply_project(client, load_project(PROJECT))
+    edit_users(project_copy, lambda d: d["select_permissions"][0]["permission"].update(limit=2))
+
+    class EditedMeanwhile(HasuraClient):
+        def export_metadata(self):
+            exported = super().export_metadata()
+            # Someone adds a role in the console right after our export.
+            with HasuraClient(hasura_double.url, hasura_double.admin_secret) as console:
+                console.metadata("pg_create_select_permission", {
+                    "source": "default", "table": {"schema": "public", "name": "users"}, "role": "auditor",
+                    "permission": {"columns": ["id"], "filter": {}}})
+            return exported
+
+    with EditedMeanwhile(hasura_double.url, hasura_double.admin_secret) as racing:
+        with pytest.raises(HasuraConflict) as caught:
+            apply_project(racing, load_project(project_copy))
+    assert "did not match current version" in str(caught.value)
+    assert "nothing was overwritten" in str(caught.value) and "run the deploy again" in str(caught.value)
+    [table] = live(client)["sources"][0]["tables"]
+    assert [p["role"] for p in table["select_permissions"]] == ["auditor", "user"]
+    assert table["select_permissions"][1]["permission"]["limit"] == 1
+
+
+def test_an_invalid_metadata_file_is_refused_before_anything_is_sent(hasura_double, project_copy):
+    edit_users(project_copy, lambda d: d["select_permissions"][0]["permission"]["columns"].append("nickname"))
+    hasura_double.reset_counts()
+    with pytest.raises(MetadataError, match="columns names column 'nickname'"):
+        load_project(project_copy)
+    assert sum(hasura_double.requests.values()) == 0
+
+
+def test_metadata_hasura_finds_inconsistent_fails_listing_objects_with_nothing_changed(client, hasura_double,
+                                                                                       project_copy):
+    apply_project(client, load_project(PROJECT))
+    exported = client.export_metadata()
+    # The table disappears behind Hasura's back (psql, another tool), then a permission change is deployed.
+    with psycopg.connect(hasura_double.database_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE public.users RENAME TO users_archived")
+    edit_users(project_copy, lambda d: d["select_permissions"][0]["permission"].update(limit=2))
+    with pytest.raises(HasuraInconsistentMetadata) as caught:
+        apply_project(client, load_project(project_copy))
+    message = str(caught.value)
+    assert "nothing was changed" in message and "users" in message
+    assert any("users" in str(obj.get("name")) for obj in caught.value.objects)
+    after = client.export_metadata()
+    assert after.metadata == exported.metadata
+
+
+def test_rows_survive_re_apply_and_metadata_changes(client, hasura_double, project_copy):
+    apply_project(client, load_project(PROJECT))
+    client.run_sql("INSERT INTO public.users (id, name, email) VALUES ('user_a', 'Ann', 'ann@example.com'), "
+                   "('user_b', 'Bob', 'bob@example.com')")
+    apply_project(client, load_project(PROJECT))
+    edit_users(project_copy, lambda d: d["update_permissions"][0]["permission"]["columns"].remove("email"))
+    apply_project(client, load_project(project_copy))
+    assert rows(hasura_double.database_url, "select id, name, email from public.users order by id") == [
+        ("user_a", "Ann", "ann@example.com"), ("user_b", "Bob", "bob@example.com")]
+    assert [m.version for m in read_applied_migrations(client)] == [1763856000000]
+
+
+def test_a_failing_migration_is_rolled_back_whole(client, hasura_double, project_copy):
+    broken = project_copy / "migrations/default/1763856000001_broken"
+    broken.mkdir()
+    (broken / "up.sql").write_text("ALTER TABLE public.users ADD COLUMN bio text;\nSELECT no_such_function();")
+    with pytest.raises(ClerkHasuraError, match=r"1763856000001_broken failed and was rolled back.*no_such_function"):
+        apply_project(client, load_project(project_copy))
+    assert [m.version for m in read_applied_migrations(client)] == [1763856000000]
+    columns = {r[0] for r in rows(hasura_double.database_url, "select column_name from information_schema.columns "
+                                                               "where table_name = 'users'")}
+    assert "bio" not in columns
+    assert live(client)["sources"][0]["tables"] == []  # metadata is only replaced once migrations succeeded
+
+
+class FaultAt(HasuraClient):
+    """Tells the double to fail the `at`-th request this client makes (0-based)."""
+
+    def __init__(self, *args, double, at: int, mode: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.double, self.at, self.mode, self.sent = double, at, mode, 0
+
+    def _send(self, method, path, **kwargs):
+        if self.sent == self.at:
+            self.double.fail_next(1, self.mode)
+        self.sent += 1
+        return super()._send(method, path, **kwargs)
+
+
+def test_faults_during_apply_end_applied_or_cleanly_failed(hasura_double_factory, postgres_cluster):
+    project = load_project(PROJECT)
+    desired = normalize_metadata(project.metadata)
+    outcomes = []
+    for mode in ("500", "drop"):
+        for at in range(6):  # healthz, 2 migration reads, the migration, export, replace
+            database_url = postgres_cluster.create_database("faults")
+            double = hasura_double_factory(jwt_secret=None, database_url=database_url,
+                                           env={"PG_DATABASE_URL": database_url,
+                                                "HASURA_GRAPHQL_DATABASE_URL": database_url})
+            with FaultAt(double.url, double.admin_secret, double=double, at=at, mode=mode, retry_seconds=2) as faulty:
+                try:
+                    apply_project(faulty, project)
+                    outcomes.append("applied")
+                except ClerkHasuraError as error:
+                    assert "not confirmed" in str(error) or "not reachable" in str(error), error
+                    outcomes.append("failed")
+            with HasuraClient(double.url, double.admin_secret) as check:
+                metadata = live(check)
+                recorded = [m.version for m in read_applied_migrations(check)]
+                table = rows(database_url, "select to_regclass('public.users') is not null")[0][0]
+                # Never half-applied: a migration is there with its record or not at all, and the metadata is
+                # either the old document or the whole new one.
+                assert (recorded == [1763856000000]) == table, (mode, at)
+                assert metadata == desired or metadata["sources"][0]["tables"] == [], (mode, at)
+                if outcomes[-1] == "applied":
+                    assert metadata == desired and table, (mode, at)
+                # And the next deploy finishes the job.
+                apply_project(check, project)
+                assert live(check) == desired
+            double.stop()
+    assert "applied" in outcomes and "failed" in outcomes
+
+
+def user_token(double, user_id: str) -> str:
+    now = int(time.time())
+    claims = {"sub": user_id, "iat": now, "exp": now + 60, "https://hasura.io/jwt/claims": {
+        "x-hasura-allowed-roles": ["user"], "x-hasura-default-role": "user", "x-hasura-user-id": user_id}}
+    return jwt.encode(claims, double.jwt_key, algorithm="HS256")
+
+
+def as_user(client: HasuraClient, double, user_id: str, query: str, variables=None) -> dict:
+    return client.graphql(query, variables, headers={"Authorization": f"Bearer {user_token(double, user_id)}"},
+                          as_admin=False)
+
+
+def test_through_graphql_a_user_reads_and_updates_only_their_own_row(client, hasura_double):
+    apply_project(client, load_project(PROJECT))
+    created = as_user(client, hasura_double, "user_ann",
+                      'mutation { insert_users_one(object: {name: "Ann", email: "ann@example.com"}) { id name } }')
+    assert created == {"data": {"insert_users_one": {"id": "user_ann", "name": "Ann"}}}
+    as_user(client, hasura_double, "user_bob", 'mutation { insert_users_one(object: {name: "Bob"}) { id } }')
+
+    seen = as_user(client, hasura_double, "user_ann", "{ users { id name email } }")
+    assert seen == {"data": {"users": [{"id": "user_ann", "name": "Ann", "email": "ann@example.com"}]}}
+    assert as_user(client, hasura_double, "user_ann", '{ users_by_pk(id: "user_bob") { id } }') == \
+        {"data": {"users_by_pk": None}}
+
+    updated = as_user(client, hasura_double, "user_ann",
+                      'mutation { update_users(where: {}, _set: {name: "Ann B."}) { affected_rows } }')
+    assert updated == {"data": {"update_users": {"affected_rows": 1}}}
+    other = as_user(client, hasura_double, "user_ann",
+                    'mutation { update_users_by_pk(pk_columns: {id: "user_bob"}, _set: {name: "x"}) { id } }')
+    assert other == {"data": {"update_users_by_pk": None}}
+
+    steal = as_user(client, hasura_double, "user_ann",
+                    'mutation { update_users(where: {}, _set: {id: "user_bob2"}) { affected_rows } }')
+    assert steal["errors"][0]["extensions"]["code"] == "validation-failed"
+    spoof = as_user(client, hasura_double, "user_ann",
+                    'mutation { insert_users_one(object: {id: "user_eve", name: "Eve"}) { id } }')
+    assert spoof["errors"][0]["extensions"]["code"] == "validation-failed"
+    delete = as_user(client, hasura_double, "user_ann", "mutation { delete_users(where: {}) { affected_rows } }")
+    assert delete["errors"][0]["extensions"]["code"] == "validation-failed"
+
+    assert rows(hasura_double.database_url, "select id, name from public.users order by id") == [
+        ("user_ann", "Ann B."), ("user_bob", "Bob")]
+
+
+def test_the_migrations_table_follows_the_hasura_cli_convention(client):
+    apply_project(client, load_project(PROJECT))
+    [record] = client.run_sql(f"select version, dirty from {MIGRATIONS_TABLE}", read_only=True).records()
+    assert record == {"version": "1763856000000", "dirty": "f"}
