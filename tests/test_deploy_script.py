@@ -1,0 +1,151 @@
+"""scripts/deploy: prerequisites reported up front, then the local backend, passphrase, stack and `pulumi up`.
+
+Runs the real script in a copy of the project with stand-in `docker` and `pulumi` executables on PATH
+that record how they are called (this machine has no Docker engine and no pulumi CLI).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.pulumi_harness import PROJECT_DIR
+
+PLACEHOLDER_KEY = "pk_test_aGFwcHktaGlwcG8tMTIuY2xlcmsuYWNjb3VudHMuZGV2JA"
+TOOLS = ("bash", "env", "grep", "cat", "mkdir", "head", "dirname")
+
+RECORDER = """#!/usr/bin/env bash
+python3 - "$0" "$@" <<'EOF'
+import json, os, sys
+with open(os.environ["CALLS_FILE"], "a") as calls:
+    calls.write(json.dumps({"tool": os.path.basename(sys.argv[1]), "args": sys.argv[2:], "env": {
+        k: os.environ.get(k) for k in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "DOCKER_HOST")}}) + "\\n")
+EOF
+"""
+DOCKER_OK = RECORDER + """
+case "$1" in
+  version) echo 28.2.2 ;;
+  context) echo unix:///home/me/.docker/run/docker.sock ;;
+esac
+"""
+DOCKER_NO_ENGINE = """#!/usr/bin/env bash
+echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2
+exit 1
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project's deploy inputs, with an installed-looking .venv and a real publishable key."""
+    root = tmp_path / "project"
+    (root / "scripts").mkdir(parents=True)
+    shutil.copy(PROJECT_DIR / "scripts" / "deploy", root / "scripts" / "deploy")
+    shutil.copy(PROJECT_DIR / "pyproject.toml", root / "pyproject.toml")
+    dev_yaml = (PROJECT_DIR / "Pulumi.dev.yaml").read_text()
+    (root / "Pulumi.dev.yaml").write_text(dev_yaml.replace(PLACEHOLDER_KEY, "pk_test_Y2xlcmsuZXhhbXBsZS5jb20k"))
+    (root / ".venv" / "bin").mkdir(parents=True)
+    (root / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    (root / ".venv" / ".clerk-hasura-installed").write_text(
+        hashlib.sha256((root / "pyproject.toml").read_bytes()).hexdigest() + "\n")
+    return root
+
+
+def bin_dir(tmp_path: Path, **tools: str) -> Path:
+    """A PATH directory with the basic tools plus the given stand-ins (name -> script)."""
+    directory = tmp_path / "bin"
+    directory.mkdir(exist_ok=True)
+    for name in TOOLS:
+        if not (directory / name).exists():
+            (directory / name).symlink_to(shutil.which(name))
+    (directory / "python3").unlink(missing_ok=True)
+    (directory / "python3").symlink_to(sys.executable)
+    for name, script in tools.items():
+        (directory / name).write_text(script)
+        (directory / name).chmod(0o755)
+    return directory
+
+
+def deploy(project: Path, path: Path, *args: str, **env: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    calls_file = project.parent / "calls.jsonl"
+    calls_file.unlink(missing_ok=True)
+    environment = {"PATH": str(path), "HOME": str(project.parent), "CALLS_FILE": str(calls_file), **env}
+    completed = subprocess.run([str(project / "scripts" / "deploy"), *args], env=environment, capture_output=True,
+                               text=True, stdin=subprocess.DEVNULL, timeout=60)
+    calls = [json.loads(line) for line in calls_file.read_text().splitlines()] if calls_file.exists() else []
+    return completed, calls
+
+
+def test_every_missing_prerequisite_is_named_before_anything_happens(project, tmp_path):
+    completed, calls = deploy(project, bin_dir(tmp_path), PYTHON="python3.0-not-installed")
+    assert completed.returncode == 2
+    assert "Python 3.11 or newer: 'python3.0-not-installed' not found" in completed.stderr
+    assert "the docker CLI: not found" in completed.stderr
+    assert "the pulumi CLI: not found" in completed.stderr
+    assert calls == [] and not (project / ".pulumi-state").exists()
+
+
+def test_an_unreachable_docker_engine_is_named(project, tmp_path):
+    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_NO_ENGINE, pulumi=RECORDER))
+    assert completed.returncode == 2
+    assert "a running Docker engine: the docker CLI cannot reach one (Cannot connect to the Docker daemon" \
+           in completed.stderr
+    assert "pulumi" not in completed.stderr.split("missing:")[1]
+    assert calls == []
+
+
+def test_the_dev_stack_deploys_with_a_local_backend_and_the_default_passphrase(project, tmp_path):
+    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=RECORDER), "--yes")
+    assert completed.returncode == 0, completed.stderr
+    pulumi_calls = [c for c in calls if c["tool"] == "pulumi"]
+    assert [c["args"] for c in pulumi_calls] == [
+        ["stack", "select", "--create", "--secrets-provider", "passphrase", "dev", "--non-interactive"],
+        ["up", "--stack", "dev", "--yes"],
+    ]
+    for call in pulumi_calls:
+        assert call["env"]["PULUMI_BACKEND_URL"] == f"file://{project}/.pulumi-state"
+        assert call["env"]["PULUMI_CONFIG_PASSPHRASE"] == "clerk-hasura-dev"
+        # The provider talks to the engine the docker CLI checked (here: its current context).
+        assert call["env"]["DOCKER_HOST"] == "unix:///home/me/.docker/run/docker.sock"
+    assert (project / ".pulumi-state").is_dir()
+    assert "default passphrase" in completed.stderr
+
+
+def test_another_stack_needs_a_passphrase(project, tmp_path):
+    path = bin_dir(tmp_path, docker=DOCKER_OK, pulumi=RECORDER)
+    completed, calls = deploy(project, path, "staging")
+    assert completed.returncode == 2
+    assert "stack 'staging' needs a passphrase for its secrets: set PULUMI_CONFIG_PASSPHRASE" in completed.stderr
+    assert [c for c in calls if c["tool"] == "pulumi"] == []
+
+    completed, calls = deploy(project, path, "staging", PULUMI_CONFIG_PASSPHRASE="correct horse battery")
+    assert completed.returncode == 0, completed.stderr
+    pulumi_calls = [c for c in calls if c["tool"] == "pulumi"]
+    assert pulumi_calls[0]["args"][-2:] == ["staging", "--non-interactive"]
+    assert pulumi_calls[1]["args"] == ["up", "--stack", "staging"]
+    assert all(c["env"]["PULUMI_CONFIG_PASSPHRASE"] == "correct horse battery" for c in pulumi_calls)
+
+
+def test_the_example_publishable_key_must_be_replaced_first(project, tmp_path):
+    (project / "Pulumi.dev.yaml").write_text((PROJECT_DIR / "Pulumi.dev.yaml").read_text())
+    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=RECORDER))
+    assert completed.returncode == 2
+    assert "still holds the example Clerk publishable key" in completed.stderr
+    assert [c for c in calls if c["tool"] == "pulumi"] == []
+
+
+def test_an_explicit_docker_host_is_kept(project, tmp_path):
+    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=RECORDER),
+                              DOCKER_HOST="tcp://10.0.0.5:2376")
+    assert completed.returncode == 0, completed.stderr
+    assert {c["env"]["DOCKER_HOST"] for c in calls if c["tool"] == "pulumi"} == {"tcp://10.0.0.5:2376"}
+
+
+def test_the_script_is_executable_in_the_repository():
+    assert os.access(PROJECT_DIR / "scripts" / "deploy", os.X_OK)
