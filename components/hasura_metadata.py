@@ -63,7 +63,9 @@ class HasuraMetadataProvider(ResourceProvider):
         with _client(props) as client:
             live = normalize_metadata(client.export_metadata().metadata)
             applied = [str(m.version) for m in read_applied_migrations(client)]
-            inconsistent = client.get_inconsistent_metadata()
+            # Reloading sources is what makes DDL done outside Hasura visible (hasura.md §1.6, issue #8245);
+            # it changes no metadata, only re-reads the database.
+            inconsistent = client.reload_metadata(reload_sources=True)
         return ReadResult(id_, {**props, "metadata": live, "applied_migrations": applied,
                                 "inconsistent_objects": inconsistent})
 

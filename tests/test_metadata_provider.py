@@ -1,0 +1,125 @@
+"""The metadata dynamic provider, serialized by the SDK and run in `python -m pulumi.dynamic` as the engine does,
+against the Hasura double: create applies, read sees live drift, diff reports it, update repairs, delete keeps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime.proto import provider_pb2
+
+from components.hasura_client import HasuraClient
+from components.hasura_metadata import HasuraMetadataProvider, changed_properties
+from components.metadata_loader import content_hash, load_project, normalize_metadata
+from tests.pulumi_harness import DynamicProviderHost
+
+PROJECT = Path(__file__).resolve().parent.parent / "metadata"
+URN = "urn:pulumi:dev::clerk-hasura::pulumi-python:dynamic/hasura_metadata:HasuraMetadata::backend-metadata"
+
+
+def inputs_for(double, project_dir: Path = PROJECT) -> dict:
+    project = load_project(project_dir)
+    desired = normalize_metadata(project.metadata)
+    return {
+        "__provider": serialize_provider(HasuraMetadataProvider()),
+        "hasura_url": double.url,
+        "admin_secret": double.admin_secret,
+        "metadata": desired,
+        "migrations": project.to_inputs()["migrations"],
+        "metadata_hash": content_hash(desired, project.migrations),
+    }
+
+
+@pytest.fixture
+def host():
+    with DynamicProviderHost() as provider_host:
+        provider_host.configure({})
+        yield provider_host
+
+
+def test_the_provider_is_pickled_by_reference_and_captures_no_client():
+    serialized = serialize_provider(HasuraMetadataProvider())
+    assert len(serialized) < 200  # module + class name only: no client, no secret, no bytecode
+
+
+def test_lifecycle_in_a_fresh_interpreter(host, hasura_double):
+    inputs, failures = host.check(URN, {}, inputs_for(hasura_double))
+    assert failures == []
+    resource_id, outs = host.create(URN, inputs)
+    assert resource_id.startswith("hasura-metadata-")
+    assert outs["metadata"] == inputs["metadata"] and outs["applied_migrations"] == ["1763856000000"]
+    assert outs["hasura_url"] == hasura_double.url and outs["admin_secret"] == hasura_double.admin_secret
+
+    _, refreshed = host.read(URN, resource_id, outs)
+    assert host.diff(URN, resource_id, refreshed, inputs).changes == provider_pb2.DiffResponse.DIFF_NONE
+
+    # Someone lets users update their id in the console.
+    with HasuraClient(hasura_double.url, hasura_double.admin_secret) as console:
+        console.metadata("pg_drop_update_permission", {"table": "users", "role": "user"})
+        console.metadata("pg_create_update_permission", {"table": "users", "role": "user", "permission": {
+            "columns": ["id", "name", "email", "image_url", "last_seen"], "filter": {"id": {"_eq": "X-Hasura-User-Id"}},
+            "check": {"id": {"_eq": "X-Hasura-User-Id"}}}})
+    _, drifted = host.read(URN, resource_id, outs)
+    assert host.diff(URN, resource_id, drifted, inputs).changes == provider_pb2.DiffResponse.DIFF_SOME
+    assert changed_properties(drifted, inputs) == [
+        "source default › table public.users › role user › update permission › column id: "
+        "allowed live, not in metadata/"]
+
+    hasura_double.reset_counts()
+    repaired = host.update(URN, resource_id, drifted, inputs)
+    assert hasura_double.count("/v1/metadata", "replace_metadata") == 1
+    assert {key: repaired[key] for key in ("hasura_url", "admin_secret", "metadata", "migrations", "metadata_hash",
+                                           "applied_migrations", "inconsistent_objects")} == {
+        **{key: inputs[key] for key in ("hasura_url", "admin_secret", "metadata", "migrations", "metadata_hash")},
+        "applied_migrations": ["1763856000000"], "inconsistent_objects": []}
+    _, refreshed = host.read(URN, resource_id, repaired)
+    assert host.diff(URN, resource_id, refreshed, inputs).changes == provider_pb2.DiffResponse.DIFF_NONE
+
+    # A no-op update (e.g. only the program re-ran) writes nothing.
+    hasura_double.reset_counts()
+    host.update(URN, resource_id, refreshed, inputs)
+    assert hasura_double.writes() == 0
+
+    # Deleting the resource keeps metadata and data.
+    with HasuraClient(hasura_double.url, hasura_double.admin_secret) as admin:
+        admin.run_sql("INSERT INTO public.users (id, name) VALUES ('user_kept', 'Kept')")
+        hasura_double.reset_counts()
+        host.stub.Delete(provider_pb2.DeleteRequest(urn=URN, id=resource_id, properties=host._struct(refreshed)))
+        assert hasura_double.writes() == 0
+        assert admin.run_sql("SELECT id FROM public.users", read_only=True).records() == [{"id": "user_kept"}]
+        assert normalize_metadata(admin.export_metadata().metadata) == inputs["metadata"]
+
+
+def test_a_table_dropped_live_shows_in_read_and_diff(host, hasura_double):
+    inputs, _ = host.check(URN, {}, inputs_for(hasura_double))
+    resource_id, outs = host.create(URN, inputs)
+    # Dropped behind Hasura's back (run_sql would refuse: the table is tracked).
+    with psycopg.connect(hasura_double.database_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE public.users")
+    _, drifted = host.read(URN, resource_id, outs)
+    assert drifted["inconsistent_objects"]
+    assert host.diff(URN, resource_id, drifted, inputs).changes == provider_pb2.DiffResponse.DIFF_SOME
+    assert any(line.startswith("inconsistent live: ") and "users" in line
+               for line in changed_properties(drifted, inputs))
+
+
+def test_check_reports_invalid_metadata_per_problem(host, hasura_double):
+    props = inputs_for(hasura_double)
+    select = props["metadata"]["sources"][0]["tables"][0]["select_permissions"][0]["permission"]
+    select["columns"] = [*select["columns"], "nickname"]
+    select["filter"] = {"id": {"_eq": "X-Hasura-UserId"}}
+    _, failures = host.check(URN, {}, props)
+    assert [prop for prop, _ in failures] == ["metadata", "metadata"]
+    reasons = " ".join(reason for _, reason in failures)
+    assert "nickname" in reasons and "X-Hasura-UserId" in reasons
+
+
+def test_a_changed_admin_secret_or_url_is_an_update_not_a_replace(host, hasura_double):
+    inputs, _ = host.check(URN, {}, inputs_for(hasura_double))
+    resource_id, outs = host.create(URN, inputs)
+    moved = {**inputs, "hasura_url": hasura_double.url + "/"}
+    response = host.diff(URN, resource_id, outs, moved)
+    assert response.changes == provider_pb2.DiffResponse.DIFF_SOME and list(response.replaces) == []
+    assert changed_properties(outs, {**inputs, "admin_secret": "other"}) == ["admin_secret changed"]
