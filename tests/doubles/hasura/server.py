@@ -118,8 +118,10 @@ class HasuraDouble:
             self._auth.close()
             raise
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"hasura-double:{self.port}",
-                                        daemon=True)  # fmt: skip
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"hasura-double:{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
