@@ -1,0 +1,338 @@
+"""The Hasura double's metadata and schema APIs (hasura.md §1.1, §1.3–§1.11)."""
+
+from __future__ import annotations
+
+import httpx
+import psycopg
+import pytest
+
+from tests.doubles.hasura.testing import USERS_DDL, users_metadata
+
+
+class Admin:
+    """Admin calls against a double."""
+
+    def __init__(self, double):
+        self.double = double
+        self.headers = {"X-Hasura-Admin-Secret": double.admin_secret}
+
+    def metadata(self, body: dict) -> httpx.Response:
+        return httpx.post(f"{self.double.url}/v1/metadata", json=body, headers=self.headers)
+
+    def query(self, body: dict) -> httpx.Response:
+        return httpx.post(f"{self.double.url}/v2/query", json=body, headers=self.headers)
+
+    def sql(self, statement: str, **args) -> httpx.Response:
+        return self.query({"type": "run_sql", "args": {"sql": statement, **args}})
+
+    def export(self) -> dict:
+        response = self.metadata({"type": "export_metadata", "version": 2, "args": {}})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def replace(self, metadata: dict, **args) -> httpx.Response:
+        return self.metadata({"type": "replace_metadata", "version": 2, "args": {"metadata": metadata, **args}})
+
+
+@pytest.fixture
+def admin(hasura_double) -> Admin:
+    client = Admin(hasura_double)
+    assert client.sql(USERS_DDL).status_code == 200
+    return client
+
+
+@pytest.fixture
+def plain_double(hasura_double_factory, postgres_database_url):
+    """A double started compose-style: metadata DB + PG_DATABASE_URL, no source until metadata is applied."""
+    return hasura_double_factory(jwt_secret=None, env={"PG_DATABASE_URL": postgres_database_url})
+
+
+# -- export / replace (§1.3, §1.4) ----------------------------------------------------------------------------
+
+
+def test_fresh_server_exports_empty_metadata_at_version_1(plain_double):
+    assert Admin(plain_double).export() == {"resource_version": 1, "metadata": {"version": 3, "sources": []}}
+    v1 = Admin(plain_double).metadata({"type": "export_metadata", "args": {}})
+    assert v1.json() == {"version": 3, "sources": []}
+
+
+def test_database_url_env_adds_default_source(admin):
+    (source,) = admin.export()["metadata"]["sources"]
+    assert source["name"] == "default"
+    assert source["configuration"]["connection_info"]["database_url"] == {"from_env": "HASURA_GRAPHQL_DATABASE_URL"}
+
+
+def test_replace_then_export_is_normalized_not_verbatim(admin):
+    applied = users_metadata()
+    response = admin.replace(applied)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"is_consistent": True, "inconsistent_objects": []}
+    exported = admin.export()
+    assert exported["resource_version"] == 2
+    (source,) = exported["metadata"]["sources"]
+    assert list(source) == ["name", "kind", "tables", "configuration"]
+    assert source["configuration"]["connection_info"] == {
+        "database_url": {"from_env": "PG_DATABASE_URL"},
+        "isolation_level": "read-committed",
+        "use_prepared_statements": False,
+    }
+    (table,) = source["tables"]
+    assert table["table"] == {"name": "users", "schema": "public"}
+    assert list(table) == ["table", "insert_permissions", "select_permissions", "update_permissions"]
+    assert exported["metadata"] != applied  # a product must compare semantically
+
+
+def test_replace_v1_form_and_string_table_names(admin):
+    metadata = users_metadata()
+    metadata["sources"][0]["tables"] = [{"table": "users"}]
+    response = admin.metadata({"type": "replace_metadata", "args": metadata})
+    assert response.json() == {"message": "success"}
+    assert admin.export()["metadata"]["sources"][0]["tables"] == [{"table": {"name": "users", "schema": "public"}}]
+
+
+def test_defaults_are_dropped_on_export(admin):
+    metadata = users_metadata()
+    permission = metadata["sources"][0]["tables"][0]["select_permissions"][0]["permission"]
+    permission.update({"allow_aggregations": False, "computed_fields": [], "limit": None})
+    metadata["sources"][0]["tables"][0]["is_enum"] = False
+    metadata["sources"][0]["tables"][0]["object_relationships"] = []
+    assert admin.replace(metadata).status_code == 200
+    table = admin.export()["metadata"]["sources"][0]["tables"][0]
+    assert "is_enum" not in table and "object_relationships" not in table
+    assert table["select_permissions"][0]["permission"] == {
+        "columns": ["id", "clerk_user_id", "email"], "filter": {"clerk_user_id": {"_eq": "X-Hasura-User-Id"}}
+    }  # fmt: skip
+
+
+def test_inconsistent_replace_is_400_and_changes_nothing(admin):
+    assert admin.replace(users_metadata()).status_code == 200
+    before = admin.export()
+    bad = users_metadata()
+    bad["sources"][0]["tables"].append({"table": {"schema": "public", "name": "foobar"}})
+    bad["sources"][0]["tables"][0]["select_permissions"][0]["permission"]["columns"].append("nope")
+    response = admin.replace(bad)
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["code"], body["error"], body["path"]) == (
+        "unexpected", "cannot continue due to inconsistent metadata", "$.args"
+    )  # fmt: skip
+    reasons = sorted(obj["reason"] for obj in body["internal"])
+    assert reasons == [
+        'Inconsistent object: in table "users": in permission for role "user": column "nope" does not exist',
+        'Inconsistent object: no such table/view exists in source: "foobar"',
+    ]
+    assert admin.export() == before
+
+
+def test_allow_inconsistent_metadata_stores_it_and_reports(admin):
+    bad = users_metadata()
+    bad["sources"][0]["tables"].append({"table": "foobar"})
+    response = admin.replace(bad, allow_inconsistent_metadata=True)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["is_consistent"] is False
+    assert body["inconsistent_objects"] == [{
+        "definition": {"name": "foobar", "schema": "public"},
+        "name": "table foobar in source default",
+        "reason": 'Inconsistent object: no such table/view exists in source: "foobar"',
+        "type": "table",
+    }]  # fmt: skip
+    inconsistent = admin.metadata({"type": "get_inconsistent_metadata", "args": {}}).json()
+    assert inconsistent["is_consistent"] is False
+    health = httpx.get(f"{admin.double.url}/healthz")
+    assert (health.status_code, health.text) == (200, "WARN: inconsistent objects in schema")
+    strict = httpx.get(f"{admin.double.url}/healthz?strict=true")
+    assert (strict.status_code, strict.text) == (500, "ERROR: inconsistent objects in schema")
+
+
+def test_unresolvable_from_env_makes_the_source_inconsistent(plain_double):
+    response = Admin(plain_double).replace(users_metadata("NOT_SET_ANYWHERE"), allow_inconsistent_metadata=True)
+    (obj,) = response.json()["inconsistent_objects"]
+    assert (obj["type"], obj["name"]) == ("source", "source default")
+    assert "NOT_SET_ANYWHERE" in obj["reason"]
+
+
+def test_replace_missing_sources_key_is_parse_failed(admin):
+    response = admin.replace({"version": 3})
+    assert response.status_code == 400
+    assert response.json() == {"path": "$.args.metadata", "error": 'key "sources" not found', "code": "parse-failed"}
+
+
+def test_missing_required_permission_key_is_parse_failed(admin):
+    metadata = users_metadata()
+    del metadata["sources"][0]["tables"][0]["select_permissions"][0]["permission"]["filter"]
+    response = admin.replace(metadata)
+    assert (response.status_code, response.json()["code"]) == (400, "parse-failed")
+    assert response.json()["error"] == 'key "filter" not found'
+
+
+# -- resource_version (§1.5) ----------------------------------------------------------------------------------
+
+
+def test_stale_resource_version_is_409_conflict(admin):
+    version = admin.export()["resource_version"]
+    ok = admin.metadata({"type": "replace_metadata", "version": 2, "resource_version": version,
+                         "args": {"metadata": users_metadata()}})  # fmt: skip
+    assert ok.status_code == 200
+    stale = admin.metadata({"type": "replace_metadata", "version": 2, "resource_version": version,
+                            "args": {"metadata": users_metadata()}})  # fmt: skip
+    assert stale.status_code == 409
+    assert stale.json() == {
+        "path": "$", "code": "conflict",
+        "error": f"metadata resource version referenced ({version}) did not match current version",
+    }  # fmt: skip
+
+
+def test_resource_version_increments_on_every_write_even_without_change(admin):
+    start = admin.export()["resource_version"]
+    admin.replace(users_metadata())
+    admin.replace(users_metadata())
+    admin.metadata({"type": "reload_metadata", "args": {}})
+    admin.metadata({"type": "get_inconsistent_metadata", "args": {}})
+    assert admin.export()["resource_version"] == start + 3
+
+
+# -- track / permissions / bulk (§1.7–§1.9) -------------------------------------------------------------------
+
+
+def test_track_and_permission_operations(admin):
+    track = {"type": "pg_track_table", "args": {"source": "default", "table": {"schema": "public", "name": "users"}}}
+    assert admin.metadata(track).json() == {"message": "success"}
+    again = admin.metadata(track)
+    assert (again.status_code, again.json()) == (
+        400, {"path": "$.args", "error": 'view/table already tracked: "users"', "code": "already-tracked"}
+    )  # fmt: skip
+    permission = {"type": "pg_create_select_permission", "args": {"table": "users", "role": "user", "permission": {
+        "columns": ["id"], "filter": {}}}}  # fmt: skip
+    assert admin.metadata(permission).json() == {"message": "success"}
+    duplicate = admin.metadata(permission).json()
+    assert duplicate["code"] == "already-exists"
+    assert duplicate["error"] == 'select permission already defined on table "users" with role "user"'
+    drop = {"type": "pg_drop_select_permission", "args": {"table": "users", "role": "user"}}
+    assert admin.metadata(drop).json() == {"message": "success"}
+    assert admin.metadata(drop).json()["code"] == "not-exists"
+    untrack = {"type": "pg_untrack_table", "args": {"table": "users"}}
+    assert admin.metadata(untrack).json() == {"message": "success"}
+    assert admin.metadata(untrack).json()["code"] == "already-untracked"
+
+
+def test_tracking_a_missing_table_or_column_fails(admin):
+    response = admin.metadata({"type": "pg_track_table", "args": {"table": "nope"}})
+    assert response.status_code == 400
+    assert (response.json()["code"], response.json()["error"]) == (
+        "invalid-configuration", 'no such table/view exists in source: "nope"'
+    )  # fmt: skip
+    admin.metadata({"type": "pg_track_table", "args": {"table": "users"}})
+    response = admin.metadata({"type": "pg_create_update_permission", "args": {
+        "table": "users", "role": "user", "permission": {"columns": ["ghost"], "filter": {}}}})  # fmt: skip
+    assert response.status_code == 400
+    assert response.json()["error"] == 'in table "users": in permission for role "user": column "ghost" does not exist'
+
+
+def test_bulk_is_all_or_nothing(admin):
+    version = admin.export()["resource_version"]
+    response = admin.metadata({"type": "bulk", "args": [
+        {"type": "pg_track_table", "args": {"table": "users"}},
+        {"type": "pg_track_table", "args": {"table": "missing"}},
+    ]})  # fmt: skip
+    assert response.status_code == 400
+    exported = admin.export()
+    assert exported["metadata"]["sources"][0]["tables"] == []
+    assert exported["resource_version"] == version
+
+
+# -- reload / drift (§1.6) ------------------------------------------------------------------------------------
+
+
+def test_external_ddl_is_noticed_only_after_reload_with_sources(admin, postgres_database_url):
+    assert admin.replace(users_metadata()).status_code == 200
+    with psycopg.connect(postgres_database_url, autocommit=True) as conn:
+        conn.execute("alter table users rename column email to mail")
+    assert admin.metadata({"type": "get_inconsistent_metadata", "args": {}}).json()["is_consistent"] is True
+    stale = admin.metadata({"type": "reload_metadata", "args": {"reload_sources": False}}).json()
+    assert stale == {"is_consistent": True, "message": "success"}
+    reloaded = admin.metadata({"type": "reload_metadata", "args": {"reload_sources": True}}).json()
+    assert reloaded["is_consistent"] is False and reloaded["message"] == "success"
+    assert {obj["type"] for obj in reloaded["inconsistent_objects"]} == {"select_permission", "update_permission",
+                                                                         "insert_permission"}  # fmt: skip
+
+
+# -- persistence ----------------------------------------------------------------------------------------------
+
+
+def test_metadata_survives_restart(admin):
+    assert admin.replace(users_metadata()).status_code == 200
+    before = admin.export()
+    url = admin.double.url
+    admin.double.restart()
+    assert admin.double.url == url
+    assert admin.export() == before
+
+
+def test_metadata_lives_in_hdb_catalog(admin, postgres_database_url):
+    admin.replace(users_metadata())
+    with psycopg.connect(postgres_database_url) as conn:
+        (version,) = conn.execute("select resource_version from hdb_catalog.hdb_metadata").fetchone()
+    assert version == admin.export()["resource_version"]
+
+
+# -- run_sql (§1.10) ------------------------------------------------------------------------------------------
+
+
+def test_run_sql_result_shapes(admin):
+    rows = admin.sql("select 1; select id, clerk_user_id, null as nothing from users order by id").json()
+    assert rows == {
+        "result_type": "TuplesOk",
+        "result": [["id", "clerk_user_id", "nothing"], ["1", "user_alice", None], ["2", "user_bob", None]],
+    }
+    assert admin.sql("create table t (x int)").json() == {"result_type": "CommandOk", "result": None}
+
+
+def test_run_sql_error_shape(admin):
+    response = admin.sql("select * from nope")
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["code"], body["error"], body["path"]) == ("postgres-error", "query execution failed", "$")
+    assert body["internal"]["error"]["status_code"] == "42P01"
+    assert body["internal"]["error"]["message"] == 'relation "nope" does not exist'
+    assert body["internal"]["statement"] == "select * from nope"
+
+
+def test_run_sql_read_only_refuses_writes(admin):
+    response = admin.sql("insert into users (clerk_user_id) values ('x')", read_only=True)
+    assert response.status_code == 400
+    assert response.json()["internal"]["error"]["status_code"] == "25006"
+
+
+def test_run_sql_is_one_transaction(admin):
+    response = admin.sql("insert into users (clerk_user_id) values ('user_carol'); select * from nope")
+    assert response.status_code == 400
+    count = admin.sql("select count(*) from users").json()["result"][1][0]
+    assert count == "2"
+
+
+def test_run_sql_dropping_tracked_objects_needs_cascade(admin):
+    assert admin.replace(users_metadata()).status_code == 200
+    refused = admin.sql("alter table users drop column email")
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "dependency-error"
+    assert refused.json()["error"].startswith("cannot drop due to the following dependent objects: permission users.")
+    cascaded = admin.sql("alter table users drop column email", cascade=True)
+    assert cascaded.status_code == 200
+    table = admin.export()["metadata"]["sources"][0]["tables"][0]
+    assert "select_permissions" not in table and "update_permissions" not in table
+
+
+def test_unknown_source_in_run_sql(admin):
+    response = admin.sql("select 1", source="other")
+    assert (response.status_code, response.json()["code"]) == (400, "not-exists")
+
+
+# -- other endpoints (§1.11) ----------------------------------------------------------------------------------
+
+
+def test_healthz_and_version_are_public(hasura_double):
+    health = httpx.get(f"{hasura_double.url}/healthz")
+    assert (health.status_code, health.text) == (200, "OK")
+    assert httpx.get(f"{hasura_double.url}/v1/version").json()["version"].startswith("v2.")
+
