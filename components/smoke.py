@@ -47,8 +47,9 @@ TOKEN_SOURCES = ("clerk", "signing-key", "env")
 CHECK_NAMES = (
     "healthz",
     "user-token",
-    "token-claims",
+    "seed-rows",
     "token-accepted",
+    "token-claims",
     "reads-own-row",
     "cannot-read-others",
     "anonymous-refused",
@@ -375,6 +376,7 @@ def run_smoke(target: SmokeTarget, *, environ: Mapping[str, str] | None = None,
             run.run_check("seed-rows", lambda: _seed_rows(run, hasura))
             run.run_check("token-accepted", lambda: _check_token_accepted(run, hasura))
         else:
+            run.skip("seed-rows", _no_token_reason(run))
             run.skip("token-accepted", _no_token_reason(run))
         _run_concurrently(run, hasura)
         _cleanup(run, hasura)
@@ -384,8 +386,7 @@ def run_smoke(target: SmokeTarget, *, environ: Mapping[str, str] | None = None,
 
 
 def _report(run: _Run, source_label: str) -> SmokeReport:
-    order = [*CHECK_NAMES[:2], "seed-rows", *CHECK_NAMES[2:]]
-    checks = tuple(run.results[name] for name in order if name in run.results)
+    checks = tuple(run.results[name] for name in CHECK_NAMES if name in run.results)
     return SmokeReport(run.target.hasura_url, run.scrub(source_label), checks)
 
 

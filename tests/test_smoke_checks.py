@@ -1,0 +1,294 @@
+"""The smoke check end to end against the Hasura double (real PostgreSQL, metadata/ applied) and the Clerk double:
+each token source passes on a correct deploy, and each seeded misconfiguration fails the check that names it."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import secrets
+from pathlib import Path
+
+import pytest
+
+import components.clerk_client as clerk_client_module
+import components.smoke as smoke
+from components.hasura_client import HasuraClient
+from components.metadata_apply import apply_project
+from components.metadata_loader import MetadataProject, load_project
+from components.smoke import SmokeCheckFailed, SmokeTarget, run_smoke
+from components.smoke_check import SmokeCheckProvider
+
+ROOT = Path(__file__).resolve().parents[1]
+HMAC_KEY = secrets.token_hex(24)
+ALL_CHECKS = ["healthz", "user-token", "seed-rows", "token-accepted", "token-claims", "reads-own-row",
+              "cannot-read-others", "anonymous-refused", "forged-token-refused", "admin-role-refused",
+              "expired-token-refused", "cleanup"]
+
+
+@pytest.fixture(scope="module")
+def project() -> MetadataProject:
+    return load_project(ROOT / "metadata")
+
+
+@pytest.fixture
+def minted(monkeypatch) -> list[str]:
+    """Every token the run mints or receives, to prove none of them leaks."""
+    tokens: list[str] = []
+
+    def recording(function):
+        def wrapper(*args, **kwargs):
+            token = function(*args, **kwargs)
+            tokens.append(token)
+            return token
+        return wrapper
+
+    monkeypatch.setattr(smoke, "mint_with_signing_key", recording(smoke.mint_with_signing_key))
+    monkeypatch.setattr(smoke, "forge", recording(smoke.forge))
+    monkeypatch.setattr(clerk_client_module.ClerkClient, "token_from_template",
+                        recording(clerk_client_module.ClerkClient.token_from_template))
+    return tokens
+
+
+@pytest.fixture
+def deploy(hasura_double_factory, postgres_database_url, project):
+    """`deploy(jwt_secret, unauthorized_role=None, metadata=None)`: Hasura started with `jwt_secret` and the
+    metadata project applied, as `pulumi up` leaves it."""
+
+    def start(jwt_secret: dict, *, unauthorized_role=None, metadata=None):
+        return _deploy(hasura_double_factory, postgres_database_url, project, jwt_secret,
+                       unauthorized_role=unauthorized_role, metadata=metadata)
+
+    return start
+
+
+def _deploy(hasura_double_factory, database_url: str, project: MetadataProject, jwt_secret: dict, *,
+            unauthorized_role, metadata):
+    hasura = hasura_double_factory(jwt_secret=json.dumps(jwt_secret), unauthorized_role=unauthorized_role,
+                                   env={"PG_DATABASE_URL": database_url, "HASURA_GRAPHQL_DATABASE_URL": database_url})
+    if metadata is not None:
+        project = MetadataProject(metadata=metadata, migrations=project.migrations)
+    with HasuraClient(hasura.url, hasura.admin_secret) as client:
+        apply_project(client, project)
+    return hasura
+
+
+def clerk_jwt_secret(clerk, **extra) -> dict:
+    return {"jwk_url": clerk.jwks_url, "issuer": clerk.issuer, "allowed_skew": 5, **extra}
+
+
+def clerk_target(hasura, clerk, **overrides) -> SmokeTarget:
+    return SmokeTarget(**{"hasura_url": hasura.url, "admin_secret": hasura.admin_secret, "issuer": clerk.issuer,
+                          "clerk_secret_key": clerk.secret_key, "clerk_api_url": clerk.url,
+                          "timeout_seconds": 30, **overrides})
+
+
+def results(report) -> dict:
+    return {check.name: check for check in report.checks}
+
+
+def users_rows(hasura) -> list[str]:
+    with HasuraClient(hasura.url, hasura.admin_secret) as client:
+        return [r["id"] for r in client.run_sql("SELECT id FROM public.users ORDER BY id").records()]
+
+
+def assert_no_leak(tokens: list[str], *texts: str) -> None:
+    assert tokens, "the run minted no token to look for"
+    for token in tokens:
+        for text in texts:
+            assert token not in text
+            if token.count(".") == 2:
+                assert token.split(".")[2] not in text  # not even the signature
+
+
+def test_clerk_source_passes_every_check(deploy, clerk_double, project, minted, caplog, capsys):
+    caplog.set_level(logging.DEBUG)
+    hasura = deploy(clerk_jwt_secret(clerk_double))
+    report = run_smoke(clerk_target(hasura, clerk_double), environ={})
+    checks = results(report)
+    assert report.passed, report.render()
+    assert list(checks) == ALL_CHECKS
+    assert all(checks[name].passed for name in ALL_CHECKS if name != "expired-token-refused")
+    assert checks["expired-token-refused"].skipped and "clerkSigningKey" in checks["expired-token-refused"].detail
+    assert report.token_source.startswith("clerk: Clerk template 'hasura', test user user_")
+    # Test user made once, its session revoked, the seeded rows gone.
+    (user,) = clerk_double.users.values()
+    assert user["email_addresses"][0]["email_address"] == "clerk-hasura-smoke+clerk_test@example.com"
+    assert [s["status"] for s in clerk_double.sessions.values()] == ["revoked"]
+    assert users_rows(hasura) == []
+    # A second run reuses the test user.
+    assert run_smoke(clerk_target(hasura, clerk_double), environ={}).passed
+    assert len(clerk_double.users) == 1
+    print(report.render(), json.dumps(report.to_list()))
+    captured = capsys.readouterr()
+    assert_no_leak(minted, caplog.text, captured.out, captured.err, json.dumps(report.to_list()), report.render())
+
+
+def test_signing_key_source_passes_every_check_including_expiry(deploy, project, minted, caplog):
+    caplog.set_level(logging.DEBUG)
+    issuer = "https://happy-hippo-12.clerk.accounts.dev"
+    hasura = deploy({"type": "HS256", "key": HMAC_KEY, "issuer": issuer,
+                                                     "allowed_skew": 5})
+    target = SmokeTarget(hasura_url=hasura.url, admin_secret=hasura.admin_secret, issuer=issuer,
+                         signing_key=HMAC_KEY, timeout_seconds=30)
+    report = run_smoke(target, environ={})
+    assert report.passed, report.render()
+    assert all(check.passed for check in report.checks), report.render()
+    assert report.token_source.startswith("signing-key: minted locally")
+    assert users_rows(hasura) == []
+    assert_no_leak(minted + [HMAC_KEY], caplog.text, report.render())
+
+
+def test_env_source_passes_and_leaves_an_existing_row_alone(deploy, clerk_double, project, caplog):
+    caplog.set_level(logging.DEBUG)
+    hasura = deploy(clerk_jwt_secret(clerk_double))
+    with HasuraClient(hasura.url, hasura.admin_secret) as client:
+        client.run_sql("INSERT INTO public.users (id, name) VALUES ('user_real', 'Real Person')")
+    token = clerk_double.mint_template_token("user_real", lifetime=300)
+    report = run_smoke(SmokeTarget(hasura_url=hasura.url, admin_secret=hasura.admin_secret, issuer=clerk_double.issuer,
+                                   token_source="env", timeout_seconds=30),
+                       environ={"CLERK_HASURA_SMOKE_TOKEN": f"Bearer {token}"})
+    assert report.passed, report.render()
+    assert results(report)["seed-rows"].detail.endswith("user_real already had a row, left as it was")
+    assert users_rows(hasura) == ["user_real"]
+    assert_no_leak([token], caplog.text, report.render(), json.dumps(report.to_list()))
+
+
+def test_without_a_token_source_the_tokenless_checks_run_and_the_rest_say_why(deploy, clerk_double,
+                                                                            project):
+    hasura = deploy(clerk_jwt_secret(clerk_double))
+    report = run_smoke(clerk_target(hasura, clerk_double, clerk_secret_key=None), environ={})
+    checks = results(report)
+    assert report.passed, report.render()
+    assert {name for name, c in checks.items() if c.passed} == {"healthz", "anonymous-refused",
+                                                                 "forged-token-refused"}
+    assert "clerkSecretKey is not set" in checks["user-token"].detail
+    assert checks["reads-own-row"].skipped and "needs a user token" in checks["reads-own-row"].detail
+
+
+def test_production_instance_skips_user_checks(deploy, clerk_double_factory, project):
+    clerk = clerk_double_factory(production=True)
+    hasura = deploy(clerk_jwt_secret(clerk))
+    report = run_smoke(clerk_target(hasura, clerk), environ={})
+    assert report.passed and "production instance" in results(report)["user-token"].detail
+    # A development-looking key on an instance that refuses sessions: Clerk's refusal is reported the same way.
+    dev = clerk_double_factory()
+    dev.production = True
+    hasura = deploy(clerk_jwt_secret(dev))
+    report = run_smoke(clerk_target(hasura, dev), environ={})
+    token_check = results(report)["user-token"]
+    assert report.passed and token_check.skipped and "production instance" in token_check.detail
+
+
+# Seeded misconfigurations -----------------------------------------------------------------------------------
+
+
+def test_hasura_trusting_the_wrong_issuer_is_caught(deploy, clerk_double, project, minted):
+    wrong = "https://other-instance-7.clerk.accounts.dev"
+    hasura = deploy(clerk_jwt_secret(clerk_double, issuer=wrong))
+    report = run_smoke(clerk_target(hasura, clerk_double, issuer=wrong), environ={})
+    checks = results(report)
+    assert not report.passed
+    assert checks["token-accepted"].passed is False and "JWTNotInIssuer" in checks["token-accepted"].detail
+    assert "clerk.publishableKey" in checks["token-accepted"].detail
+    assert checks["token-claims"].passed is False and wrong in checks["token-claims"].detail
+    with pytest.raises(SmokeCheckFailed) as caught:
+        raise SmokeCheckFailed(report)
+    assert "FAIL  token-accepted" in str(caught.value)
+    assert_no_leak(minted, str(caught.value))
+
+
+def test_hasura_trusting_the_wrong_jwks_is_caught(deploy, clerk_double_factory, project):
+    clerk, other = clerk_double_factory(), clerk_double_factory()
+    hasura = deploy({"jwk_url": other.jwks_url})
+    report = run_smoke(clerk_target(hasura, clerk, timeout_seconds=4), environ={})
+    accepted = results(report)["token-accepted"]
+    assert accepted.passed is False
+    assert "NoUsableKeys" in accepted.detail or "JWSInvalidSignature" in accepted.detail
+    assert "clerk.jwksUrl" in accepted.detail
+    assert results(report)["reads-own-row"].skipped
+
+
+def test_permission_without_row_filter_is_caught(deploy, clerk_double, project):
+    metadata = copy.deepcopy(project.metadata)
+    table = metadata["sources"][0]["tables"][0]
+    table["select_permissions"][0]["permission"]["filter"] = {}
+    del table["select_permissions"][0]["permission"]["limit"]
+    hasura = deploy(clerk_jwt_secret(clerk_double), metadata=metadata)
+    report = run_smoke(clerk_target(hasura, clerk_double), environ={})
+    others = results(report)["cannot-read-others"]
+    assert not report.passed and others.passed is False
+    assert "can read other users' rows" in others.detail and "X-Hasura-User-Id" in others.detail
+    assert results(report)["reads-own-row"].passed
+    assert users_rows(hasura) == []  # cleaned up even when a check failed
+
+
+def test_unauthorized_role_that_can_read_users_is_caught(deploy, clerk_double, project):
+    metadata = copy.deepcopy(project.metadata)
+    metadata["sources"][0]["tables"][0]["select_permissions"].append(
+        {"role": "anonymous", "permission": {"columns": ["id"], "filter": {}}})
+    hasura = deploy(clerk_jwt_secret(clerk_double), unauthorized_role="anonymous",
+                    metadata=metadata)
+    report = run_smoke(clerk_target(hasura, clerk_double), environ={})
+    anonymous = results(report)["anonymous-refused"]
+    assert not report.passed and anonymous.passed is False
+    assert "unauthorized role" in anonymous.detail
+
+
+def test_unauthorized_role_without_access_passes(deploy, clerk_double, project):
+    hasura = deploy(clerk_jwt_secret(clerk_double), unauthorized_role="anonymous")
+    report = run_smoke(clerk_target(hasura, clerk_double), environ={})
+    assert report.passed, report.render()
+    assert "unauthorized role" in results(report)["anonymous-refused"].detail
+
+
+def test_template_missing_in_clerk_is_caught(deploy, clerk_double_factory, project):
+    clerk = clerk_double_factory(seed_templates={})
+    hasura = deploy(clerk_jwt_secret(clerk))
+    report = run_smoke(clerk_target(hasura, clerk), environ={})
+    token_check = results(report)["user-token"]
+    assert not report.passed and token_check.passed is False
+    assert "no JWT template named 'hasura'" in token_check.detail
+    assert results(report)["token-accepted"].skipped
+    assert [s["status"] for s in clerk.sessions.values()] == ["revoked"]
+
+
+def test_clerk_rate_limiting_is_waited_out_or_named(deploy, clerk_double, project):
+    hasura = deploy(clerk_jwt_secret(clerk_double))
+    clerk_double.rate_limit_next(2, retry_after=1)
+    assert run_smoke(clerk_target(hasura, clerk_double), environ={}).passed
+    clerk_double.rate_limit_next(50, retry_after=120)
+    report = run_smoke(clerk_target(hasura, clerk_double), environ={})
+    token_check = results(report)["user-token"]
+    assert token_check.passed is False and "rate limiting" in token_check.detail
+
+
+def test_hasura_warming_up_is_waited_for(deploy, clerk_double, project):
+    hasura = deploy(clerk_jwt_secret(clerk_double))
+    hasura.restart()  # JWK key set starts empty again: NoUsableKeys for a moment
+    hasura.fail_next(2, mode="503")
+    report = run_smoke(clerk_target(hasura, clerk_double), environ={})
+    assert report.passed, report.render()
+
+
+# The dynamic resource ---------------------------------------------------------------------------------------
+
+
+def test_smoke_resource_reports_on_success_and_fails_the_deploy_readably(deploy, clerk_double,
+                                                                       project, minted):
+    hasura = deploy(clerk_jwt_secret(clerk_double))
+    props = {"hasuraUrl": hasura.url, "hasuraAdminSecret": hasura.admin_secret, "issuer": clerk_double.issuer,
+             "jwtTemplate": "hasura", "tokenSource": "auto", "clerkSecretKey": clerk_double.secret_key,
+             "clerkApiUrl": clerk_double.url, "timeoutSeconds": 30, "triggers": {"hasura": "c1"}, "runId": ""}
+    provider = SmokeCheckProvider()
+    created = provider.create(props)
+    assert created.outs["passed"] is True and [c["name"] for c in created.outs["report"]] == ALL_CHECKS
+    assert provider.diff(created.id, created.outs, props).changes is False
+    assert provider.diff(created.id, created.outs, {**props, "triggers": {"hasura": "c2"}}).changes is True
+    assert provider.diff(created.id, created.outs, {**props, "runId": "again"}).changes is True
+    clerk_double.templates.clear()
+    with pytest.raises(SmokeCheckFailed) as caught:
+        provider.update(created.id, created.outs, {**props, "runId": "again"})
+    assert "FAIL  user-token" in str(caught.value)
+    state = json.dumps(created.outs)
+    assert_no_leak(minted, state, str(caught.value))
