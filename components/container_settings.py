@@ -30,15 +30,17 @@ DEFAULT_POSTGRES_IMAGE = "postgres:17.10"
 #: The stack whose defaults favour development (console, dev mode, every API, an unprotected volume).
 DEV_STACK = "dev"
 
-#: Hasura's `HASURA_GRAPHQL_ENABLED_LOG_TYPES` values (graphql-engine-flags reference).
+#: The log types Hasura lets users enable (`userAllowedLogTypes` in graphql-engine's Hasura/Logging.hs); it
+#: refuses to start on any other. The default is Hasura's own default set.
 HASURA_LOG_TYPES = (
     "startup", "http-log", "webhook-log", "websocket-log", "query-log", "execution-log",
     "livequery-poller-log", "action-handler-log", "data-connector-log", "jwk-refresh-log",
+    "validate-insert-input-log",
 )
 DEFAULT_LOG_TYPES = ("startup", "http-log", "webhook-log", "websocket-log", "jwk-refresh-log")
 DEV_LOG_TYPES = (*DEFAULT_LOG_TYPES, "query-log")
 
-#: Hasura's `HASURA_GRAPHQL_ENABLED_APIS` values. `metadata` and `graphql` are required: the deploy
+#: Hasura's `HASURA_GRAPHQL_ENABLED_APIS` values (it refuses others). `metadata` and `graphql` are required: the deploy
 #: applies metadata through the first, apps query the second.
 HASURA_APIS = ("metadata", "graphql", "pgdump", "config", "developer", "metrics")
 REQUIRED_APIS = ("metadata", "graphql")
