@@ -1,0 +1,157 @@
+"""The Hasura double's GraphQL subset under role permissions (hasura.md §1.9, §4.3, §4.5)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.doubles.hasura.testing import USERS_DDL, hasura_token, users_metadata
+
+
+@pytest.fixture
+def double(hasura_double):
+    admin = {"X-Hasura-Admin-Secret": hasura_double.admin_secret}
+    assert httpx.post(f"{hasura_double.url}/v2/query", headers=admin,
+                      json={"type": "run_sql", "args": {"sql": USERS_DDL}}).status_code == 200  # fmt: skip
+    response = httpx.post(f"{hasura_double.url}/v1/metadata", headers=admin,
+                          json={"type": "replace_metadata", "version": 2, "args": {"metadata": users_metadata()}})  # fmt: skip
+    assert response.json()["is_consistent"] is True
+    return hasura_double
+
+
+def run(double, query: str, *, user: str | None = "user_alice", headers: dict | None = None, variables=None) -> dict:
+    if headers is None:
+        headers = {"Authorization": f"Bearer {hasura_token(double.jwt_key, user_id=user)}"}
+    response = httpx.post(f"{double.url}/v1/graphql", json={"query": query, "variables": variables}, headers=headers)
+    assert response.status_code == 200
+    return response.json()
+
+
+def admin_as(double, role: str, user_id: str | None = None) -> dict[str, str]:
+    headers = {"X-Hasura-Admin-Secret": double.admin_secret, "X-Hasura-Role": role}
+    if user_id is not None:
+        headers["X-Hasura-User-Id"] = user_id
+    return headers
+
+
+def first_error(body: dict) -> tuple[str, str]:
+    error = body["errors"][0]
+    return error["extensions"]["code"], error["message"]
+
+
+def test_user_sees_only_own_row(double):
+    assert run(double, "{ users { clerk_user_id email } }") == {
+        "data": {"users": [{"clerk_user_id": "user_alice", "email": "alice@example.com"}]}
+    }
+    assert run(double, "{ users(where: {clerk_user_id: {_eq: \"user_bob\"}}) { id } }") == {"data": {"users": []}}
+    assert run(double, "{ users_by_pk(id: 2) { id } }") == {"data": {"users_by_pk": None}}
+
+
+def test_user_updates_only_own_row(double):
+    body = run(double, 'mutation { update_users(where: {}, _set: {email: "new@example.com"}) '
+                       "{ affected_rows returning { clerk_user_id email } } }")  # fmt: skip
+    assert body == {"data": {"update_users": {"affected_rows": 1, "returning": [
+        {"clerk_user_id": "user_alice", "email": "new@example.com"}]}}}  # fmt: skip
+    other = run(double, 'mutation { update_users_by_pk(pk_columns: {id: 2}, _set: {email: "x"}) { id } }')
+    assert other == {"data": {"update_users_by_pk": None}}
+    admin = run(double, "{ users(order_by: {id: asc}) { email } }", headers={"X-Hasura-Admin-Secret": double.admin_secret})
+    assert admin == {"data": {"users": [{"email": "new@example.com"}, {"email": "bob@example.com"}]}}
+
+
+def test_ownership_column_is_not_updatable(double):
+    body = run(double, 'mutation { update_users(where: {}, _set: {clerk_user_id: "user_bob"}) { affected_rows } }')
+    assert first_error(body) == ("validation-failed", "field 'clerk_user_id' not found in type: 'users_set_input'")
+
+
+def test_unpermitted_column_and_untracked_field_are_validation_errors(double):
+    body = run(double, "{ users { secret_note } }")
+    assert body["errors"][0]["extensions"] == {
+        "path": "$.selectionSet.users.selectionSet.secret_note", "code": "validation-failed"
+    }  # fmt: skip
+    assert body["errors"][0]["message"] == "field 'secret_note' not found in type: 'users'"
+    assert first_error(run(double, "{ posts { id } }")) == (
+        "validation-failed", "field 'posts' not found in type: 'query_root'"
+    )  # fmt: skip
+
+
+def test_role_without_permission_has_no_field(double):
+    body = run(double, "{ users { id } }", headers=admin_as(double, "viewer"))
+    assert first_error(body) == ("validation-failed", "field 'users' not found in type: 'query_root'")
+
+
+def test_admin_secret_with_role_and_user_headers_runs_as_that_user(double):
+    body = run(double, "{ users { clerk_user_id } }", headers=admin_as(double, "user", "user_bob"))
+    assert body == {"data": {"users": [{"clerk_user_id": "user_bob"}]}}
+
+
+def test_missing_session_variable_is_not_found(double):
+    body = run(double, "{ users { id } }", headers=admin_as(double, "user"))
+    assert first_error(body) == ("not-found", 'missing session variable: "x-hasura-user-id"')
+
+
+def test_session_variables_are_bound_not_pasted(double):
+    hostile = "user_alice' or '1'='1"
+    body = run(double, "{ users { id } }", headers=admin_as(double, "user", hostile))
+    assert body == {"data": {"users": []}}
+
+
+def test_insert_applies_presets_and_returns_row(double):
+    body = run(double, 'mutation { insert_users_one(object: {email: "c@example.com"}) { clerk_user_id email } }',
+               user="user_carol")  # fmt: skip
+    assert body == {"data": {"insert_users_one": {"clerk_user_id": "user_carol", "email": "c@example.com"}}}
+    preset_column = run(double, 'mutation { insert_users_one(object: {clerk_user_id: "x"}) { id } }')
+    assert first_error(preset_column)[0] == "validation-failed"
+
+
+def test_insert_duplicate_is_constraint_violation(double):
+    body = run(double, 'mutation { insert_users_one(object: {email: "again"}) { id } }')
+    code, message = first_error(body)
+    assert code == "constraint-violation"
+    assert message.startswith("Uniqueness violation. duplicate key value violates unique constraint")
+
+
+def test_update_check_failure_is_permission_error(hasura_double):
+    admin = {"X-Hasura-Admin-Secret": hasura_double.admin_secret}
+    httpx.post(f"{hasura_double.url}/v2/query", headers=admin, json={"type": "run_sql", "args": {"sql": USERS_DDL}})
+    metadata = users_metadata()
+    update = metadata["sources"][0]["tables"][0]["update_permissions"][0]["permission"]
+    update["columns"] = ["email", "clerk_user_id"]
+    httpx.post(f"{hasura_double.url}/v1/metadata", headers=admin,
+               json={"type": "replace_metadata", "args": {"metadata": metadata}})  # fmt: skip
+    body = run(hasura_double, 'mutation { update_users(where: {}, _set: {clerk_user_id: "user_bob2"}) { affected_rows } }')
+    assert first_error(body) == ("permission-error", "check constraint of an insert/update permission has failed")
+    assert run(hasura_double, "{ users { clerk_user_id } }") == {"data": {"users": [{"clerk_user_id": "user_alice"}]}}
+
+
+def test_where_operators_order_limit_as_admin(double):
+    admin = {"X-Hasura-Admin-Secret": double.admin_secret}
+    query = """query ($ids: [Int!]) {
+      a: users(where: {_or: [{id: {_in: $ids}}, {email: {_like: "%bob%"}}]}, order_by: [{id: desc}], limit: 1) { id }
+      b: users(where: {_not: {id: {_eq: 1}}}) { id }
+      c: users(where: {_and: [{id: {_gt: 0}}, {id: {_lt: 2}}, {email: {_is_null: false}}]}) { id }
+    }"""
+    body = run(double, query, headers=admin, variables={"ids": [1]})
+    assert body == {"data": {"a": [{"id": 2}], "b": [{"id": 2}], "c": [{"id": 1}]}}
+
+
+def test_typename_and_schema_introspection(double):
+    assert run(double, "{ __typename }") == {"data": {"__typename": "query_root"}}
+    names = {t["name"] for t in run(double, "{ __schema { types { name } } }")["data"]["__schema"]["types"]}
+    assert {"query_root", "mutation_root", "users", "users_bool_exp", "users_set_input"} <= names
+    viewer = run(double, "{ __schema { types { name } } }", headers=admin_as(double, "viewer"))
+    viewer_names = {t["name"] for t in viewer["data"]["__schema"]["types"]}
+    assert "users" not in viewer_names and "query_root" in viewer_names
+
+
+def test_syntax_error_and_unknown_argument(double):
+    assert first_error(run(double, "{ users { id }")) == ("validation-failed", "not a valid graphql query")
+    assert first_error(run(double, "{ users(bogus: 1) { id } }")) == (
+        "validation-failed", "'users' has no argument named 'bogus'"
+    )  # fmt: skip
+
+
+def test_mutation_errors_roll_back_the_whole_request(double):
+    body = run(double, 'mutation { a: update_users(where: {}, _set: {email: "changed"}) { affected_rows } '
+                       'b: insert_users_one(object: {email: "dup"}) { id } }')  # fmt: skip
+    assert first_error(body)[0] == "constraint-violation"
+    assert run(double, "{ users { email } }") == {"data": {"users": [{"email": "alice@example.com"}]}}
