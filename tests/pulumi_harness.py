@@ -8,12 +8,21 @@ the project directory as working directory and on `sys.path`, the program run wi
 the engine would act on) and the stack's `RegisterResourceOutputs`. Runs are independent, so any
 number of stacks can be run in one pytest session.
 
-    run = run_program("dev", load_stack_config(PROJECT_DIR / "Pulumi.dev.yaml"))
-    run.error                                   # the RunError message, or None
+    with serve_jwks({"keys": [...]}) as jwks_url:       # the JWT secret's preflight fetches the JWKS
+        run = run_program("dev", example_dev_config(jwks_url))
+        run = run_program("prod", with_overrides(example_dev_config(jwks_url), {"hasura.port": 9090,
+                          "hasuraAdminSecret": "..."}), secret_keys=["hasuraAdminSecret"])
+    run.error                                   # the RunError message, or None (`run.check()` asserts None)
     container = run.one("docker:index/container:Container", name="backend-hasura-container")
-    container.inputs["ports"], container.protect, container.dependencies
-    run.outputs["hasuraAdminSecret"].secret     # True
+    container.plain_inputs["ports"]             # inputs by wire (camelCase) name, secrets unwrapped
+    container.inputs["envs"]                    # ... or with secrets as `Secret(value)`
+    container.protect, container.retain_on_delete, container.dependencies, container.replace_on_changes,
+    container.additional_secret_outputs, container.parent, container.replace_with, container.deleted_with
+    run.outputs["hasuraAdminSecret"]            # StackOutput(value=..., secret=True)
     plaintext_leaks(run, ["the-admin-secret"])  # [] when every occurrence is inside a secret
+
+`mock_outputs={"<type token>": {...}}` adds computed outputs the mocks should return for a resource type
+(RemoteImage ids, Volume mountpoints and GeneratedSecret values are provided already).
 
 `DynamicProviderHost` runs `python -m pulumi.dynamic` (the process the engine starts for dynamic
 providers) and drives a provider serialized with the SDK's own `serialize_provider` over gRPC.
@@ -77,6 +86,12 @@ class Registration:
     additional_secret_outputs: list[str]
     replace_on_changes: list[str]
     ignore_changes: list[str]
+    deleted_with: str
+    replace_with: list[str]
+    custom_timeouts: dict[str, str]
+    replacement_trigger: Any
+    """Wire form of `replacement_trigger`, or None."""
+    provider: str
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -183,6 +198,11 @@ def load_stack_config(path: Path) -> dict[str, Any]:
         assert not (isinstance(value, dict) and "secure" in value), f"{path}: {key} is encrypted; tests need plain values"
         config[key.removeprefix(f"{PROJECT}:")] = value
     return config
+
+
+def example_dev_config(jwks_url: str) -> dict[str, Any]:
+    """The example `Pulumi.dev.yaml` with the JWKS preflight pointed at `jwks_url` (e.g. from `serve_jwks`)."""
+    return with_overrides(load_stack_config(PROJECT_DIR / "Pulumi.dev.yaml"), {"clerk.jwksUrl": jwks_url})
 
 
 def with_overrides(config: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -436,6 +456,12 @@ def _child_main(request: dict[str, Any]) -> dict[str, Any]:
                 "additional_secret_outputs": repeated(request.additionalSecretOutputs),
                 "replace_on_changes": repeated(request.replaceOnChanges),
                 "ignore_changes": repeated(request.ignoreChanges),
+                "deleted_with": request.deletedWith,
+                "replace_with": repeated(request.replace_with),
+                "custom_timeouts": json_format.MessageToDict(request.customTimeouts),
+                "replacement_trigger": json_format.MessageToDict(request.replacement_trigger)
+                if request.HasField("replacement_trigger") else None,
+                "provider": request.provider,
             })
             return super().RegisterResource(request)
 

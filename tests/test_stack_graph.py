@@ -11,8 +11,8 @@ import pytest
 
 from components.container_settings import DEFAULT_HASURA_IMAGE, DEFAULT_POSTGRES_IMAGE
 from tests.fixtures.jwks import new_rsa_signing_key
-from tests.pulumi_harness import PROJECT_DIR, ProgramRun, Secret, load_stack_config, mock_generated_secret, \
-    plaintext_leaks, run_program, serve_jwks, with_overrides
+from tests.pulumi_harness import ProgramRun, Secret, example_dev_config, mock_generated_secret, plaintext_leaks, \
+    run_program, serve_jwks, with_overrides
 
 CONTAINER = "docker:index/container:Container"
 IMAGE = "docker:index/remoteImage:RemoteImage"
@@ -30,15 +30,15 @@ ENV_ADMIN_SECRET = "admin-secret-from-the-environment-42"
 
 
 @pytest.fixture(scope="session")
-def jwks_url() -> Iterator[str]:
+def local_jwks_url() -> Iterator[str]:
     with serve_jwks({"keys": [new_rsa_signing_key().jwk]}) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
-def dev_config(jwks_url: str) -> dict:
+def dev_config(local_jwks_url: str) -> dict:
     """The example Pulumi.dev.yaml, with the JWKS preflight pointed at a local server."""
-    return with_overrides(load_stack_config(PROJECT_DIR / "Pulumi.dev.yaml"), {"clerk.jwksUrl": jwks_url})
+    return example_dev_config(local_jwks_url)
 
 
 @pytest.fixture(scope="session")
@@ -302,9 +302,9 @@ def test_outputs_follow_public_url_and_host_port(runs):
     assert outputs["hasuraAdminSecret"].value == ADMIN_SECRET and outputs["hasuraAdminSecret"].secret
 
 
-def test_the_foundation_outputs_with_the_example_dev_config(runs, jwks_url):
+def test_the_foundation_outputs_with_the_example_dev_config(runs, local_jwks_url):
     outputs = runs["dev"].outputs
-    assert outputs["jwksUrl"].value == jwks_url
+    assert outputs["jwksUrl"].value == local_jwks_url
     assert outputs["issuer"].value == "https://happy-hippo-12.clerk.accounts.dev"
     assert outputs["jwtTemplate"].value == "hasura"
     assert not outputs["jwtSecret"].secret  # a jwk_url holds no key
