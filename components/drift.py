@@ -193,6 +193,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--project-dir", default=str(DEFAULT_PROJECT_DIR),
                         help="the Hasura CLI project to compare with (default: this repository's metadata/)")
     parser.add_argument("--issuer", help="the issuer Hasura must trust (default: stack output issuer)")
+    parser.add_argument("--wait", type=float, default=30.0,
+                        help="seconds to keep retrying while Hasura does not answer (default 30)")
     parser.add_argument("--jwks-url", help="the JWKS URL the stack configured (default: stack output jwksUrl)")
     return parser
 
@@ -237,21 +239,24 @@ def target_from_command_line(args: argparse.Namespace, outputs: dict[str, Any],
 def main(argv: list[str] | None = None, *, stdin: Any = sys.stdin, environ: Mapping[str, str] | None = None) -> int:
     environ = os.environ if environ is None else environ
     args = _parser().parse_args(argv)
+    target: DriftTarget | None = None
     try:
         target = target_from_command_line(args, _stack_outputs(stdin), environ)
         project = load_project(args.project_dir)
-        with HasuraClient(target.hasura_url, target.admin_secret, retry_seconds=30) as client:
+        with HasuraClient(target.hasura_url, target.admin_secret, retry_seconds=args.wait) as client:
             report = check_drift(client, project, target)
     except ClerkHasuraError as error:
-        print(f"drift check could not run: {_scrub(str(error), environ)}", file=sys.stderr)
+        secrets = [environ.get(ENV_ADMIN_SECRET), target.admin_secret if target else None]
+        print(f"drift check could not run: {_scrub(str(error), secrets)}", file=sys.stderr)
         return EXIT_COULD_NOT_CHECK
-    print(report.render())
+    print(_scrub(report.render(), [target.admin_secret]))
     return EXIT_IN_SYNC if report.in_sync else EXIT_DRIFT
 
 
-def _scrub(text: str, environ: Mapping[str, str]) -> str:
-    secret = environ.get(ENV_ADMIN_SECRET)
-    return text.replace(secret, "[secret]") if secret else text
+def _scrub(text: str, secrets: list[str | None]) -> str:
+    for secret in filter(None, secrets):
+        text = text.replace(secret, "[secret]")
+    return text
 
 
 if __name__ == "__main__":

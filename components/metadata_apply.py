@@ -3,12 +3,13 @@
 Pure orchestration over `HasuraClient` (no Pulumi). Order and guarantees:
 
 1. Wait until Hasura answers `/healthz` (the client retries connection errors and 5xx within its bound).
+   A source that migrations need but Hasura does not have yet is added first (`pg_add_source`, no tables).
 2. Migrations: each `up.sql` not yet recorded runs in ONE `run_sql` call together with the row that records
    it in `hdb_catalog.schema_migrations` (the Hasura CLI's table convention: `version bigint primary key,
    dirty boolean`). `run_sql` is a single transaction, so a migration is either applied and recorded or
    neither; the primary key makes a concurrent second run fail instead of applying twice. Down migrations
    are never run, `cascade` is never used: nothing here drops data.
-3. Metadata: a fresh `export_metadata` v2; when its normalized form equals the desired one, nothing is
+3. Metadata: the `export_metadata` v2 taken before (again after migrations ran, as DDL may bump it); when its normalized form equals the desired one, nothing is
    written. Otherwise `replace_metadata` v2 with `allow_inconsistent_metadata: false` and that export's
    `resource_version`, so Hasura either takes the whole document or keeps the live one (inconsistent →
    `HasuraInconsistentMetadata` listing the objects; concurrent edit → `HasuraConflict`).
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.errors import ClerkHasuraError
-from components.hasura_client import HasuraApiError, HasuraClient, HasuraUnreachable
+from components.hasura_client import ExportedMetadata, HasuraApiError, HasuraClient, HasuraUnreachable
 from components.metadata_loader import (
     PERMISSION_KINDS,
     MetadataProject,
@@ -85,9 +86,13 @@ def apply_project(client: HasuraClient, project: MetadataProject) -> ApplyResult
     validate_project(project)
     client.healthz()
     result = ApplyResult()
-    result.migrations_applied, result.applied_versions = apply_migrations(client, project.migrations)
-    desired = normalize_metadata(project.metadata)
     exported = client.export_metadata()
+    if _add_missing_sources(client, project, exported):
+        exported = client.export_metadata()
+    result.migrations_applied, result.applied_versions = apply_migrations(client, project.migrations)
+    if result.migrations_applied:
+        exported = client.export_metadata()  # DDL may have bumped the resource_version
+    desired = normalize_metadata(project.metadata)
     live = normalize_metadata(exported.metadata)
     if live == desired:
         result.live_metadata = live
@@ -108,13 +113,46 @@ def apply_project(client: HasuraClient, project: MetadataProject) -> ApplyResult
     return result
 
 
+def _add_missing_sources(client: HasuraClient, project: MetadataProject, exported: ExportedMetadata) -> bool:
+    """Add the sources migrations need that Hasura does not have yet (a fresh Hasura started with only
+    HASURA_GRAPHQL_METADATA_DATABASE_URL has none, hasura.md §3.1); their tables come with the metadata later."""
+    live = {source.get("name") for source in exported.metadata.get("sources") or []}
+    needed = {m.source for m in project.migrations} - live
+    added = False
+    for source in project.metadata.get("sources") or []:
+        if source.get("name") not in needed:
+            continue
+        args = {"name": source["name"], "configuration": source["configuration"], "replace_configuration": False}
+        try:
+            client.metadata("pg_add_source", args, resource_version=exported.resource_version)
+        except HasuraUnreachable as error:
+            if not error.outcome_unknown:
+                raise
+            names = {s.get("name") for s in client.export_metadata().metadata.get("sources") or []}
+            if source["name"] not in names:
+                raise MetadataApplyError(
+                    f"Adding source {source['name']!r} on {client.url} was not confirmed and it is not there "
+                    f"({error}). Fix: check Hasura's health and run the deploy again"
+                ) from None
+        added = True
+    return added
+
+
 # ---------------------------------------------------------------------------------------------------
 # Migrations
 
 
 def read_applied_migrations(client: HasuraClient, source: str = "default") -> list[AppliedMigration]:
-    """The migrations recorded in `hdb_catalog.schema_migrations` of `source` (empty when the table is absent)."""
-    present = client.run_sql(_MIGRATIONS_TABLE_EXISTS, source=source, read_only=True).records()
+    """The migrations recorded in `hdb_catalog.schema_migrations` of `source`.
+
+    Empty when the table is absent, or when Hasura does not know the source yet (nothing can be recorded there).
+    """
+    try:
+        present = client.run_sql(_MIGRATIONS_TABLE_EXISTS, source=source, read_only=True).records()
+    except HasuraApiError as error:
+        if error.code == "not-exists":
+            return []
+        raise
     if not present or present[0]["present"] not in ("t", "true", "True"):
         return []
     rows = client.run_sql(_APPLIED_MIGRATIONS, source=source, read_only=True).records()

@@ -50,6 +50,18 @@ def rows(database_url: str, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
 
 
+def test_a_fresh_hasura_without_sources_gets_the_source_then_the_migrations(hasura_double_factory):
+    double = hasura_double_factory(jwt_secret=None)  # env only PG_DATABASE_URL, as the container sets it
+    with HasuraClient(double.url, double.admin_secret) as client:
+        assert client.export_metadata().metadata["sources"] == []
+        result = apply_project(client, load_project(PROJECT))
+        assert result.migrations_applied == [MIGRATION]
+        assert live(client) == normalize_metadata(load_project(PROJECT).metadata)
+        double.reset_counts()
+        assert not apply_project(client, load_project(PROJECT)).wrote_anything
+        assert double.writes() == 0
+
+
 def test_first_apply_creates_the_table_and_the_permissions(client, hasura_double):
     project = load_project(PROJECT)
     result = apply_project(client, project)
@@ -184,11 +196,12 @@ def test_faults_during_apply_end_applied_or_cleanly_failed(hasura_double_factory
     desired = normalize_metadata(project.metadata)
     outcomes = []
     for mode in ("500", "drop"):
-        for at in range(6):  # healthz, 2 migration reads, the migration, export, replace
+        # healthz, export, pg_add_source, 2 migration reads, the migration, export, replace
+        for at in range(8):
             database_url = postgres_cluster.create_database("faults")
+            # Like the container: only PG_DATABASE_URL, so source `default` is added by the first apply.
             double = hasura_double_factory(jwt_secret=None, database_url=database_url,
-                                           env={"PG_DATABASE_URL": database_url,
-                                                "HASURA_GRAPHQL_DATABASE_URL": database_url})
+                                           env={"PG_DATABASE_URL": database_url})
             with FaultAt(double.url, double.admin_secret, double=double, at=at, mode=mode, retry_seconds=2) as faulty:
                 try:
                     apply_project(faulty, project)
@@ -203,7 +216,7 @@ def test_faults_during_apply_end_applied_or_cleanly_failed(hasura_double_factory
                 # Never half-applied: a migration is there with its record or not at all, and the metadata is
                 # either the old document or the whole new one.
                 assert (recorded == [1763856000000]) == table, (mode, at)
-                assert metadata == desired or metadata["sources"][0]["tables"] == [], (mode, at)
+                assert metadata == desired or all(not s["tables"] for s in metadata["sources"]), (mode, at)
                 if outcomes[-1] == "applied":
                     assert metadata == desired and table, (mode, at)
                 # And the next deploy finishes the job.
