@@ -31,6 +31,7 @@ from components.clerk_client import (
 )
 from components.errors import ClerkHasuraError
 from components.hasura_client import HasuraClient, HasuraError
+from components.jwks import JwksError, fetch_jwks
 from components.smoke_settings import DEFAULT_TEST_USER_EMAIL, DEFAULT_TOKEN_ENV_VAR
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,8 @@ class SmokeTarget:
     hasura_url: str
     admin_secret: str = field(repr=False)
     issuer: str | None = None
+    jwks_url: str | None = None
+    """The JWKS Hasura trusts (url mode), to tell a wrong JWKS from Hasura still loading its keys."""
     jwt_template: str = "hasura"
     token_source: str = "auto"
     clerk_secret_key: str | None = field(default=None, repr=False)
@@ -185,12 +188,12 @@ def choose_token_source(target: SmokeTarget, environ: Mapping[str, str] | None =
         if reason:
             raise SmokeConfigError(f"smoke.tokenSource: is `{target.token_source}`, but {reason}. Fix: "
                                    f"{_SOURCE_FIX[target.token_source]}, or set smoke.tokenSource to `auto`")
-        return TokenSourceChoice(target.token_source, f"smoke.tokenSource is `{target.token_source}`")
+        return TokenSourceChoice(target.token_source, "as smoke.tokenSource says")
     reasons = {}
     for source in TOKEN_SOURCES:
         reasons[source] = token_source_unavailable(target, source, environ)
         if reasons[source] is None:
-            return TokenSourceChoice(source, "the first available source (smoke.tokenSource `auto`)")
+            return TokenSourceChoice(source, "chosen as the first available source (smoke.tokenSource `auto`)")
     return TokenSourceChoice("none", "; ".join(f"{s}: {r}" for s, r in reasons.items()))
 
 
@@ -202,7 +205,7 @@ _SOURCE_FIX = {
 
 
 def target_from_settings(settings: Any, *, hasura_url: str, admin_secret: str, issuer: str | None,
-                         clerk_api_url: str = DEFAULT_CLERK_API_URL) -> SmokeTarget:
+                         jwks_url: str | None = None, clerk_api_url: str = DEFAULT_CLERK_API_URL) -> SmokeTarget:
     """A `SmokeTarget` from validated `StackSettings` and the deployed Hasura's URL and admin secret."""
     secret = settings.clerk_secret_key.get_secret_value() if settings.clerk_secret_key else None
     signing = settings.clerk_signing_key.get_secret_value() if settings.clerk_signing_key else None
@@ -210,6 +213,7 @@ def target_from_settings(settings: Any, *, hasura_url: str, admin_secret: str, i
         hasura_url=hasura_url,
         admin_secret=admin_secret,
         issuer=issuer,
+        jwks_url=jwks_url,
         jwt_template=settings.clerk.jwt_template,
         token_source=settings.smoke.token_source,
         clerk_secret_key=secret,
@@ -332,6 +336,7 @@ class _Run:
         self.user: _UserToken | None = None
         self.other_user_id = f"user_clerk_hasura_smoke_other_{secrets.token_hex(6)}"
         self.seeded: list[str] = []
+        self.jwks_has_kid = False
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
@@ -451,7 +456,7 @@ def _get_user_token(run: _Run, choice: TokenSourceChoice) -> None:
         run.record("user-token", False, str(error), started)
         return
     run.scrub.add(run.user.token)
-    run.record("user-token", True, f"{run.user.description} ({choice.reason})", started)
+    run.record("user-token", True, f"{run.user.description}; {choice.reason}", started)
 
 
 def _token_from_clerk(run: _Run) -> _UserToken:
@@ -582,12 +587,33 @@ def _check_token_accepted(run: _Run, hasura: HasuraClient) -> tuple[bool, str]:
                 return True, "Hasura verified the token (query { __typename } -> query_root)"
             return False, f"Hasura answered an unexpected body for query {{ __typename }}: {typename!r}"
         code, message = error
+        if "NoUsableKeys" in message and (mismatch := _kid_missing_from_jwks(run)):
+            return False, f"Hasura refused the token: {code}: {message}. {mismatch}"
         # Right after start Hasura has not loaded its keys yet and answers NoUsableKeys (hasura.md §4.4).
         if "NoUsableKeys" in message and run.remaining() > backoff:
             time.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
             continue
         return False, f"Hasura refused the token: {code}: {message}. {rejection_hint(message, run)}"
+
+
+def _kid_missing_from_jwks(run: _Run) -> str | None:
+    """Why the token can never verify against the JWKS Hasura trusts (its `kid` is not there), or None."""
+    assert run.user is not None
+    kid = jwt.get_unverified_header(run.user.token).get("kid")
+    if not run.target.jwks_url or not kid or run.jwks_has_kid:
+        return None
+    try:
+        keys = fetch_jwks(run.target.jwks_url, setting="clerk.jwksUrl", timeout=min(10.0, run.remaining() or 1.0))
+    except JwksError:
+        return None  # Hasura fetches it from its own network; keep waiting rather than guess
+    kids = [key.get("kid") for key in keys["keys"] if isinstance(key, dict)]
+    if kid in kids:
+        run.jwks_has_kid = True  # the key is there: Hasura is still loading it, keep waiting
+        return None
+    return (f"The JWKS Hasura trusts ({run.target.jwks_url}) holds the keys {kids or 'none'}, not the key {kid!r} "
+            "that signed the token: Hasura trusts a different Clerk instance than the one issuing tokens. Fix: set "
+            "clerk.publishableKey (or clerk.jwksUrl) to the instance that issues the tokens, and redeploy")
 
 
 def rejection_hint(message: str, run: _Run) -> str:
@@ -681,9 +707,11 @@ def _check_cannot_read_others(run: _Run, hasura: HasuraClient) -> tuple[bool, st
         return False, f"the query failed: {error[0]}: {error[1]}"
     visible = [row.get("id") for row in body["data"]["users"]]
     foreign = [i for i in visible if i != run.user.user_id]
-    if foreign or body["data"].get("other") is not None:
-        return False, (f"user {run.user.user_id} can read other users' rows ({len(foreign)} visible, including "
-                       f"{other if other in visible or body['data'].get('other') else foreign[0]}): the `user` "
+    by_key = body["data"].get("other") is not None
+    if foreign or by_key:
+        seen = [f"{len(foreign)} other users' rows in the list"] if foreign else []
+        seen += [f"the row of {other} by primary key"] if by_key else []
+        return False, (f"user {run.user.user_id} can read other users' rows ({' and '.join(seen)}): the `user` "
                        "role's select permission on users has no row filter. Fix: in metadata/ give it the filter "
                        "{\"id\": {\"_eq\": \"X-Hasura-User-Id\"}} and redeploy")
     return True, f"another user's row ({other}) stays invisible (list and by primary key)"
@@ -851,6 +879,7 @@ def target_from_command_line(args: argparse.Namespace, outputs: dict[str, Any],
         hasura_url=url,
         admin_secret=str(admin_secret),
         issuer=args.issuer or outputs.get("issuer") or jwt_secret.get("issuer"),
+        jwks_url=outputs.get("jwksUrl") or jwt_secret.get("jwk_url"),
         jwt_template=args.jwt_template or outputs.get("jwtTemplate") or "hasura",
         token_source=args.token_source,
         clerk_secret_key=environ.get(ENV_CLERK_SECRET_KEY),

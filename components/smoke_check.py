@@ -29,6 +29,7 @@ class SmokeCheckArgs(TypedDict, total=False):
     hasuraUrl: pulumi.Input[str]
     hasuraAdminSecret: pulumi.Input[str]
     issuer: pulumi.Input[str | None]
+    jwksUrl: pulumi.Input[str | None]
     jwtTemplate: pulumi.Input[str]
     tokenSource: pulumi.Input[str]
     tokenEnvVar: pulumi.Input[str]
@@ -46,7 +47,7 @@ class SmokeCheckArgs(TypedDict, total=False):
 
 #: Input name -> SmokeTarget field.
 _TARGET_FIELDS = {
-    "hasuraUrl": "hasura_url", "hasuraAdminSecret": "admin_secret", "issuer": "issuer",
+    "hasuraUrl": "hasura_url", "hasuraAdminSecret": "admin_secret", "issuer": "issuer", "jwksUrl": "jwks_url",
     "jwtTemplate": "jwt_template", "tokenSource": "token_source", "clerkSecretKey": "clerk_secret_key",
     "clerkApiUrl": "clerk_api_url", "signingKey": "signing_key", "signingAlgorithm": "signing_algorithm",
     "tokenEnvVar": "token_env_var", "testUserEmail": "test_user_email", "timeoutSeconds": "timeout_seconds",
