@@ -296,3 +296,48 @@ def test_smoke_resource_reports_on_success_and_fails_the_deploy_readably(deploy,
     assert "FAIL  user-token" in str(caught.value)
     state = json.dumps(created.outs)
     assert_no_leak(minted, state, str(caught.value))
+
+
+# The command for CI -----------------------------------------------------------------------------------------
+
+
+def run_command(args: list[str], *, stdin: str = "", env: dict | None = None):
+    import os
+    import subprocess
+    import sys
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("CLERK_HASURA_")} | (env or {})
+    return subprocess.run([sys.executable, "-m", "components.smoke", *args], cwd=ROOT, input=stdin, text=True,
+                          capture_output=True, env=child_env, timeout=120)
+
+
+def test_command_passes_with_stack_outputs_on_stdin(deploy, clerk_double):
+    hasura = deploy(clerk_jwt_secret(clerk_double))
+    outputs = {"graphqlUrl": f"{hasura.url}/v1/graphql", "hasuraAdminSecret": hasura.admin_secret,
+               "issuer": clerk_double.issuer, "jwksUrl": clerk_double.jwks_url, "jwtTemplate": "hasura",
+               "jwtSecret": json.dumps(clerk_jwt_secret(clerk_double))}
+    done = run_command(["--json"], stdin=json.dumps(outputs),
+                       env={"CLERK_HASURA_CLERK_SECRET_KEY": clerk_double.secret_key,
+                            "CLERK_HASURA_CLERK_API_URL": clerk_double.url})
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["passed"] is True and report["checks"][1]["detail"].startswith("Clerk template 'hasura'")
+    assert clerk_double.secret_key not in done.stdout + done.stderr
+
+
+def test_command_exits_1_on_a_failed_check_and_2_when_it_cannot_run(deploy, project):
+    issuer = "https://happy-hippo-12.clerk.accounts.dev"
+    hasura = deploy({"type": "HS256", "key": HMAC_KEY, "issuer": issuer})
+    wrong_key = secrets.token_hex(24)
+    env = {"CLERK_HASURA_HASURA_ADMIN_SECRET": hasura.admin_secret, "CLERK_HASURA_CLERK_SIGNING_KEY": wrong_key}
+    failed = run_command(["--hasura-url", hasura.url, "--issuer", issuer], env=env)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "FAIL  token-accepted" in failed.stdout and "JWSInvalidSignature" in failed.stdout
+    assert wrong_key not in failed.stdout + failed.stderr and hasura.admin_secret not in failed.stdout
+    passed = run_command(["--hasura-url", hasura.url, "--issuer", issuer],
+                         env={**env, "CLERK_HASURA_CLERK_SIGNING_KEY": HMAC_KEY})
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    cannot = run_command(["--hasura-url", hasura.url])
+    assert cannot.returncode == 2 and "CLERK_HASURA_HASURA_ADMIN_SECRET" in cannot.stderr
+    named = run_command(["--hasura-url", hasura.url, "--token-source", "env"],
+                        env={"CLERK_HASURA_HASURA_ADMIN_SECRET": hasura.admin_secret})
+    assert named.returncode == 2 and "CLERK_HASURA_SMOKE_TOKEN is not set" in named.stderr
