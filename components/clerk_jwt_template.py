@@ -24,6 +24,7 @@ from components.clerk_client import (
     ClerkClient,
     ClerkNotFound,
 )
+from components.errors import ClerkHasuraError
 
 LIFETIME_RANGE = (30, 315_360_000)  # clerk.md §1.2
 CLOCK_SKEW_RANGE = (0, 300)  # clerk.md §1.2
@@ -47,6 +48,32 @@ class ClerkJwtTemplateArgs(TypedDict, total=False):
     signingKey: pulumi.Input[str | None]
     """A custom HMAC signing key (clerkSigningKey); Clerk never returns it, so its drift cannot be seen."""
     signingAlgorithm: pulumi.Input[str | None]
+    """The custom key's algorithm. Set without `signingKey` (the stack holds only the public half of an RS/ES/EdDSA
+    key), the template must already use a custom key of that algorithm, which is checked, never changed."""
+
+
+class TemplateSigningMismatch(ClerkHasuraError):
+    """The template is not signed the way Hasura verifies, and the stack cannot fix it (it lacks the private key)."""
+
+
+def template_args(settings: Any, *, clerk_api_url: str = DEFAULT_CLERK_API_URL) -> ClerkJwtTemplateArgs | None:
+    """The template's inputs from validated `StackSettings`; None when `clerkSecretKey` is not set."""
+    if settings.clerk_secret_key is None:
+        return None
+    args: ClerkJwtTemplateArgs = {
+        "name": settings.clerk.jwt_template,
+        "claims": HASURA_TEMPLATE_CLAIMS,
+        "lifetime": DEFAULT_LIFETIME,
+        "allowedClockSkew": settings.clerk.allowed_skew,
+        "clerkSecretKey": pulumi.Output.secret(settings.clerk_secret_key.get_secret_value()),
+        "clerkApiUrl": clerk_api_url,
+    }
+    if settings.clerk_signing_key is not None:
+        algorithm = settings.clerk.signing_algorithm or "HS256"
+        args["signingAlgorithm"] = algorithm
+        if algorithm.startswith("HS"):  # an HMAC secret signs and verifies; of other keys the stack has the public half
+            args["signingKey"] = pulumi.Output.secret(settings.clerk_signing_key.get_secret_value())
+    return args
 
 
 def desired_template(props: dict[str, Any]) -> dict[str, Any]:
@@ -56,11 +83,12 @@ def desired_template(props: dict[str, Any]) -> dict[str, Any]:
         "claims": props["claims"],
         "lifetime": int(props["lifetime"]),
         "allowed_clock_skew": int(props["allowedClockSkew"]),
-        "custom_signing_key": bool(props.get("signingKey")),
     }
     if props.get("signingKey"):
-        body["signing_algorithm"] = props.get("signingAlgorithm") or "HS256"
-        body["signing_key"] = props["signingKey"]
+        body.update(custom_signing_key=True, signing_algorithm=props.get("signingAlgorithm") or "HS256",
+                    signing_key=props["signingKey"])
+    elif not props.get("signingAlgorithm"):
+        body["custom_signing_key"] = False  # Clerk's instance key, whose JWKS Hasura trusts
     return body
 
 
@@ -77,7 +105,7 @@ def live_fields(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def wanted_fields(props: dict[str, Any]) -> dict[str, Any]:
-    custom = bool(props.get("signingKey"))
+    custom = bool(props.get("signingKey") or props.get("signingAlgorithm"))
     return {
         "name": props.get("name"),
         "claims": props.get("claims"),
@@ -174,13 +202,25 @@ def _ensure(props: dict[str, Any], *, template_id: str | None, send_key: bool) -
                 match = clerk.get_jwt_template(template_id)
             except ClerkNotFound:
                 match = None
+        if props.get("signingAlgorithm") and not props.get("signingKey"):
+            _require_custom_key(match, props)
         if match is None:
             return clerk.create_jwt_template(body), False
         if live_fields(match) == wanted_fields(props) and not (send_key and props.get("signingKey")):
             return match, True
-        if not props.get("signingKey"):
-            body.pop("signing_key", None)
         return clerk.update_jwt_template(match["id"], body), True
+
+
+def _require_custom_key(template: dict[str, Any] | None, props: dict[str, Any]) -> None:
+    algorithm = props["signingAlgorithm"]
+    if template is None or not template.get("custom_signing_key") or template.get("signing_algorithm") != algorithm:
+        state = ("does not exist" if template is None else
+                 f"is signed with {template.get('signing_algorithm') if template.get('custom_signing_key') else 'the instance key'}")
+        raise TemplateSigningMismatch(
+            f"clerkSigningKey: Hasura verifies tokens with your {algorithm} public key, but Clerk JWT template "
+            f"{props['name']!r} {state}, and the stack holds only the public key, so it cannot set the signing key. "
+            f"Fix: in the Clerk dashboard (JWT templates > {props['name']}) turn on \"Custom signing key\" with "
+            f"algorithm {algorithm} and your private key, then deploy again")
 
 
 def _outputs(props: dict[str, Any], template: dict[str, Any], *, adopted: bool) -> dict[str, Any]:

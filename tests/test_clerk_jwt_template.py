@@ -128,3 +128,41 @@ def test_wrong_secret_key_fails_clearly_without_showing_it(clerk_double):
     with pytest.raises(ClerkAuthenticationFailed) as caught:
         ClerkJwtTemplateProvider().create(inputs_for(clerk_double, clerkSecretKey=wrong))
     assert "clerkSecretKey" in str(caught.value) and wrong not in str(caught.value)
+
+
+def rsa_public_and_private() -> tuple[str, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return public, private
+
+
+def test_a_public_signing_key_is_checked_never_changed(clerk_double_factory):
+    from components.clerk_jwt_template import TemplateSigningMismatch
+    _, private = rsa_public_and_private()
+    plain = clerk_double_factory()
+    with pytest.raises(TemplateSigningMismatch) as caught:
+        ClerkJwtTemplateProvider().create(inputs_for(plain, signingAlgorithm="RS256"))
+    assert "Custom signing key" in str(caught.value) and "the instance key" in str(caught.value)
+    custom = clerk_double_factory(seed_templates={})
+    custom.create_template("hasura", {"https://hasura.io/jwt/claims": {}}, custom_signing_key=True,
+                           signing_algorithm="RS256", signing_key=private)
+    ClerkJwtTemplateProvider().create(inputs_for(custom, signingAlgorithm="RS256"))
+    template = custom.templates["hasura"]
+    assert template["claims"] == HASURA_TEMPLATE_CLAIMS
+    assert (template["custom_signing_key"], template["signing_algorithm"]) == (True, "RS256")
+
+
+def test_template_args_from_stack_settings():
+    from components.clerk_jwt_template import template_args
+    from components.settings import load_settings
+    assert template_args(load_settings({}, environ={})) is None
+    settings = load_settings({"clerk": {"jwtTemplate": "hs", "allowedSkew": 9}, "clerkSecretKey": "sk_test_abc",
+                              "clerkSigningKey": "k" * 40}, environ={})
+    args = template_args(settings)
+    assert (args["name"], args["allowedClockSkew"], args["signingAlgorithm"]) == ("hs", 9, "HS256")
+    assert "signingKey" in args and args["claims"] == HASURA_TEMPLATE_CLAIMS
