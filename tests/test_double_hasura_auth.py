@@ -10,13 +10,13 @@ import pytest
 
 from tests.doubles.hasura import StartupError
 from tests.doubles.hasura.auth import jwk_expiry_lifetime
-from tests.doubles.hasura.testing import HASURA_NAMESPACE, USERS_DDL, JwksServer, hasura_token, rsa_key, sign
+from tests.doubles.hasura.testing import HASURA_NAMESPACE, USERS_DDL, JwksServer, hasura_token, http, rsa_key, sign
 
 QUERY = {"query": "{ __typename }"}
 
 
 def graphql(double, headers: dict[str, str], body: dict | None = None) -> httpx.Response:
-    return httpx.post(f"{double.url}/v1/graphql", json=body or QUERY, headers=headers)
+    return http.post(f"{double.url}/v1/graphql", json=body or QUERY, headers=headers)
 
 
 def error_of(response: httpx.Response) -> tuple[str, str]:
@@ -33,7 +33,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def test_wrong_admin_secret_is_401_access_denied_on_metadata_api(hasura_double):
-    response = httpx.post(
+    response = http.post(
         f"{hasura_double.url}/v1/metadata",
         json={"type": "export_metadata", "args": {}},
         headers={"X-Hasura-Admin-Secret": "wrong"},
@@ -55,7 +55,7 @@ def test_legacy_access_key_header_is_accepted(hasura_double):
 
 
 def test_non_admin_role_on_metadata_api_is_400_admin_only(hasura_double):
-    response = httpx.post(
+    response = http.post(
         f"{hasura_double.url}/v1/metadata",
         json={"type": "export_metadata", "args": {}},
         headers={"X-Hasura-Admin-Secret": hasura_double.admin_secret, "X-Hasura-Role": "user"},
@@ -65,7 +65,7 @@ def test_non_admin_role_on_metadata_api_is_400_admin_only(hasura_double):
 
 
 def test_jwt_user_on_schema_api_is_400_admin_only(hasura_double):
-    response = httpx.post(
+    response = http.post(
         f"{hasura_double.url}/v2/query",
         json={"type": "run_sql", "args": {"sql": "select 1"}},
         headers=bearer(hasura_token(hasura_double.jwt_key)),
@@ -76,7 +76,7 @@ def test_jwt_user_on_schema_api_is_400_admin_only(hasura_double):
 
 def test_admin_secret_only_mode_without_secret_is_401(hasura_double_factory):
     double = hasura_double_factory(jwt_secret=None)
-    response = httpx.post(f"{double.url}/v1/metadata", json={"type": "export_metadata", "args": {}})
+    response = http.post(f"{double.url}/v1/metadata", json={"type": "export_metadata", "args": {}})
     assert response.status_code == 401
     assert response.json()["error"] == "x-hasura-admin-secret/x-hasura-access-key required, but not found"
 
@@ -236,8 +236,8 @@ def test_claims_map_with_paths_and_defaults(hasura_double_factory, postgres_data
         env={"HASURA_GRAPHQL_DATABASE_URL": postgres_database_url},
     )
     admin = {"X-Hasura-Admin-Secret": double.admin_secret}
-    httpx.post(f"{double.url}/v2/query", json={"type": "run_sql", "args": {"sql": USERS_DDL}}, headers=admin)
-    httpx.post(f"{double.url}/v1/metadata", headers=admin, json={"type": "bulk", "args": [
+    http.post(f"{double.url}/v2/query", json={"type": "run_sql", "args": {"sql": USERS_DDL}}, headers=admin)
+    http.post(f"{double.url}/v1/metadata", headers=admin, json={"type": "bulk", "args": [
         {"type": "pg_track_table", "args": {"table": "users"}},
         {"type": "pg_create_select_permission", "args": {"table": "users", "role": "user", "permission": {
             "columns": ["clerk_user_id"], "filter": {"clerk_user_id": {"_eq": "X-Hasura-User-Id"}}}}},
@@ -321,8 +321,8 @@ def _wait_until(predicate, timeout: float = 10.0) -> None:
 def test_first_jwks_fetch_is_discarded_so_tokens_fail_until_the_refresher_loads_keys(hasura_double_factory):
     key = rsa_key("ins_1")
     with JwksServer([key]) as jwks:
+        jwks.statuses, jwks.status = [200], 500  # startup fetch succeeds (and is discarded); refreshes fail
         double = hasura_double_factory(jwt_secret=json.dumps({"jwk_url": jwks.url}))
-        jwks.status = 500  # the background refresher cannot load anything: the key set stays empty
         token = hasura_token(key, alg="RS256", kid="ins_1")
         assert error_of(graphql(double, bearer(token))) == (
             "invalid-jwt", "Could not verify JWT: JWSError NoUsableKeys"

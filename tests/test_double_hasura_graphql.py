@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from tests.doubles.hasura.testing import USERS_DDL, hasura_token, users_metadata
+from tests.doubles.hasura.testing import USERS_DDL, hasura_token, http, users_metadata
 
 
 @pytest.fixture
 def double(hasura_double):
     admin = {"X-Hasura-Admin-Secret": hasura_double.admin_secret}
-    assert httpx.post(f"{hasura_double.url}/v2/query", headers=admin,
+    assert http.post(f"{hasura_double.url}/v2/query", headers=admin,
                       json={"type": "run_sql", "args": {"sql": USERS_DDL}}).status_code == 200  # fmt: skip
-    response = httpx.post(f"{hasura_double.url}/v1/metadata", headers=admin,
+    response = http.post(f"{hasura_double.url}/v1/metadata", headers=admin,
                           json={"type": "replace_metadata", "version": 2, "args": {"metadata": users_metadata()}})  # fmt: skip
     assert response.json()["is_consistent"] is True
     return hasura_double
@@ -22,7 +21,7 @@ def double(hasura_double):
 def run(double, query: str, *, user: str | None = "user_alice", headers: dict | None = None, variables=None) -> dict:
     if headers is None:
         headers = {"Authorization": f"Bearer {hasura_token(double.jwt_key, user_id=user)}"}
-    response = httpx.post(f"{double.url}/v1/graphql", json={"query": query, "variables": variables}, headers=headers)
+    response = http.post(f"{double.url}/v1/graphql", json={"query": query, "variables": variables}, headers=headers)
     assert response.status_code == 200
     return response.json()
 
@@ -112,11 +111,11 @@ def test_insert_duplicate_is_constraint_violation(double):
 
 def test_update_check_failure_is_permission_error(hasura_double):
     admin = {"X-Hasura-Admin-Secret": hasura_double.admin_secret}
-    httpx.post(f"{hasura_double.url}/v2/query", headers=admin, json={"type": "run_sql", "args": {"sql": USERS_DDL}})
+    http.post(f"{hasura_double.url}/v2/query", headers=admin, json={"type": "run_sql", "args": {"sql": USERS_DDL}})
     metadata = users_metadata()
     update = metadata["sources"][0]["tables"][0]["update_permissions"][0]["permission"]
     update["columns"] = ["email", "clerk_user_id"]
-    httpx.post(f"{hasura_double.url}/v1/metadata", headers=admin,
+    http.post(f"{hasura_double.url}/v1/metadata", headers=admin,
                json={"type": "replace_metadata", "args": {"metadata": metadata}})  # fmt: skip
     body = run(hasura_double, 'mutation { update_users(where: {}, _set: {clerk_user_id: "user_bob2"}) { affected_rows } }')
     assert first_error(body) == ("permission-error", "check constraint of an insert/update permission has failed")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.doubles.hasura.testing import USERS_DDL, hasura_token, users_metadata
+from tests.doubles.hasura.testing import USERS_DDL, hasura_token, http, users_metadata
 
 
 def admin_post(double, path: str, body: dict) -> httpx.Response:
-    return httpx.post(f"{double.url}{path}", json=body, headers={"X-Hasura-Admin-Secret": double.admin_secret})
+    return http.post(f"{double.url}{path}", json=body, headers={"X-Hasura-Admin-Secret": double.admin_secret})
 
 
 def test_requests_are_counted_by_endpoint_and_operation(hasura_double):
@@ -19,9 +19,9 @@ def test_requests_are_counted_by_endpoint_and_operation(hasura_double):
     admin_post(hasura_double, "/v2/query", {"type": "run_sql", "args": {"sql": "select 1", "read_only": True}})
     token = hasura_token(hasura_double.jwt_key)
     for query in ("{ users { id } }", "query Q { __typename }", 'mutation { update_users(where: {}) { affected_rows } }'):
-        httpx.post(f"{hasura_double.url}/v1/graphql", json={"query": query},
+        http.post(f"{hasura_double.url}/v1/graphql", json={"query": query},
                    headers={"Authorization": f"Bearer {token}"})  # fmt: skip
-    httpx.get(f"{hasura_double.url}/healthz")
+    http.get(f"{hasura_double.url}/healthz")
     assert hasura_double.requests == {
         ("/v2/query", "run_sql"): 2,
         ("/v1/metadata", "export_metadata"): 1,
@@ -46,7 +46,7 @@ def test_bulk_counts_as_a_write_only_when_a_child_writes(hasura_double):
 @pytest.mark.parametrize("status", ["500", "503"])
 def test_fail_next_answers_5xx_then_recovers(hasura_double, status):
     hasura_double.fail_next(2, status)
-    responses = [httpx.get(f"{hasura_double.url}/healthz") for _ in range(3)]
+    responses = [http.get(f"{hasura_double.url}/healthz") for _ in range(3)]
     assert [r.status_code for r in responses] == [int(status), int(status), 200]
     assert hasura_double.count("/healthz") == 3
 
@@ -54,13 +54,13 @@ def test_fail_next_answers_5xx_then_recovers(hasura_double, status):
 def test_fail_next_drop_closes_the_connection_without_response(hasura_double):
     hasura_double.fail_next(1, "drop")
     with pytest.raises(httpx.RemoteProtocolError):
-        httpx.get(f"{hasura_double.url}/v1/version")
-    assert httpx.get(f"{hasura_double.url}/v1/version").status_code == 200
+        http.get(f"{hasura_double.url}/v1/version")
+    assert http.get(f"{hasura_double.url}/v1/version").status_code == 200
 
 
 def test_fail_next_can_target_one_endpoint(hasura_double):
     hasura_double.fail_next(1, "502", path="/v1/metadata")
-    assert httpx.get(f"{hasura_double.url}/healthz").status_code == 200
+    assert http.get(f"{hasura_double.url}/healthz").status_code == 200
     assert admin_post(hasura_double, "/v1/metadata", {"type": "export_metadata", "args": {}}).status_code == 502
     assert admin_post(hasura_double, "/v1/metadata", {"type": "export_metadata", "args": {}}).status_code == 200
 
@@ -68,17 +68,17 @@ def test_fail_next_can_target_one_endpoint(hasura_double):
 def test_slow_responses_time_out_a_client_with_a_short_timeout(hasura_double):
     hasura_double.slow(0.5)
     with pytest.raises(httpx.ReadTimeout):
-        httpx.get(f"{hasura_double.url}/healthz", timeout=0.1)
+        http.get(f"{hasura_double.url}/healthz", timeout=0.1)
     hasura_double.slow(0)
-    assert httpx.get(f"{hasura_double.url}/healthz", timeout=5).status_code == 200
+    assert http.get(f"{hasura_double.url}/healthz", timeout=5).status_code == 200
 
 
 def test_stopped_double_refuses_connections_and_restart_serves_again(hasura_double):
     hasura_double.stop()
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{hasura_double.url}/healthz")
+        http.get(f"{hasura_double.url}/healthz")
     hasura_double.start()
-    assert httpx.get(f"{hasura_double.url}/healthz").text == "OK"
+    assert http.get(f"{hasura_double.url}/healthz").text == "OK"
 
 
 def test_invalid_fail_mode_is_rejected(hasura_double):

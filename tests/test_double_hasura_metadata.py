@@ -6,7 +6,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.doubles.hasura.testing import USERS_DDL, users_metadata
+from tests.doubles.hasura.testing import USERS_DDL, http, users_metadata
 
 
 class Admin:
@@ -17,10 +17,10 @@ class Admin:
         self.headers = {"X-Hasura-Admin-Secret": double.admin_secret}
 
     def metadata(self, body: dict) -> httpx.Response:
-        return httpx.post(f"{self.double.url}/v1/metadata", json=body, headers=self.headers)
+        return http.post(f"{self.double.url}/v1/metadata", json=body, headers=self.headers)
 
     def query(self, body: dict) -> httpx.Response:
-        return httpx.post(f"{self.double.url}/v2/query", json=body, headers=self.headers)
+        return http.post(f"{self.double.url}/v2/query", json=body, headers=self.headers)
 
     def sql(self, statement: str, **args) -> httpx.Response:
         return self.query({"type": "run_sql", "args": {"sql": statement, **args}})
@@ -139,9 +139,9 @@ def test_allow_inconsistent_metadata_stores_it_and_reports(admin):
     }]  # fmt: skip
     inconsistent = admin.metadata({"type": "get_inconsistent_metadata", "args": {}}).json()
     assert inconsistent["is_consistent"] is False
-    health = httpx.get(f"{admin.double.url}/healthz")
+    health = http.get(f"{admin.double.url}/healthz")
     assert (health.status_code, health.text) == (200, "WARN: inconsistent objects in schema")
-    strict = httpx.get(f"{admin.double.url}/healthz?strict=true")
+    strict = http.get(f"{admin.double.url}/healthz?strict=true")
     assert (strict.status_code, strict.text) == (500, "ERROR: inconsistent objects in schema")
 
 
@@ -332,7 +332,7 @@ def test_unknown_source_in_run_sql(admin):
 
 
 def test_healthz_and_version_are_public(hasura_double):
-    health = httpx.get(f"{hasura_double.url}/healthz")
+    health = http.get(f"{hasura_double.url}/healthz")
     assert (health.status_code, health.text) == (200, "OK")
-    assert httpx.get(f"{hasura_double.url}/v1/version").json()["version"].startswith("v2.")
+    assert http.get(f"{hasura_double.url}/v1/version").json()["version"].startswith("v2.")
 

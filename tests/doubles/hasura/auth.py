@@ -272,6 +272,7 @@ class JwkUrlKeys:
         self._stop = threading.Event()
         self._interval = refresh_interval
         self._on_fetch = on_fetch or (lambda: None)
+        self._http = httpx.Client(timeout=5.0)
         self._fetch_or_fail()  # fatal when unreachable; result discarded like Hasura's mkJwtCtx
         self._thread = threading.Thread(target=self._refresh_loop, name=f"jwk-refresh {url}", daemon=True)
         self._thread.start()
@@ -283,10 +284,11 @@ class JwkUrlKeys:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+        self._http.close()
 
     def _fetch(self) -> tuple[list, float | None]:
         self._on_fetch()
-        response = httpx.get(self.url, timeout=5.0)
+        response = self._http.get(self.url)
         if not 200 <= response.status_code < 300:
             raise StartupError(f"Non-2xx response on fetching JWK from: {self.url}")
         try:
@@ -299,7 +301,11 @@ class JwkUrlKeys:
         try:
             self._fetch()
         except httpx.HTTPError as exc:
+            self._http.close()
             raise StartupError(f"Error fetching JWK: {type(exc).__name__} {exc}") from None
+        except StartupError:
+            self._http.close()
+            raise
 
     def _refresh_loop(self) -> None:
         while not self._stop.is_set():

@@ -9,10 +9,14 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 
 HASURA_NAMESPACE = "https://hasura.io/jwt/claims"
+
+# One shared client: building an httpx.Client (its TLS context) costs ~0.1 s, more than a request to the double.
+http = httpx.Client(timeout=10.0)
 
 USERS_DDL = """
 create table public.users (
@@ -98,12 +102,17 @@ def rsa_key(kid: str) -> RSAKey:
 
 
 class JwksServer:
-    """Serves `/.well-known/jwks.json` on 127.0.0.1 with switchable keys, headers and status."""
+    """Serves `/.well-known/jwks.json` on 127.0.0.1 with switchable keys, headers and status.
+
+    `statuses` lists the statuses of the next responses (then `status` applies), e.g. `[200]` + `status = 500` to
+    let only the startup fetch succeed.
+    """
 
     def __init__(self, keys: list[RSAKey], headers: dict[str, str] | None = None):
         self.keys = keys
         self.headers = headers or {}
         self.status = 200
+        self.statuses: list[int] = []
         self.fetches = 0
         outer = self
 
@@ -111,7 +120,7 @@ class JwksServer:
             def do_GET(self) -> None:  # noqa: N802
                 outer.fetches += 1
                 body = json.dumps({"keys": [k.as_dict(private=False) for k in outer.keys]}).encode()
-                self.send_response(outer.status)
+                self.send_response(outer.statuses.pop(0) if outer.statuses else outer.status)
                 for name, value in outer.headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
