@@ -59,6 +59,8 @@ class ClerkHasuraStack(pulumi.ComponentResource):
         docker_name = docker_name_prefix(args.project, args.stack)
         labels = {"clerk-hasura.project": args.project, "clerk-hasura.stack": args.stack}
 
+        # A user-defined bridge, not `internal`: Hasura must reach Clerk's JWKS, and Docker publishes no ports
+        # from internal networks. Postgres stays private by publishing nothing unless `postgres.hostPort` is set.
         network = docker.Network(
             f"{name}-network", name=docker_name,
             labels=[docker.NetworkLabelArgs(label=k, value=v) for k, v in sorted(labels.items())], opts=child)
