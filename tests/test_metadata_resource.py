@@ -1,0 +1,60 @@
+"""The HasuraMetadata resource as a program registers it (Pulumi mocks, fresh interpreter): secret admin secret,
+additional_secret_outputs, the normalized metadata and migrations as inputs, and bad metadata/ stopping the run."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from components.metadata_loader import load_project, normalize_metadata
+from tests.pulumi_harness import Secret, plaintext_leaks, run_program
+
+PROJECT = Path(__file__).resolve().parent.parent / "metadata"
+TYPE = "pulumi-python:dynamic/hasura_metadata:HasuraMetadata"
+ADMIN_SECRET = "metadata-test-admin-secret"
+
+PROGRAM = '''
+import pulumi
+from components.errors import ClerkHasuraError
+from components.hasura_metadata import DEFAULT_PROJECT_DIR, HasuraMetadata, HasuraMetadataArgs
+
+config = pulumi.Config()
+try:
+    metadata = HasuraMetadata("backend-metadata", HasuraMetadataArgs(
+        hasura_url="http://127.0.0.1:8080", admin_secret=config.require_secret("hasuraAdminSecret"),
+        project_dir=config.get("projectDir") or DEFAULT_PROJECT_DIR))
+except ClerkHasuraError as error:
+    raise pulumi.RunError(str(error)) from None
+pulumi.export("metadataHash", metadata.metadata_hash)
+'''
+
+
+def run(tmp_path: Path, **config):
+    program = tmp_path / "__main__.py"
+    program.write_text(PROGRAM)
+    return run_program("dev", {"hasuraAdminSecret": ADMIN_SECRET, **config}, secret_keys=["hasuraAdminSecret"],
+                       program=program)
+
+
+def test_registration_keeps_the_admin_secret_secret(tmp_path):
+    run_ = run(tmp_path).check()
+    resource = run_.one(TYPE, "backend-metadata")
+    assert resource.inputs["admin_secret"] == Secret(ADMIN_SECRET)
+    assert resource.additional_secret_outputs == ["admin_secret"]
+    assert plaintext_leaks(run_, [ADMIN_SECRET]) == []
+    project = load_project(PROJECT)
+    assert resource.plain_inputs["metadata"] == normalize_metadata(project.metadata)
+    assert [m["name"] for m in resource.plain_inputs["migrations"]] == ["create_users"]
+    assert resource.plain_inputs["hasura_url"] == "http://127.0.0.1:8080"
+    assert len(resource.plain_inputs["metadata_hash"]) == 64
+
+
+def test_invalid_metadata_stops_the_program_before_any_resource(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT, project)
+    users = project / "metadata/databases/default/tables/public_users.yaml"
+    users.write_text(users.read_text().replace("        - image_url\n", "        - avatar\n", 1))
+    run_ = run(tmp_path, projectDir=str(project))
+    assert run_.error is not None and "columns names column 'avatar'" in run_.error
+    assert "Traceback" not in run_.error
+    assert run_.by_type(TYPE) == []
