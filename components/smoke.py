@@ -227,6 +227,14 @@ def target_from_settings(settings: Any, *, hasura_url: str, admin_secret: str, i
     )
 
 
+def preflight(settings: Any, environ: Mapping[str, str] | None = None) -> TokenSourceChoice | None:
+    """Before anything is deployed: the token source the smoke check will use, or `SmokeConfigError` when
+    `smoke.tokenSource` names one that is unavailable. None when the check is disabled."""
+    if not settings.smoke.enabled:
+        return None
+    return choose_token_source(target_from_settings(settings, hasura_url="", admin_secret="", issuer=None), environ)
+
+
 # Token minting ----------------------------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ readable report; the `report` output holds the structured one. Tokens never reac
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Mapping
 from typing import Any, TypedDict
@@ -53,6 +54,38 @@ _TARGET_FIELDS = {
     "tokenEnvVar": "token_env_var", "testUserEmail": "test_user_email", "timeoutSeconds": "timeout_seconds",
     "templateClockSkew": "template_clock_skew",
 }
+
+
+def smoke_check_args(settings: Any, jwt_secret: Any, *, hasura_url: pulumi.Input[str],
+                     admin_secret: pulumi.Input[str], triggers: Mapping[str, pulumi.Input[str]],
+                     clerk_api_url: str = DEFAULT_CLERK_API_URL) -> SmokeCheckArgs:
+    """The check's inputs from validated `StackSettings` and the resolved `JwtSecret`. `triggers` names what must
+    rerun the check when it changes (Hasura container id, metadata hash, template id); the JWT secret's hash is
+    added here."""
+    smoke = settings.smoke
+    jwt_hash = hashlib.sha256(jwt_secret.value.encode()).hexdigest()
+    args: SmokeCheckArgs = {
+        "hasuraUrl": hasura_url,
+        "hasuraAdminSecret": pulumi.Output.secret(admin_secret),
+        "issuer": jwt_secret.issuer,
+        "jwksUrl": jwt_secret.jwks_url,
+        "jwtTemplate": settings.clerk.jwt_template,
+        "tokenSource": smoke.token_source,
+        "tokenEnvVar": smoke.token_env_var,
+        "testUserEmail": smoke.test_user_email,
+        "timeoutSeconds": smoke.timeout_seconds,
+        "templateClockSkew": settings.clerk.allowed_skew,
+        "clerkApiUrl": clerk_api_url,
+        "triggers": {**triggers, "jwtSecret": pulumi.Output.secret(jwt_hash) if jwt_secret.holds_key else jwt_hash},
+        "runId": smoke.run_id,
+    }
+    if settings.clerk_secret_key is not None:
+        args["clerkSecretKey"] = pulumi.Output.secret(settings.clerk_secret_key.get_secret_value())
+    algorithm = settings.clerk.signing_algorithm or "HS256"
+    if settings.clerk_signing_key is not None and algorithm.startswith("HS"):
+        args["signingKey"] = pulumi.Output.secret(settings.clerk_signing_key.get_secret_value())
+        args["signingAlgorithm"] = algorithm
+    return args
 
 
 def target_from_props(props: dict[str, Any]) -> SmokeTarget:
