@@ -114,6 +114,9 @@ class Database(pulumi.ComponentResource):
             wait=True,
             wait_timeout=180,
             restart="unless-stopped",
+            # Time for a clean (checkpointed) shutdown before Docker kills the server, on `docker stop` and on delete.
+            stop_timeout=60,
+            destroy_grace_seconds=60,
             labels=labels,
             # Docker applies a changed health check only to a new container, and `wait` only runs at create; "*"
             # also replaces a container whose create timed out unhealthy instead of accepting it next time.

@@ -175,6 +175,7 @@ def test_postgres_has_a_pg_isready_healthcheck_and_is_created_healthy(runs):
     assert kind == "CMD-SHELL" and command.startswith("pg_isready ")
     assert inputs["wait"] is True and inputs["waitTimeout"] >= 60
     assert inputs["restart"] == "unless-stopped"
+    assert inputs["stopTimeout"] >= 30 and inputs["destroyGraceSeconds"] >= 30
     # Docker applies health check changes only to new containers, and `wait` runs only at create.
     assert postgres.replace_on_changes == ["*"]
     env = env_of(runs["dev"], POSTGRES)
