@@ -8,6 +8,7 @@ database is given to the double as metadata database, as `PG_DATABASE_URL` and a
 from __future__ import annotations
 
 import argparse
+import signal
 import shutil
 import tempfile
 import time
@@ -15,6 +16,10 @@ from pathlib import Path
 
 from .errors import StartupError
 from .server import HasuraDouble
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main() -> int:
@@ -44,8 +49,9 @@ def main() -> int:
     except StartupError as exc:
         print(exc)
         return 1
-    print(f"Hasura double listening on {double.url}")
-    print(f"admin secret: {options.admin_secret}   database: {database_url}")
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill`/`timeout` clean up like Ctrl-C
+    print(f"Hasura double listening on {double.url}", flush=True)
+    print(f"admin secret: {options.admin_secret}   database: {database_url}", flush=True)
     try:
         while True:
             time.sleep(3600)
