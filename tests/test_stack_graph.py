@@ -66,6 +66,8 @@ def runs(dev_config: dict) -> dict[str, ProgramRun]:
             "dev", with_overrides(dev_config, {"clerkSigningKey": SIGNING_KEY, "clerk.jwksUrl": None}),
             secret_keys=["clerkSigningKey"]),
         "preview": lambda: run_program("dev", dev_config, preview=True),
+        "frontend-api": lambda: run_program("dev", with_overrides(dev_config, {
+            "clerk.publishableKey": None, "clerk.frontendApi": "happy-hippo-12.clerk.accounts.dev"})),
     }
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {name: pool.submit(scenario) for name, scenario in scenarios.items()}
@@ -291,6 +293,13 @@ def test_outputs_apps_consume(runs):
         "NEXT_PUBLIC_HASURA_GRAPHQL_URL": "http://127.0.0.1:8080/v1/graphql",
         "NEXT_PUBLIC_CLERK_JWT_TEMPLATE": "hasura",
         "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY": "pk_test_aGFwcHktaGlwcG8tMTIuY2xlcmsuYWNjb3VudHMuZGV2JA",
+    }
+
+
+def test_app_env_has_the_publishable_key_only_when_it_is_known(runs):
+    assert runs["frontend-api"].outputs["appEnv"].value == {
+        "NEXT_PUBLIC_HASURA_GRAPHQL_URL": "http://127.0.0.1:8080/v1/graphql",
+        "NEXT_PUBLIC_CLERK_JWT_TEMPLATE": "hasura",
     }
 
 
