@@ -336,3 +336,17 @@ def test_healthz_and_version_are_public(hasura_double):
     assert (health.status_code, health.text) == (200, "OK")
     assert http.get(f"{hasura_double.url}/v1/version").json()["version"].startswith("v2.")
 
+
+
+def test_required_permission_keys_are_exported_even_when_empty(admin):
+    metadata = users_metadata()
+    metadata["sources"][0]["tables"][0]["select_permissions"][0]["permission"] = {"columns": [], "filter": {}}
+    assert admin.replace(metadata).status_code == 200
+    table = admin.export()["metadata"]["sources"][0]["tables"][0]
+    assert table["select_permissions"][0]["permission"] == {"columns": [], "filter": {}}
+
+
+def test_healthz_is_error_when_the_metadata_database_is_gone(hasura_double, postgres_cluster):
+    postgres_cluster.drop_database(hasura_double.database_url)
+    health = http.get(f"{hasura_double.url}/healthz")
+    assert (health.status_code, health.text) == (500, "ERROR")

@@ -78,11 +78,11 @@ def normalize_permission(kind: str, entry: Any, path: str) -> dict[str, Any]:
     permission = _require(entry, "permission", path)
     for key in _REQUIRED_PERMISSION_KEYS[kind]:
         _require(permission, key, f"{path}.permission")
-    body = {k: permission[k] for k in _PERMISSION_KEYS[kind] if k in permission and not _is_empty(permission[k])}
-    for key in ("filter", "check"):  # an empty boolean expression is meaningful (allow all) and is exported
-        if key in permission and permission[key] == {} and key in _PERMISSION_KEYS[kind]:
-            body[key] = {}
-    body = {k: body[k] for k in _PERMISSION_KEYS[kind] if k in body}
+    # required keys are always exported (`columns: []`, `filter: {}` mean something); optional defaults are dropped
+    kept = set(_REQUIRED_PERMISSION_KEYS[kind]) | {k for k, v in permission.items() if not _is_empty(v)}
+    if kind == "update" and permission.get("check") == {}:
+        kept.add("check")
+    body = {k: permission[k] for k in _PERMISSION_KEYS[kind] if k in permission and k in kept}
     normalized: dict[str, Any] = {"role": role, "permission": body}
     if entry.get("comment") is not None:
         normalized["comment"] = entry["comment"]
@@ -314,6 +314,14 @@ class MetadataStore:
                 "SELECT metadata::text, resource_version FROM hdb_catalog.hdb_metadata WHERE id = 1"
             ).fetchone()
         return json.loads(metadata), version
+
+    def reachable(self) -> bool:
+        try:
+            with pg.connect(self.url, connect_timeout=2) as conn:
+                conn.execute("SELECT 1")
+            return True
+        except psycopg.Error:
+            return False
 
     def save(self, metadata: dict[str, Any]) -> int:
         with pg.connect(self.url) as conn:

@@ -242,7 +242,10 @@ class HasuraDouble:
         return _Reply(404, {"path": "$", "error": "resource does not exist", "code": "not-found"})
 
     def _healthz(self, query: dict) -> _Reply:
-        """§1.11: `OK`; inconsistent metadata → 200 `WARN: ...`, or 500 `ERROR: ...` with `?strict=true`."""
+        """§1.11: `OK`; inconsistent metadata → 200 `WARN: ...`, or 500 `ERROR: ...` with `?strict=true`;
+        metadata database unreachable → 500 `ERROR`."""
+        if not self._engine.store.reachable():
+            return _Reply(500, "ERROR", "text/plain; charset=utf-8")
         if not self._engine.cache.inconsistent:
             return _Reply(200, "OK", "text/plain; charset=utf-8")
         if query.get("strict", [""])[0].lower() == "true":
