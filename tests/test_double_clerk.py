@@ -503,6 +503,9 @@ def test_runs_by_hand(web):
         assert lines[3].split()[2].startswith("pk_test_") and secret_key.startswith("sk_test_")
         templates = web.get(url + "/v1/jwt_templates", headers={"Authorization": f"Bearer {secret_key}"}).json()
         assert [t["name"] for t in templates] == ["hasura"]
-    finally:
         process.terminate()
-        process.wait(timeout=10)
+        assert process.wait(timeout=10) == 0  # SIGTERM (or Ctrl-C) stops it cleanly
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)

@@ -31,11 +31,12 @@ Served endpoints
         POST   /v1/sessions/{id}/tokens/{template}  template token (clerk.md §1.4, §2.3)
 
 Python API (``ClerkDouble``)
-    Construction: ``ClerkDouble(production=False, frontend_api_host=None, seed_templates=None)`` then ``.start()``;
-    or ``with ClerkDouble() as clerk: ...``. ``seed_templates`` maps name -> claims (default: the ``hasura`` template
+    Construction: ``ClerkDouble(production=False, frontend_api_host=None, seed_templates=None)`` then
+    ``.start(port=0)``; or ``with ClerkDouble() as clerk: ...``. ``seed_templates`` maps name -> claims (default: the ``hasura`` template
     with HASURA_TEMPLATE_CLAIMS, as a user who followed Clerk's Hasura guide has; pass ``{}`` for a fresh instance).
-    Attributes: url, jwks_url (FAPI JWKS on the double), issuer, frontend_api_host, publishable_key, secret_key,
-    instance_id (= ``kid`` of the current instance key; rotation changes it), private_key (cryptography RSA key),
+    Attributes: url, jwks_url (FAPI JWKS on the double), bapi_url (``url + "/v1"``), issuer, frontend_api_host, publishable_key, secret_key,
+    instance_id (= ``kid`` of the current instance key; rotation changes it), private_key (cryptography RSA key;
+    keys come from a per-process pool of 16, so any 16 consecutive instances/rotations have distinct keys),
     templates (name -> template as the API returns it), users (id -> user), sessions (id -> session),
     requests (Counter of (method, path template), e.g. ("POST", "/v1/sessions/{id}/tokens/{template}")),
     production (settable: decides whether POST /v1/sessions is refused; keys keep the prefix chosen at construction),
@@ -57,6 +58,7 @@ import base64
 import json
 import re
 import secrets
+import socket
 import string
 import threading
 import time
@@ -282,18 +284,26 @@ class ClerkDouble:
 
     # ----------------------------------------------------------------------------------------------- lifecycle
 
-    def start(self) -> ClerkDouble:
+    def start(self, port: int = 0) -> ClerkDouble:
+        """Serve on 127.0.0.1:``port`` (default: a free ephemeral port) from a background thread."""
         handler = type("ClerkDoubleHandler", (_Handler,), {"double": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.01,), name="clerk-double",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="clerk-double", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
+            # shutdown() waits for the serve loop's next poll; poke the socket so that happens at once.
+            stopping = threading.Thread(target=self._server.shutdown)
+            stopping.start()
+            while stopping.is_alive():
+                try:
+                    socket.create_connection(self._server.server_address, timeout=1).close()
+                except OSError:
+                    pass
+                stopping.join(0.01)
             self._server.server_close()
             self._server = None
         if self._thread is not None:
@@ -1111,16 +1121,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 def main(argv: list[str] | None = None) -> None:
     import argparse
+    import signal
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})  # delivered to sigwait below
 
     parser = argparse.ArgumentParser(prog="python -m tests.doubles.clerk", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
     parser.add_argument("--frontend-api-host", help="FAPI host put in `iss` (default: a random *.clerk.accounts.dev)")
     parser.add_argument("--production", action="store_true", help="a production instance (pk_live_/sk_live_)")
     args = parser.parse_args(argv)
-    double = ClerkDouble(production=args.production, frontend_api_host=args.frontend_api_host)
-    handler = type("ClerkDoubleHandler", (_Handler,), {"double": double})
-    double._server = ThreadingHTTPServer(("127.0.0.1", args.port), handler)
-    double._server.daemon_threads = True
+    double = ClerkDouble(production=args.production, frontend_api_host=args.frontend_api_host).start(args.port)
     print(f"Clerk double at        {double.url}  (FAPI and BAPI; BAPI base {double.bapi_url})")
     print(f"JWKS                   {double.jwks_url}")
     print(f"issuer (iss)           {double.issuer}")
@@ -1129,11 +1139,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"templates              {', '.join(double.templates) or '(none)'}")
     print("Ctrl-C to stop.", flush=True)
     try:
-        double._server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
     finally:
-        double._server.server_close()
+        double.stop()
 
 
 if __name__ == "__main__":
