@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import random
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import yaml
 
 from components.metadata_apply import diff_metadata
@@ -205,3 +209,36 @@ def test_the_diff_names_table_role_permission_and_column():
         "source default › table public.users › role user › update permission › column id: allowed live, "
         "not in metadata/",
     ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_normalizing_is_blind_to_order_case_and_defaults_but_not_to_columns(data):
+    desired = load_project(PROJECT).metadata
+    exported = copy.deepcopy(desired)
+    rng = random.Random(data.draw(st.integers(0, 2**32)))
+    table = exported["sources"][0]["tables"][0]
+    for key in [k for k in table if k.endswith("_permissions")]:
+        for entry in table[key]:
+            permission = entry["permission"]
+            rng.shuffle(permission["columns"])
+            if rng.random() < 0.5:
+                permission["backend_only"] = False
+            if rng.random() < 0.5:
+                entry["comment"] = None
+            for expression in (permission.get("filter"), permission.get("check")):
+                if expression and rng.random() < 0.5:
+                    expression["id"]["_eq"] = rng.choice(["x-hasura-user-id", "X-HASURA-USER-ID"])
+    if rng.random() < 0.5:
+        exported["sources"][0]["configuration"]["connection_info"]["pool_settings"] = {
+            "max_connections": 50, "idle_timeout": 180, "retries": 1}
+    assert normalize_metadata(exported) == normalize_metadata(desired)
+
+    kinds = [k for k in table if k.endswith("_permissions")]
+    kind = data.draw(st.sampled_from(sorted(kinds)))
+    columns = table[kind][0]["permission"]["columns"]
+    removed = data.draw(st.sampled_from(sorted(columns)))
+    columns.remove(removed)
+    changes = [str(c) for c in diff_metadata(normalize_metadata(desired), normalize_metadata(exported))]
+    assert changes == [f"source default › table public.users › role user › {kind.removesuffix('_permissions')} "
+                       f"permission › column {removed}: in metadata/, not allowed live"]
