@@ -4,10 +4,10 @@ import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
 from components.backend_stack import ClerkHasuraStack, ClerkHasuraStackArgs
-from components.container_settings import container_problems
 from components.errors import ClerkHasuraError
 from components.jwt_secret import resolve_jwt_secret
-from components.settings import SECRET_ENV_VARS, TOP_LEVEL_KEYS, SettingsError, load_settings
+from components.settings import SECRET_ENV_VARS, TOP_LEVEL_KEYS
+from components.validation import validate_stack_config
 
 
 def read_stack_config() -> dict:
@@ -25,9 +25,7 @@ def read_stack_config() -> dict:
 
 # Everything is validated (and the JWKS reached) before the first resource is registered.
 try:
-    settings = load_settings(read_stack_config())
-    if problems := container_problems(settings):
-        raise SettingsError(problems)
+    settings = validate_stack_config(read_stack_config())
     jwt_secret = resolve_jwt_secret(settings)
 except ClerkHasuraError as error:
     raise pulumi.RunError(str(error)) from None

@@ -195,8 +195,8 @@ def resolve_frontend_api(clerk: ClerkSettings, problems: list[str]) -> str | Non
     return from_key or from_setting
 
 
-def validate_clerk(settings: StackSettings) -> tuple[str | None, str | None]:
-    """Cross-checks the Clerk settings; returns (frontend API host, JWKS URL) or raises `SettingsError`."""
+def _inspect_clerk(settings: StackSettings) -> tuple[str | None, str | None, list[str]]:
+    """(frontend API host, JWKS URL, problems) of the Clerk settings, checked against each other."""
     clerk = settings.clerk
     problems: list[str] = []
     host = resolve_frontend_api(clerk, problems)
@@ -224,6 +224,17 @@ def validate_clerk(settings: StackSettings) -> tuple[str | None, str | None]:
             problems.append(f"clerk.jwksUrl: {error}")
     elif host is not None:
         jwks_url = f"https://{host}/.well-known/jwks.json"
+    return host, jwks_url, problems
+
+
+def clerk_problems(settings: StackSettings) -> list[str]:
+    """What is wrong with the Clerk settings taken together; each problem names its key."""
+    return _inspect_clerk(settings)[2]
+
+
+def validate_clerk(settings: StackSettings) -> tuple[str | None, str | None]:
+    """(frontend API host, JWKS URL) of valid Clerk settings, or `SettingsError`."""
+    host, jwks_url, problems = _inspect_clerk(settings)
     if problems:
         raise SettingsError(problems)
     return host, jwks_url

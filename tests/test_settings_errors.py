@@ -192,3 +192,15 @@ def test_secret_env_var_overrides_stack_config_and_is_validated() -> None:
         resolve_jwt_secret(settings)
     assert "clerkSigningKey" in str(caught.value) and "short" not in str(caught.value)
     assert "short" not in repr(settings), "secrets must not appear in the settings' repr"
+
+
+def test_clerk_and_container_problems_are_reported_together() -> None:
+    from components.validation import validate_stack_config
+
+    raw = {"clerk": {"publishableKey": PK, "frontendApi": "other-animal-7.clerk.accounts.dev"},
+           "hasura": {"port": 8080}, "postgres": {"hostPort": 8080}, "hasuraAdminSecret": "short"}
+    with pytest.raises(SettingsError) as caught:
+        validate_stack_config(raw, environ={})
+    keys = {p.split(":")[0] for p in caught.value.problems}
+    assert keys == {"clerk.frontendApi", "postgres.hostPort", "hasuraAdminSecret"}, caught.value.problems
+    assert "short" not in str(caught.value)
