@@ -140,9 +140,15 @@ class ClerkJwtTemplateProvider(ResourceProvider):
                                                  "itself and refuses templates naming them. Fix: remove them"))
         for key, (low, high), setting in (("lifetime", LIFETIME_RANGE, "the template lifetime"),
                                           ("allowedClockSkew", CLOCK_SKEW_RANGE, "clerk.allowedSkew")):
-            if known(key) and (not isinstance(inputs[key], int) or not low <= inputs[key] <= high):
+            if not known(key):
+                continue
+            value = inputs[key]
+            # Numbers reach the provider as floats (protobuf Struct); whole ones are fine.
+            if isinstance(value, float) and value.is_integer():
+                value = inputs[key] = int(value)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 failures.append(CheckFailure(key, f"{setting} must be whole seconds between {low} and {high}, "
-                                             f"got {inputs[key]!r}"))
+                                             f"got {value!r}"))
         if "clerkSecretKey" in inputs and not inputs.get("clerkSecretKey"):
             failures.append(CheckFailure("clerkSecretKey", "clerkSecretKey is empty. Fix: `pulumi config set "
                                          "--secret clerkSecretKey sk_test_…`"))

@@ -90,7 +90,10 @@ def smoke_check_args(settings: Any, jwt_secret: Any, *, hasura_url: pulumi.Input
 
 def target_from_props(props: dict[str, Any]) -> SmokeTarget:
     """The smoke target the inputs describe; inputs left unset take SmokeTarget's defaults."""
-    return SmokeTarget(**{field: props[key] for key, field in _TARGET_FIELDS.items() if props.get(key) is not None})
+    values = {field: props[key] for key, field in _TARGET_FIELDS.items() if props.get(key) is not None}
+    if "template_clock_skew" in values:  # numbers reach the provider as floats (protobuf Struct)
+        values["template_clock_skew"] = int(values["template_clock_skew"])
+    return SmokeTarget(**values)
 
 
 class SmokeCheckProvider(ResourceProvider):

@@ -158,7 +158,10 @@ def test_a_public_signing_key_is_checked_never_changed(clerk_double_factory):
 
 
 def test_template_args_from_stack_settings():
+    import asyncio
+
     from components.clerk_jwt_template import template_args
+    asyncio.set_event_loop(asyncio.new_event_loop())  # pulumi.Output needs one, as in a Pulumi program
     from components.settings import load_settings
     assert template_args(load_settings({}, environ={})) is None
     settings = load_settings({"clerk": {"jwtTemplate": "hs", "allowedSkew": 9}, "clerkSecretKey": "sk_test_abc",

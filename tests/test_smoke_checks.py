@@ -341,3 +341,29 @@ def test_command_exits_1_on_a_failed_check_and_2_when_it_cannot_run(deploy, proj
     named = run_command(["--hasura-url", hasura.url, "--token-source", "env"],
                         env={"CLERK_HASURA_HASURA_ADMIN_SECRET": hasura.admin_secret})
     assert named.returncode == 2 and "CLERK_HASURA_SMOKE_TOKEN is not set" in named.stderr
+
+
+def test_smoke_resource_through_the_dynamic_provider_host(deploy, clerk_double):
+    import grpc
+    from pulumi.dynamic.dynamic import serialize_provider
+
+    from tests.pulumi_harness import DynamicProviderHost
+
+    urn = "urn:pulumi:dev::clerk-hasura::pulumi-python:dynamic/smoke_check:SmokeCheck::backend-smoke"
+    hasura = deploy(clerk_jwt_secret(clerk_double))
+    props = {"__provider": serialize_provider(SmokeCheckProvider()), "hasuraUrl": hasura.url,
+             "hasuraAdminSecret": hasura.admin_secret, "issuer": clerk_double.issuer, "jwksUrl": clerk_double.jwks_url,
+             "clerkSecretKey": clerk_double.secret_key, "clerkApiUrl": clerk_double.url, "timeoutSeconds": 30,
+             "templateClockSkew": 5, "triggers": {"hasura": "c1"}, "runId": ""}
+    with DynamicProviderHost() as host:
+        host.configure({})
+        inputs, failures = host.check(urn, {}, props)
+        assert failures == []
+        _, outs = host.create(urn, inputs)
+        assert outs["passed"] is True and len(outs["report"]) == len(ALL_CHECKS)
+        hasura.fail_next(1000, mode="500")
+        with pytest.raises(grpc.RpcError) as caught:
+            host.update(urn, "smoke-1", outs, {**inputs, "runId": "again", "timeoutSeconds": 1})
+    message = caught.value.details()
+    assert "SmokeCheckFailed" in message and "FAIL  healthz" in message
+    assert hasura.admin_secret not in message and clerk_double.secret_key not in message

@@ -67,3 +67,30 @@ def test_smoke_provider_works_in_a_fresh_interpreter_and_fails_readably():
     assert completed.returncode != 0
     assert "SmokeCheckFailed" in completed.stderr and "FAIL  healthz" in completed.stderr
     assert "admin-secret-value" not in completed.stderr + completed.stdout
+
+
+TEMPLATE_URN = "urn:pulumi:dev::clerk-hasura::pulumi-python:dynamic/clerk_jwt_template:ClerkJwtTemplate::backend-jwt"
+SMOKE_URN = "urn:pulumi:dev::clerk-hasura::pulumi-python:dynamic/smoke_check:SmokeCheck::backend-smoke"
+
+
+def test_template_lifecycle_through_the_dynamic_provider_host(clerk_double_factory):
+    from pulumi.runtime.proto import provider_pb2
+
+    from tests.pulumi_harness import DynamicProviderHost
+
+    clerk = clerk_double_factory(seed_templates={"other": {"a": "b"}})
+    news = {"__provider": serialize_provider(ClerkJwtTemplateProvider()), "name": "hasura",
+            "clerkSecretKey": clerk.secret_key, "clerkApiUrl": clerk.url, "allowedClockSkew": 5}
+    with DynamicProviderHost() as host:
+        host.configure({})
+        inputs, failures = host.check(TEMPLATE_URN, {}, news)
+        assert failures == [] and inputs["lifetime"] == 60
+        template_id, outs = host.create(TEMPLATE_URN, inputs)
+        assert template_id == clerk.templates["hasura"]["id"] and outs["live"]["claims"] == inputs["claims"]
+        _, refreshed = host.read(TEMPLATE_URN, template_id, outs)
+        assert host.diff(TEMPLATE_URN, template_id, refreshed, inputs).changes == provider_pb2.DiffResponse.DIFF_NONE
+        clerk.templates["hasura"]["allowed_clock_skew"] = 60  # edited in the dashboard
+        _, refreshed = host.read(TEMPLATE_URN, template_id, outs)
+        assert host.diff(TEMPLATE_URN, template_id, refreshed, inputs).changes == provider_pb2.DiffResponse.DIFF_SOME
+        host.update(TEMPLATE_URN, template_id, refreshed, inputs)
+        assert clerk.templates["hasura"]["allowed_clock_skew"] == 5 and clerk.templates["other"]["claims"] == {"a": "b"}
