@@ -9,9 +9,10 @@ Pure orchestration over `HasuraClient` (no Pulumi). Order and guarantees:
    dirty boolean`). `run_sql` is a single transaction, so a migration is either applied and recorded or
    neither; the primary key makes a concurrent second run fail instead of applying twice. Down migrations
    are never run, `cascade` is never used: nothing here drops data.
-3. Metadata: the `export_metadata` v2 taken before (again after migrations ran, as DDL may bump it); when its normalized form equals the desired one, nothing is
-   written. Otherwise `replace_metadata` v2 with `allow_inconsistent_metadata: false` and that export's
-   `resource_version`, so Hasura either takes the whole document or keeps the live one (inconsistent →
+3. Metadata: the `export_metadata` v2 taken before (again after migrations ran, as DDL may bump it). When
+   its normalized form equals the desired one, nothing is written (inconsistent live metadata still fails
+   the apply, listing the objects). Otherwise `replace_metadata` v2 with `allow_inconsistent_metadata:
+   false` and that export's `resource_version`, so Hasura either takes the whole document or keeps the live one (inconsistent →
    `HasuraInconsistentMetadata` listing the objects; concurrent edit → `HasuraConflict`).
 4. When the answer to a write is lost (dropped connection, 5xx), the live state is read again: the write is
    reported as done only when the live state shows it, otherwise `MetadataApplyError` says nothing changed.
@@ -24,7 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.errors import ClerkHasuraError
-from components.hasura_client import ExportedMetadata, HasuraApiError, HasuraClient, HasuraUnreachable
+from components.hasura_client import (
+    ExportedMetadata,
+    HasuraApiError,
+    HasuraClient,
+    HasuraUnreachable,
+    describe_inconsistent_objects,
+)
 from components.metadata_loader import (
     PERMISSION_KINDS,
     MetadataProject,
@@ -95,6 +102,13 @@ def apply_project(client: HasuraClient, project: MetadataProject) -> ApplyResult
     desired = normalize_metadata(project.metadata)
     live = normalize_metadata(exported.metadata)
     if live == desired:
+        # Equal but broken (e.g. a column dropped and sources reloaded since): never report that as success.
+        if inconsistent := client.get_inconsistent_metadata():
+            raise MetadataApplyError(
+                f"Hasura at {client.url} already holds this metadata, but it is inconsistent with the database:\n"
+                + "\n".join(f"  - {line}" for line in describe_inconsistent_objects(inconsistent))
+                + "\nFix: restore the table/column (or add a migration that does), or change metadata/ to match"
+            )
         result.live_metadata = live
         return result
     result.changes = diff_metadata(desired, live)

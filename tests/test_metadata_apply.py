@@ -274,3 +274,15 @@ def test_the_migrations_table_follows_the_hasura_cli_convention(client):
     apply_project(client, load_project(PROJECT))
     [record] = client.run_sql(f"select version, dirty from {MIGRATIONS_TABLE}", read_only=True).records()
     assert record == {"version": "1763856000000", "dirty": "f"}
+
+
+def test_an_unchanged_but_inconsistent_live_metadata_is_not_reported_as_success(client, hasura_double):
+    project = load_project(PROJECT)
+    apply_project(client, project)
+    with psycopg.connect(hasura_double.database_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE public.users DROP COLUMN image_url")
+    client.reload_metadata()
+    hasura_double.reset_counts()
+    with pytest.raises(ClerkHasuraError, match=r"(?s)already holds this metadata, but it is inconsistent.*image_url"):
+        apply_project(client, project)
+    assert hasura_double.writes() == 0
