@@ -61,6 +61,9 @@ CHECK_NAMES = (
 )
 
 
+_NO_TOKEN = "needs a user token, and there is none (see user-token)"
+
+
 class SmokeConfigError(ClerkHasuraError):
     """The smoke check cannot run as configured (e.g. `smoke.tokenSource` names a source that is unavailable)."""
 
@@ -384,15 +387,17 @@ def run_smoke(target: SmokeTarget, *, environ: Mapping[str, str] | None = None,
                 run.skip(name, "Hasura is not healthy (see healthz)")
             return _report(run, source_label)
         _get_user_token(run, choice)
-        if run.user is not None:
-            source_label = f"{choice.name}: {run.user.description}"
-            run.run_check("seed-rows", lambda: _seed_rows(run, hasura))
-            run.run_check("token-accepted", lambda: _check_token_accepted(run, hasura))
-        else:
-            run.skip("seed-rows", _no_token_reason(run))
-            run.skip("token-accepted", _no_token_reason(run))
-        _run_concurrently(run, hasura)
-        _cleanup(run, hasura)
+        try:
+            if run.user is not None:
+                source_label = f"{choice.name}: {run.user.description}"
+                run.run_check("seed-rows", lambda: _seed_rows(run, hasura))
+                run.run_check("token-accepted", lambda: _check_token_accepted(run, hasura))
+            else:
+                run.skip("seed-rows", _NO_TOKEN)
+                run.skip("token-accepted", _NO_TOKEN)
+            _run_concurrently(run, hasura)
+        finally:
+            _cleanup(run, hasura)  # whatever happened: remove the test rows, revoke the session
     finally:
         hasura.close()
     return _report(run, source_label)
@@ -401,13 +406,6 @@ def run_smoke(target: SmokeTarget, *, environ: Mapping[str, str] | None = None,
 def _report(run: _Run, source_label: str) -> SmokeReport:
     checks = tuple(run.results[name] for name in CHECK_NAMES if name in run.results)
     return SmokeReport(run.target.hasura_url, run.scrub(source_label), checks)
-
-
-def _no_token_reason(run: _Run) -> str:
-    token_check = run.results.get("user-token")
-    if token_check is not None and token_check.passed is False:
-        return "no user token (see user-token)"
-    return f"needs a user token; {token_check.detail if token_check else 'none available'}"
 
 
 def _run_concurrently(run: _Run, hasura: HasuraClient) -> None:
@@ -426,7 +424,7 @@ def _run_concurrently(run: _Run, hasura: HasuraClient) -> None:
     runnable: dict[str, Callable[[], tuple[bool, str]]] = dict(always)
     for name, check in user_checks.items():
         if run.user is None:
-            run.skip(name, _no_token_reason(run))
+            run.skip(name, _NO_TOKEN)
         elif name in needs_accepted and not (accepted and accepted.passed):
             run.skip(name, "Hasura did not accept the user token (see token-accepted)")
         elif name in needs_accepted and not (run.results.get("seed-rows") and run.results["seed-rows"].passed):
@@ -462,6 +460,9 @@ def _get_user_token(run: _Run, choice: TokenSourceChoice) -> None:
         return
     except ClerkHasuraError as error:
         run.record("user-token", False, str(error), started)
+        return
+    except Exception as error:  # reported, like a failing check, instead of a traceback
+        run.record("user-token", False, f"unexpected {type(error).__name__}: {error}", started)
         return
     run.scrub.add(run.user.token)
     run.record("user-token", True, f"{run.user.description}; {choice.reason}", started)

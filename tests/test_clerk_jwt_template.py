@@ -118,7 +118,7 @@ def test_check_rejects_bad_inputs_before_calling_clerk(overrides, field):
 
 def test_rate_limited_clerk_is_waited_for(clerk_double_factory):
     clerk = clerk_double_factory(seed_templates={})
-    clerk.rate_limit_next(2, retry_after=1)
+    clerk.rate_limit_next(1, retry_after=1)
     created = ClerkJwtTemplateProvider().create(inputs_for(clerk))
     assert clerk.templates["hasura"]["id"] == created.id
 
