@@ -493,7 +493,12 @@ class ClerkDouble:
         }
         if azp:
             claims["azp"] = azp
-        return jwt.encode(claims, self.private_key, algorithm="RS256", headers={"kid": self.instance_id})
+        return self._sign_with_instance_key(claims)
+
+    def _sign_with_instance_key(self, claims: dict[str, Any]) -> str:
+        with self._lock:
+            kid, key = self._keys[0]  # read together: a concurrent rotation must not pair one key with another's kid
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
     def _mint_template(
         self,
@@ -523,7 +528,7 @@ class ClerkDouble:
         if template["custom_signing_key"]:
             key = self._signing_keys[template["id"]]
             return jwt.encode(claims, key, algorithm=template["signing_algorithm"])
-        return jwt.encode(claims, self.private_key, algorithm="RS256", headers={"kid": self.instance_id})
+        return self._sign_with_instance_key(claims)
 
     # ----------------------------------------------------------------------------------- template validation
 
