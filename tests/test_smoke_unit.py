@@ -108,3 +108,15 @@ def test_command_line_explains_missing_inputs():
         target_from_command_line(args, {"hasuraUrl": "http://h"}, {})
     with pytest.raises(SmokeConfigError, match="--show-secrets"):
         _stack_outputs(io.StringIO('{"hasuraAdminSecret": "[secret]"}'))
+
+
+def test_smoke_settings_errors_name_the_key_and_the_fix():
+    from components.settings import SettingsError
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"smoke": {"tokenSource": "clerk-api", "timeoutSeconds": 2, "testUserEmail": "me@example.com",
+                                 "tokenEnvVar": "MY-TOKEN", "enable": True}}, environ={})
+    problems = caught.value.problems
+    assert [p.split(":")[0] for p in problems] == ["smoke.tokenSource", "smoke.tokenEnvVar", "smoke.timeoutSeconds",
+                                                   "smoke.testUserEmail", "smoke.enable"]
+    assert all("Fix:" in p for p in problems)
+    assert "did you mean `smoke.enabled`?" in problems[-1]
