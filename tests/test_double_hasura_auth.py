@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.doubles.hasura import StartupError
-from tests.doubles.hasura.auth import jwk_expiry_lifetime
+from tests.doubles.hasura.jwks import jwk_expiry_lifetime
 from tests.doubles.hasura.testing import HASURA_NAMESPACE, USERS_DDL, JwksServer, hasura_token, http, rsa_key, sign
 
 QUERY = {"query": "{ __typename }"}

@@ -8,7 +8,8 @@ from typing import Any, Mapping
 
 from graphql import GraphQLSchema
 
-from .graphql import build_role_schema
+from .graphql_resolvers import Resolvers
+from .graphql_schema import build_role_schema
 from .metadata import EMPTY_METADATA, MetadataStore, SchemaCache, build_schema_cache
 
 DEFAULT_SOURCE_ENV = "HASURA_GRAPHQL_DATABASE_URL"
@@ -50,5 +51,5 @@ class Engine:
         with self.lock:
             cache = self._cache
             if role not in self._schemas:
-                self._schemas[role] = build_role_schema(cache, role)
+                self._schemas[role] = build_role_schema(cache, role, Resolvers())
             return self._schemas[role], cache
