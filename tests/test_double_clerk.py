@@ -13,8 +13,10 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tests.doubles.clerk import HASURA_TEMPLATE_CLAIMS, ClerkDouble
+from tests.doubles.clerk import HASURA_TEMPLATE_CLAIMS, RESERVED_TEMPLATE_CLAIMS, ClerkDouble
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_EMAIL = "smoke+clerk_test@example.com"
@@ -430,6 +432,27 @@ def test_shortcodes_render_with_types_interpolation_and_nulls(clerk_double):
     assert claims["level"] == 3 and claims["meta"] == {"level": 3}
     assert claims["unknown"] is None and claims["fallback"] == "anon"
     assert claims["nested"] == {"ids": [user["id"], "static"]}
+
+
+_json_scalars = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(alphabet="abc{} .'|", max_size=12)
+_json_values = st.recursive(_json_scalars, lambda inner: st.lists(inner, max_size=3)
+                            | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
+_claim_names = st.text(min_size=1, max_size=8).filter(lambda name: name not in RESERVED_TEMPLATE_CLAIMS)
+
+
+@settings(max_examples=40, deadline=None)
+@given(claims=st.dictionaries(_claim_names, _json_values, max_size=4), skew=st.integers(0, 300),
+       lifetime=st.integers(30, 10**6))
+def test_template_claims_never_displace_the_default_claims(claims, skew, lifetime):
+    clerk = ClerkDouble(seed_templates={})  # not started: minting needs no server
+    clerk.create_template("t", claims, allowed_clock_skew=skew, lifetime=lifetime)
+    token = clerk.mint_template_token("user_p", "t", now=1_700_000_000)
+    decoded = jwt.decode(token, clerk.private_key.public_key(), algorithms=["RS256"],
+                         options={"verify_exp": False, "verify_nbf": False, "verify_iat": False})
+    assert set(decoded) == set(claims) | {"exp", "iat", "iss", "jti", "nbf", "sub"}
+    assert (decoded["iat"], decoded["exp"], decoded["nbf"]) == (1_700_000_000, 1_700_000_000 + lifetime,
+                                                                  1_700_000_000 - skew)
+    assert (decoded["iss"], decoded["sub"]) == (clerk.issuer, "user_p")
 
 
 def test_custom_signing_key_template_mints_hs256_without_kid(clerk_double, bapi):
