@@ -103,11 +103,6 @@ class MetadataProject:
     migrations: tuple[Migration, ...] = ()
     directory: str = "metadata"
 
-    @property
-    def content_hash(self) -> str:
-        """sha256 of the metadata and migrations; changes exactly when what would be applied changes."""
-        return content_hash(self.metadata, self.migrations)
-
     def to_inputs(self) -> dict[str, Any]:
         """Plain JSON-able data (for Pulumi resource inputs)."""
         return {"metadata": self.metadata,
@@ -123,6 +118,7 @@ class MetadataProject:
 
 
 def content_hash(metadata: dict[str, Any], migrations: tuple[Migration, ...] | list[Migration]) -> str:
+    """sha256 of a metadata document and migrations (pass normalized metadata to hash only what Hasura sees)."""
     payload = json.dumps({"metadata": metadata, "migrations": [[m.source, m.version, m.name, m.up_sql]
                                                                for m in migrations]}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
