@@ -112,7 +112,18 @@ def changed_properties(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
 
 
 def _project(props: dict[str, Any]) -> MetadataProject:
-    return MetadataProject.from_inputs(props["metadata"], props.get("migrations") or [])
+    return MetadataProject.from_inputs(_whole_numbers(props["metadata"]), props.get("migrations") or [])
+
+
+def _whole_numbers(value: Any) -> Any:
+    """Numbers crossing the engine arrive as floats (protobuf Struct); Hasura wants `limit: 1`, not `1.0`."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    return value
 
 
 def _client(props: dict[str, Any]) -> HasuraClient:

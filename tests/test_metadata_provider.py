@@ -54,6 +54,10 @@ def test_lifecycle_in_a_fresh_interpreter(host, hasura_double):
 
     _, refreshed = host.read(URN, resource_id, outs)
     assert host.diff(URN, resource_id, refreshed, inputs).changes == provider_pb2.DiffResponse.DIFF_NONE
+    with HasuraClient(hasura_double.url, hasura_double.admin_secret) as admin:
+        [table] = admin.export_metadata().metadata["sources"][0]["tables"]
+    limit = table["select_permissions"][0]["permission"]["limit"]
+    assert limit == 1 and isinstance(limit, int)  # not 1.0, although numbers cross the engine as floats
 
     # Someone lets users update their id in the console.
     with HasuraClient(hasura_double.url, hasura_double.admin_secret) as console:
