@@ -7,6 +7,7 @@ import time
 
 import httpx
 import pytest
+from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from tests.doubles.hasura import StartupError
 from tests.doubles.hasura.jwks import jwk_expiry_lifetime
@@ -165,6 +166,13 @@ def test_future_nbf_is_not_yet_valid(hasura_double):
     assert error_of(graphql(hasura_double, bearer(token))) == ("invalid-jwt", "Could not verify JWT: JWTNotYetValid")
 
 
+def test_future_iat_is_issued_at_future(hasura_double):
+    token = hasura_token(hasura_double.jwt_key, iat=int(time.time()) + 600)
+    assert error_of(graphql(hasura_double, bearer(token))) == (
+        "invalid-jwt", "Could not verify JWT: JWTIssuedAtFuture"
+    )  # fmt: skip
+
+
 # -- claims (§4.1, §4.3) --------------------------------------------------------------------------------------
 
 
@@ -172,6 +180,13 @@ def test_missing_namespace_is_jwt_invalid_claims(hasura_double):
     token = hasura_token(hasura_double.jwt_key, namespace="https://elsewhere/claims")
     assert error_of(graphql(hasura_double, bearer(token))) == (
         "jwt-invalid-claims", "claims key: 'https://hasura.io/jwt/claims' not found"
+    )  # fmt: skip
+
+
+def test_namespace_that_is_not_an_object_is_jwt_invalid_claims(hasura_double):
+    token = sign(hasura_double.jwt_key, {"exp": int(time.time()) + 60, HASURA_NAMESPACE: "x-hasura-role=user"})
+    assert error_of(graphql(hasura_double, bearer(token))) == (
+        "jwt-invalid-claims", "expecting a json object when claims_format is json"
     )  # fmt: skip
 
 
@@ -261,11 +276,42 @@ def test_cookie_and_custom_header_locations(hasura_double_factory):
     assert error_of(graphql(custom, bearer(token)))[0] == "invalid-headers"
 
 
-def test_rs256_public_key_config(hasura_double_factory):
-    key = rsa_key("pem")
-    double = hasura_double_factory(
-        jwt_secret=json.dumps({"type": "RS256", "key": key.as_pem(private=False).decode()})
-    )
+@pytest.mark.parametrize(
+    ("key_type", "make_key", "alg"),
+    [
+        ("RS256", lambda: RSAKey.generate_key(2048), "RS256"),
+        ("ES256", lambda: ECKey.generate_key("P-256"), "ES256"),
+        ("Ed25519", lambda: OKPKey.generate_key("Ed25519"), "EdDSA"),
+    ],
+)
+def test_public_key_configs(hasura_double_factory, key_type, make_key, alg):
+    key = make_key()
+    double = hasura_double_factory(jwt_secret=json.dumps({"type": key_type, "key": key.as_pem(private=False).decode()}))
+    assert "data" in graphql(double, bearer(hasura_token(key, alg=alg))).json()
+    other = make_key()
+    assert error_of(graphql(double, bearer(hasura_token(other, alg=alg)))) == (
+        "invalid-jwt", "Could not verify JWT: JWSError JWSInvalidSignature"
+    )  # fmt: skip
+
+
+def test_x509_certificate_as_key(hasura_double_factory):
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    key = RSAKey.generate_key(2048)
+    private = key.private_key
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(private.public_key())
+        .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+        .sign(private, hashes.SHA256())
+    )  # fmt: skip
+    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    double = hasura_double_factory(jwt_secret=json.dumps({"type": "RS256", "key": pem}))
     assert "data" in graphql(double, bearer(hasura_token(key, alg="RS256"))).json()
 
 

@@ -154,3 +154,40 @@ def test_mutation_errors_roll_back_the_whole_request(double):
                        'b: insert_users_one(object: {email: "dup"}) { id } }')  # fmt: skip
     assert first_error(body)[0] == "constraint-violation"
     assert run(double, "{ users { email } }") == {"data": {"users": [{"email": "alice@example.com"}]}}
+
+
+def test_non_public_schema_tables_are_prefixed(hasura_double):
+    admin = {"X-Hasura-Admin-Secret": hasura_double.admin_secret}
+    http.post(f"{hasura_double.url}/v2/query", headers=admin, json={"type": "run_sql", "args": {
+        "sql": "create schema app; create table app.notes (id int primary key, body text); "
+               "insert into app.notes values (1, 'hi')"}})  # fmt: skip
+    http.post(f"{hasura_double.url}/v1/metadata", headers=admin,
+              json={"type": "pg_track_table", "args": {"table": {"schema": "app", "name": "notes"}}})  # fmt: skip
+    body = run(hasura_double, "{ app_notes { body } app_notes_by_pk(id: 1) { id } }", headers=admin)
+    assert body == {"data": {"app_notes": [{"body": "hi"}], "app_notes_by_pk": {"id": 1}}}
+
+
+def test_insert_check_failure_is_permission_error(hasura_double):
+    admin = {"X-Hasura-Admin-Secret": hasura_double.admin_secret}
+    http.post(f"{hasura_double.url}/v2/query", headers=admin, json={"type": "run_sql", "args": {"sql": USERS_DDL}})
+    metadata = users_metadata()
+    insert = metadata["sources"][0]["tables"][0]["insert_permissions"][0]["permission"]
+    insert.update({"columns": ["email", "clerk_user_id"], "set": {}, "check": {"clerk_user_id": {"_eq": "X-Hasura-User-Id"}}})
+    http.post(f"{hasura_double.url}/v1/metadata", headers=admin,
+              json={"type": "replace_metadata", "args": {"metadata": metadata}})  # fmt: skip
+    body = run(hasura_double, 'mutation { insert_users_one(object: {clerk_user_id: "user_mallory"}) { id } }')
+    assert first_error(body) == ("permission-error", "check constraint of an insert/update permission has failed")
+    own = run(hasura_double, 'mutation { insert_users_one(object: {clerk_user_id: "user_carol"}) { clerk_user_id } }',
+              user="user_carol")  # fmt: skip
+    assert own == {"data": {"insert_users_one": {"clerk_user_id": "user_carol"}}}
+
+
+def test_limit_from_permission_caps_results(hasura_double):
+    admin = {"X-Hasura-Admin-Secret": hasura_double.admin_secret}
+    http.post(f"{hasura_double.url}/v2/query", headers=admin, json={"type": "run_sql", "args": {"sql": USERS_DDL}})
+    metadata = users_metadata()
+    select = metadata["sources"][0]["tables"][0]["select_permissions"][0]["permission"]
+    select.update({"filter": {}, "limit": 1})
+    http.post(f"{hasura_double.url}/v1/metadata", headers=admin,
+              json={"type": "replace_metadata", "args": {"metadata": metadata}})  # fmt: skip
+    assert len(run(hasura_double, "{ users(limit: 10) { id } }")["data"]["users"]) == 1

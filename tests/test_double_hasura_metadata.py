@@ -350,3 +350,29 @@ def test_healthz_is_error_when_the_metadata_database_is_gone(hasura_double, post
     postgres_cluster.drop_database(hasura_double.database_url)
     health = http.get(f"{hasura_double.url}/healthz")
     assert (health.status_code, health.text) == (500, "ERROR")
+
+
+def test_clear_and_drop_inconsistent_metadata(admin):
+    bad = users_metadata()
+    bad["sources"][0]["tables"].append({"table": "foobar"})
+    bad["sources"][0]["tables"][0]["select_permissions"][0]["permission"]["columns"].append("nope")
+    admin.replace(bad, allow_inconsistent_metadata=True)
+    assert admin.metadata({"type": "drop_inconsistent_metadata", "args": {}}).json() == {"message": "success"}
+    (table,) = admin.export()["metadata"]["sources"][0]["tables"]
+    assert "select_permissions" not in table and "update_permissions" in table  # the whole permission went
+    assert admin.metadata({"type": "clear_metadata", "args": {}}).json() == {"message": "success"}
+    (source,) = admin.export()["metadata"]["sources"]
+    assert source["name"] == "default" and source["tables"] == []
+
+
+def test_older_metadata_format_maps_to_source_default(admin):
+    response = admin.metadata({"type": "replace_metadata", "args": {"version": 2, "tables": [{"table": "users"}]}})
+    assert response.json() == {"message": "success"}
+    (source,) = admin.export()["metadata"]["sources"]
+    assert source["name"] == "default" and source["tables"] == [{"table": {"name": "users", "schema": "public"}}]
+
+
+def test_export_v2_object_passed_as_metadata_is_rejected(admin):
+    exported = admin.export()
+    response = admin.replace(exported)  # issue #10324: resource_version belongs at the top level
+    assert (response.status_code, response.json()["code"]) == (400, "parse-failed")

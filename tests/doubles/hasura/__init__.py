@@ -3,11 +3,16 @@
 It follows the documented behaviour collected in `../shared/reference/hasura.md` (each handler cites its section),
 so a product bug shows up against it the way it would against the real server. Modules:
 
-- `server`       HTTP routes, request counting, fault injection, start/stop/restart (`HasuraDouble`)
-- `auth`         admin secret, `HASURA_GRAPHQL_JWT_SECRET` (key/type, jwk_url with §4.4 refresh), unauthorized role
-- `metadata`     metadata parsing/normalization, consistency against the database, storage in `hdb_catalog`
-- `metadata_api` `/v1/metadata` operations; `schema_api` `/v2/query` run_sql
-- `graphql`      per-role GraphQL schema (graphql-core) and SQL execution; `sql` Postgres helpers
+- `server`             HTTP routes, request counting, fault injection, start/stop/restart (`HasuraDouble`)
+- `auth`               admin secret / JWT mode / unauthorized role; `jwt_config` parses HASURA_GRAPHQL_JWT_SECRET;
+                       `jwks` holds keys (static `key`, or `jwk_url` with the §4.4 refresh rules); `jwt_verify`
+                       checks tokens with joserfc and extracts the Hasura claims
+- `metadata`           metadata parsing/normalization, consistency against the database, storage in `hdb_catalog`
+- `metadata_api`       `/v1/metadata` operations; `schema_api` `/v2/query` run_sql
+- `graphql`            `/v1/graphql` requests; `graphql_schema` builds the per-role schema (graphql-core);
+                       `graphql_resolvers` turn root fields into parameterized SQL; `sql` has the Postgres helpers
+- `testing`            helpers for tests: `hasura_token(...)`, `sign(...)`, `rsa_key(kid)`, `JwksServer`,
+                       `USERS_DDL` + `users_metadata()` (own-row `user` permissions), a shared `http` client
 
 Configure it like the container::
 

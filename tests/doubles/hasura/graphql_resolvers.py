@@ -99,9 +99,11 @@ class Resolvers:
             if order_by:
                 query += sql.SQL(" ORDER BY ") + _order_by(order_by)
             if limits:
-                query += sql.SQL(" LIMIT {}").format(sql.Literal(min(limits)))
+                query += sql.SQL(" LIMIT {}").format(sql.Placeholder())
+                params.append(pg.as_parameter(min(limits)))
             if offset:
-                query += sql.SQL(" OFFSET {}").format(sql.Literal(offset))
+                query += sql.SQL(" OFFSET {}").format(sql.Placeholder())
+                params.append(pg.as_parameter(offset))
             return [row[0] for row in self._run(t, ctx, query, params)]
 
         return resolve

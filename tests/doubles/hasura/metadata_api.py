@@ -107,6 +107,8 @@ class MetadataApi:
                 )
             work = Work(copy.deepcopy(cache.metadata), cache)
             result = self._writes[kind](work, args, version)
+            if not self.is_write(query):  # e.g. a bulk of reads
+                return result
             version_now = self.engine.store.save(work.metadata)
             work.cache.resource_version = version_now
             work.cache.metadata = work.metadata
@@ -174,14 +176,14 @@ class MetadataApi:
         return result
 
     def clear_metadata(self, work: Work, args: Any, version: int | None) -> Any:
-        """Empties metadata but keeps the `default` source's configuration (as Hasura's clear_metadata does)."""
+        """§1.6 clear_metadata: empties metadata but keeps the `default` source's configuration."""
         sources = [{**s, "tables": []} for s in work.metadata["sources"] if s["name"] == "default"]
         work.metadata = {"version": 3, "sources": sources}
         work.cache = build_schema_cache(work.metadata, work.cache.resource_version, self.engine.env, work.cache)
         return {"message": "success"}
 
     def drop_inconsistent_metadata(self, work: Work, args: Any, version: int | None) -> Any:
-        """Drops every inconsistent object whole (a permission with one bad column goes entirely, issue #8414)."""
+        """§1.6: drops every inconsistent object whole (a permission with one bad column goes entirely, #8414)."""
         names = {obj["name"] for obj in work.cache.inconsistent}
         sources = []
         for source in work.metadata["sources"]:
@@ -233,6 +235,7 @@ class MetadataApi:
     # -- sources ----------------------------------------------------------------------------------------------
 
     def add_source(self, work: Work, args: Any, version: int | None) -> Any:
+        """§1.8 pg_add_source; an existing name needs `replace_configuration: true`."""
         name = args.get("name") if isinstance(args, dict) else None
         if name is None:
             raise parse_failed('key "name" not found', "$.args")
@@ -248,6 +251,7 @@ class MetadataApi:
         return {"message": "success"}
 
     def drop_source(self, work: Work, args: Any, version: int | None) -> Any:
+        """pg_drop_source (§1.8 sources); unknown name → `not-exists`."""
         name = (args or {}).get("name")
         work.source(name)
         work.metadata["sources"] = [s for s in work.metadata["sources"] if s["name"] != name]
@@ -281,6 +285,7 @@ class MetadataApi:
         return {"message": "success"}
 
     def untrack_table(self, work: Work, args: Any, version: int | None) -> Any:
+        """§1.8 pg_untrack_table (its permissions go with it); untracked twice → `already-untracked`."""
         source_name, table = self._table_args(args)
         source = work.source(source_name)
         if self._find_table(source, table) is None:
@@ -329,6 +334,7 @@ class MetadataApi:
 
     def _drop_permission(self, kind: str) -> Callable[[Work, Any, int | None], Any]:
         def drop(work: Work, args: Any, version: int | None) -> Any:
+            """§1.9 pg_drop_<kind>_permission; missing → `not-exists`."""
             _, table, entry, role = self._permission_target(work, args)
             key = f"{kind}_permissions"
             if not any(p["role"] == role for p in entry.get(key, [])):

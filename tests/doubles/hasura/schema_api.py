@@ -49,7 +49,8 @@ class SchemaApi:
         return self.run_sql(query.get("args"))
 
     def run_sql(self, args: Any) -> Any:
-        """`{"result_type":"TuplesOk","result":[[names],[text values]...]}` or `{"result_type":"CommandOk","result":null}`."""
+        """§1.10: `{"result_type":"TuplesOk","result":[[names],[text values]...]}` or
+        `{"result_type":"CommandOk","result":null}`; Postgres errors → 400 `postgres-error` with the statement."""
         if not isinstance(args, dict) or not isinstance(args.get("sql"), str):
             raise parse_failed('key "sql" not found', "$.args")
         source_name = args.get("source", "default")
