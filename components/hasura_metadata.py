@@ -34,6 +34,9 @@ DEFAULT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "metadata"
 #: How long the provider waits for Hasura to answer while it starts (connection errors and 5xx).
 HASURA_START_SECONDS = 180.0
 
+#: A refresh expects a running Hasura: it waits less before reporting it unreachable.
+HASURA_READ_SECONDS = 30.0
+
 #: Outputs that hold secrets; the engine only marks same-named secret inputs by itself (pulumi.md §2.4).
 SECRET_OUTPUTS = ["admin_secret"]
 
@@ -60,9 +63,10 @@ class HasuraMetadataProvider(ResourceProvider):
         return UpdateResult(self._apply(news))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        with _client(props) as client:
+        sources = sorted({m["source"] for m in props.get("migrations") or []} or {"default"})
+        with _client(props, retry_seconds=HASURA_READ_SECONDS) as client:
             live = normalize_metadata(client.export_metadata().metadata)
-            applied = [str(m.version) for m in read_applied_migrations(client)]
+            applied = [str(m.version) for source in sources for m in read_applied_migrations(client, source)]
             # Reloading sources is what makes DDL done outside Hasura visible (hasura.md §1.6, issue #8245);
             # it changes no metadata, only re-reads the database.
             inconsistent = client.reload_metadata(reload_sources=True)
@@ -126,8 +130,8 @@ def _whole_numbers(value: Any) -> Any:
     return value
 
 
-def _client(props: dict[str, Any]) -> HasuraClient:
-    return HasuraClient(props["hasura_url"], props["admin_secret"], retry_seconds=HASURA_START_SECONDS)
+def _client(props: dict[str, Any], retry_seconds: float = HASURA_START_SECONDS) -> HasuraClient:
+    return HasuraClient(props["hasura_url"], props["admin_secret"], retry_seconds=retry_seconds)
 
 
 @dataclass(frozen=True)
