@@ -177,6 +177,14 @@ class ClerkClient:
             raise ClerkApiError(f"Clerk answered the token request for template {template_name!r} without a JWT")
         return token
 
+    def session_token(self, session_id: str) -> str:
+        """The session's default token (no template; clerk.md §4). The return value is a credential."""
+        answer = self._call("POST", f"/sessions/{session_id}/tokens", json={}, what="mint a session token")
+        token = answer.get("jwt") if isinstance(answer, dict) else None
+        if not isinstance(token, str) or token.count(".") != 2:
+            raise ClerkApiError("Clerk answered the session token request without a JWT")
+        return token
+
     def revoke_session(self, session_id: str) -> None:
         self._call("POST", f"/sessions/{session_id}/revoke", what=f"revoke session {session_id}")
 

@@ -220,8 +220,12 @@ def _ensure(props: dict[str, Any], *, template_id: str | None, send_key: bool) -
 def _require_custom_key(template: dict[str, Any] | None, props: dict[str, Any]) -> None:
     algorithm = props["signingAlgorithm"]
     if template is None or not template.get("custom_signing_key") or template.get("signing_algorithm") != algorithm:
-        state = ("does not exist" if template is None else
-                 f"is signed with {template.get('signing_algorithm') if template.get('custom_signing_key') else 'the instance key'}")
+        if template is None:
+            state = "does not exist"
+        elif template.get("custom_signing_key"):
+            state = f"is signed with a custom {template.get('signing_algorithm')} key"
+        else:
+            state = "is signed with the instance key"
         raise TemplateSigningMismatch(
             f"clerkSigningKey: Hasura verifies tokens with your {algorithm} public key, but Clerk JWT template "
             f"{props['name']!r} {state}, and the stack holds only the public key, so it cannot set the signing key. "

@@ -136,6 +136,9 @@ class SmokeTarget:
     jwks_url: str | None = None
     """The JWKS Hasura trusts (url mode), to tell a wrong JWKS from Hasura still loading its keys."""
     jwt_template: str = "hasura"
+    claims: str = "template"
+    """`clerk.claims`: `template` (Hasura claims from the JWT template) or `session` (Hasura maps the plain session
+    token's `sub` through `claims_map`, so the `clerk` source uses the session token)."""
     token_source: str = "auto"
     clerk_secret_key: str | None = field(default=None, repr=False)
     clerk_api_url: str = DEFAULT_CLERK_API_URL
@@ -218,6 +221,7 @@ def target_from_settings(settings: Any, *, hasura_url: str, admin_secret: str, i
         issuer=issuer,
         jwks_url=jwks_url,
         jwt_template=settings.clerk.jwt_template,
+        claims=settings.clerk.claims,
         token_source=settings.smoke.token_source,
         clerk_secret_key=secret,
         clerk_api_url=clerk_api_url,
@@ -478,16 +482,18 @@ def _token_from_clerk(run: _Run) -> _UserToken:
                                                         last_name="Check", skip_password_requirement=True)
         session = clerk.create_session(user["id"])
         try:
-            token = clerk.token_from_template(session["id"], target.jwt_template)
+            token = (clerk.session_token(session["id"]) if target.claims == "session"
+                     else clerk.token_from_template(session["id"], target.jwt_template))
         except ClerkHasuraError:
             _revoke_quietly(target, session["id"])
             raise
     finally:
         clerk.close()
+    kind = "Clerk session token" if target.claims == "session" else f"Clerk template {target.jwt_template!r}"
     return _UserToken(
         token=token,
         user_id=user["id"],
-        description=f"Clerk template {target.jwt_template!r}, test user {user['id']} ({target.test_user_email})",
+        description=f"{kind}, test user {user['id']} ({target.test_user_email})",
         own_row_is_ours=True,
         cleanup=lambda: _revoke(target, session["id"]),
     )
@@ -526,8 +532,8 @@ def _token_from_env(run: _Run) -> _UserToken:
     except jwt.PyJWTError:
         raise SmokeConfigError(f"{run.target.token_env_var} does not hold a JWT. Fix: put the raw token there (as "
                                f"`getToken({{ template: '{run.target.jwt_template}' }})` returns it)") from None
-    user_id = _hasura_user_id(claims)
-    if not user_id:
+    user_id = claims.get("sub") if run.target.claims == "session" else _hasura_user_id(claims)
+    if not isinstance(user_id, str) or not user_id:
         raise SmokeConfigError(f"the token in {run.target.token_env_var} carries no user id (no x-hasura-user-id, "
                                "no sub). Fix: hand in a token from the Hasura JWT template")
     expires = claims.get("exp")
@@ -666,7 +672,10 @@ def _check_token_claims(run: _Run) -> tuple[bool, str]:
     claims = _unverified_claims(run.user.token)
     namespace = claims.get(HASURA_CLAIMS_NAMESPACE)
     problems = []
-    if not isinstance(namespace, dict):
+    if run.target.claims == "session":  # Hasura's claims_map: role `user`, user id from `sub`
+        if claims.get("sub") != run.user.user_id:
+            problems.append(f"sub is {claims.get('sub')!r}, not the user's id {run.user.user_id!r}")
+    elif not isinstance(namespace, dict):
         problems.append(f"no {HASURA_CLAIMS_NAMESPACE!r} object (is {run.target.jwt_template!r} the Hasura template?)")
     else:
         if "user" not in (namespace.get("x-hasura-allowed-roles") or []):
@@ -684,6 +693,9 @@ def _check_token_claims(run: _Run) -> tuple[bool, str]:
     if problems:
         return False, ("the token's claims do not fit Hasura: " + "; ".join(problems) + ". Fix: give JWT template "
                        f"{run.target.jwt_template!r} the Hasura claims (set clerkSecretKey so the stack manages it)")
+    if run.target.claims == "session":
+        return True, (f"sub {run.user.user_id} (Hasura's claims_map makes it the user id, role `user`), "
+                      f"iss {claims.get('iss')}")
     return True, f"role `user` (default and allowed), x-hasura-user-id {run.user.user_id}, iss {claims.get('iss')}"
 
 
@@ -890,6 +902,7 @@ def target_from_command_line(args: argparse.Namespace, outputs: dict[str, Any],
         issuer=args.issuer or outputs.get("issuer") or jwt_secret.get("issuer"),
         jwks_url=outputs.get("jwksUrl") or jwt_secret.get("jwk_url"),
         jwt_template=args.jwt_template or outputs.get("jwtTemplate") or "hasura",
+        claims="session" if "claims_map" in jwt_secret else "template",
         token_source=args.token_source,
         clerk_secret_key=environ.get(ENV_CLERK_SECRET_KEY),
         clerk_api_url=args.clerk_api_url or environ.get(ENV_CLERK_API_URL) or DEFAULT_CLERK_API_URL,

@@ -32,6 +32,7 @@ class SmokeCheckArgs(TypedDict, total=False):
     issuer: pulumi.Input[str | None]
     jwksUrl: pulumi.Input[str | None]
     jwtTemplate: pulumi.Input[str]
+    claims: pulumi.Input[str]
     tokenSource: pulumi.Input[str]
     tokenEnvVar: pulumi.Input[str]
     testUserEmail: pulumi.Input[str]
@@ -49,7 +50,8 @@ class SmokeCheckArgs(TypedDict, total=False):
 #: Input name -> SmokeTarget field.
 _TARGET_FIELDS = {
     "hasuraUrl": "hasura_url", "hasuraAdminSecret": "admin_secret", "issuer": "issuer", "jwksUrl": "jwks_url",
-    "jwtTemplate": "jwt_template", "tokenSource": "token_source", "clerkSecretKey": "clerk_secret_key",
+    "jwtTemplate": "jwt_template", "claims": "claims", "tokenSource": "token_source",
+    "clerkSecretKey": "clerk_secret_key",
     "clerkApiUrl": "clerk_api_url", "signingKey": "signing_key", "signingAlgorithm": "signing_algorithm",
     "tokenEnvVar": "token_env_var", "testUserEmail": "test_user_email", "timeoutSeconds": "timeout_seconds",
     "templateClockSkew": "template_clock_skew",
@@ -70,6 +72,7 @@ def smoke_check_args(settings: Any, jwt_secret: Any, *, hasura_url: pulumi.Input
         "issuer": jwt_secret.issuer,
         "jwksUrl": jwt_secret.jwks_url,
         "jwtTemplate": settings.clerk.jwt_template,
+        "claims": settings.clerk.claims,
         "tokenSource": smoke.token_source,
         "tokenEnvVar": smoke.token_env_var,
         "testUserEmail": smoke.test_user_email,

@@ -367,3 +367,13 @@ def test_smoke_resource_through_the_dynamic_provider_host(deploy, clerk_double):
     message = caught.value.details()
     assert "SmokeCheckFailed" in message and "FAIL  healthz" in message
     assert hasura.admin_secret not in message and clerk_double.secret_key not in message
+
+
+def test_session_claims_mode_uses_the_plain_session_token(deploy, clerk_double_factory):
+    clerk = clerk_double_factory(seed_templates={})  # clerk.claims `session`: no template needed
+    hasura = deploy(clerk_jwt_secret(clerk, claims_map={
+        "x-hasura-allowed-roles": ["user"], "x-hasura-default-role": "user", "x-hasura-user-id": {"path": "$.sub"}}))
+    report = run_smoke(clerk_target(hasura, clerk, claims="session"), environ={})
+    assert report.passed, report.render()
+    assert results(report)["user-token"].detail.startswith("Clerk session token, test user user_")
+    assert all(c.passed for c in report.checks if c.name != "expired-token-refused"), report.render()
