@@ -422,3 +422,10 @@ def test_jwk_expiry_from_response_headers(headers, expected):
 
     now = parsedate_to_datetime("Thu, 01 Jan 2026 00:00:00 GMT").timestamp()
     assert jwk_expiry_lifetime(headers, now=now) == expected
+
+
+def test_unauthorized_role_in_admin_secret_only_mode(hasura_double_factory):
+    double = hasura_double_factory(jwt_secret=None, unauthorized_role="anonymous")
+    assert graphql(double, {}).json() == {"data": {"__typename": "query_root"}}
+    metadata = http.post(f"{double.url}/v1/metadata", json={"type": "export_metadata", "args": {}})
+    assert (metadata.status_code, metadata.json()["error"]) == (400, "restricted access : admin only")

@@ -376,3 +376,12 @@ def test_export_v2_object_passed_as_metadata_is_rejected(admin):
     exported = admin.export()
     response = admin.replace(exported)  # issue #10324: resource_version belongs at the top level
     assert (response.status_code, response.json()["code"]) == (400, "parse-failed")
+
+
+def test_track_tables_plural(admin):
+    admin.sql("create table notes (id int primary key)")
+    response = admin.metadata({"type": "pg_track_tables", "args": {"allow_warnings": False, "tables": [
+        {"source": "default", "table": "users"}, {"table": {"schema": "public", "name": "notes"}}]}})  # fmt: skip
+    assert response.json() == {"message": "success"}
+    names = [t["table"]["name"] for t in admin.export()["metadata"]["sources"][0]["tables"]]
+    assert names == ["notes", "users"]

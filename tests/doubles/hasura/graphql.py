@@ -125,11 +125,14 @@ def run_graphql(schema: GraphQLSchema, cache: SchemaCache, session: Session, bod
     if errors:
         raise _validation_failed(errors[0].message)
     context = RequestContext(session, cache)
-    result = execute(
-        schema, document, context_value=context, variable_values=body.get("variables") or None,
-        operation_name=body.get("operationName"),
-    )  # fmt: skip
-    context.finish(commit=not result.errors)
+    result = None
+    try:
+        result = execute(
+            schema, document, context_value=context, variable_values=body.get("variables") or None,
+            operation_name=body.get("operationName"),
+        )  # fmt: skip
+    finally:
+        context.finish(commit=result is not None and not result.errors)
     if result.errors:
         error = result.errors[0]
         if isinstance(error.original_error, HasuraError):

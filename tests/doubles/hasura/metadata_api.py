@@ -61,7 +61,9 @@ class MetadataApi:
             "pg_drop_source": self.drop_source,
             "pg_track_table": self.track_table,
             "track_table": self.track_table,
+            "pg_track_tables": self.track_tables,
             "pg_untrack_table": self.untrack_table,
+            "pg_untrack_tables": self.untrack_tables,
             "untrack_table": self.untrack_table,
         }
         for kind in PERMISSION_KINDS:
@@ -283,6 +285,24 @@ class MetadataApi:
         source["tables"] = sorted(source["tables"] + [entry], key=lambda t: (t["table"]["schema"], t["table"]["name"]))
         self._rebuild(work, f"table {table_display(table)} in source {source_name}")
         return {"message": "success"}
+
+    def track_tables(self, work: Work, args: Any, version: int | None) -> Any:
+        """§1.8 pg_track_tables (v2.26+): `{"tables": [{source, table, configuration?}]}`, all or nothing."""
+        for entry in self._tables_arg(args):
+            self.track_table(work, entry, version)
+        return {"message": "success"}
+
+    def untrack_tables(self, work: Work, args: Any, version: int | None) -> Any:
+        """pg_untrack_tables (v2.26+), the plural of pg_untrack_table (§1.8)."""
+        for entry in self._tables_arg(args):
+            self.untrack_table(work, entry, version)
+        return {"message": "success"}
+
+    @staticmethod
+    def _tables_arg(args: Any) -> list[Any]:
+        if not isinstance(args, dict) or not isinstance(args.get("tables"), list):
+            raise parse_failed('key "tables" not found', "$.args")
+        return args["tables"]
 
     def untrack_table(self, work: Work, args: Any, version: int | None) -> Any:
         """§1.8 pg_untrack_table (its permissions go with it); untracked twice → `already-untracked`."""
