@@ -27,6 +27,7 @@ from components.clerk_client import (
     DEFAULT_CLERK_API_URL,
     HASURA_CLAIMS_NAMESPACE,
     ClerkClient,
+    ClerkRequestRejected,
     ClerkSessionsUnavailable,
 )
 from components.errors import ClerkHasuraError
@@ -478,8 +479,7 @@ def _token_from_clerk(run: _Run) -> _UserToken:
                         max_rate_limit_wait=min(30.0, run.remaining()))
     try:
         users = clerk.find_users_by_email(target.test_user_email)
-        user = users[0] if users else clerk.create_user(target.test_user_email, first_name="Smoke",
-                                                        last_name="Check", skip_password_requirement=True)
+        user = users[0] if users else _create_test_user(clerk, target.test_user_email)
         session = clerk.create_session(user["id"])
         try:
             token = (clerk.session_token(session["id"]) if target.claims == "session"
@@ -497,6 +497,16 @@ def _token_from_clerk(run: _Run) -> _UserToken:
         own_row_is_ours=True,
         cleanup=lambda: _revoke(target, session["id"]),
     )
+
+
+def _create_test_user(clerk: ClerkClient, email_address: str) -> dict[str, Any]:
+    try:
+        return clerk.create_user(email_address, skip_password_requirement=True)
+    except ClerkRequestRejected as error:
+        raise ClerkRequestRejected(
+            f"{error} (the instance's sign-up settings ask for more than an email address). Fix: create the user "
+            f"{email_address} in the Clerk dashboard once, or set smoke.testUserEmail to an existing test user",
+            status=error.status, code=error.code) from None
 
 
 def _revoke(target: SmokeTarget, session_id: str) -> str:

@@ -377,3 +377,16 @@ def test_session_claims_mode_uses_the_plain_session_token(deploy, clerk_double_f
     assert report.passed, report.render()
     assert results(report)["user-token"].detail.startswith("Clerk session token, test user user_")
     assert all(c.passed for c in report.checks if c.name != "expired-token-refused"), report.render()
+
+
+def test_instance_needing_more_than_an_email_for_sign_up_gets_a_fix(deploy, clerk_double, monkeypatch):
+    def refuse(self, email_address, **fields):
+        raise clerk_client_module.ClerkRequestRejected(
+            "Could not create the test user: Clerk answered 422 form_data_missing: username is missing",
+            status=422, code="form_data_missing")
+
+    monkeypatch.setattr(clerk_client_module.ClerkClient, "create_user", refuse)
+    hasura = deploy(clerk_jwt_secret(clerk_double))
+    token_check = results(run_smoke(clerk_target(hasura, clerk_double), environ={}))["user-token"]
+    assert token_check.passed is False and "username is missing" in token_check.detail
+    assert "create the user clerk-hasura-smoke+clerk_test@example.com in the Clerk dashboard" in token_check.detail
