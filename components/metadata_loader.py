@@ -575,11 +575,13 @@ def _permission_problems(item: Any, kind: str, label: str, columns: set[str] | N
                                 + (f" (did you mean {hint[0]!r}?)" if hint else "")
                                 + f". Columns: {', '.join(sorted(columns))}")
     if kind == "update" and isinstance(listed, list):
-        for owner in _owner_columns(permission.get("filter") or {}):
+        pinned = _owner_columns(permission.get("check") or {})
+        for owner in sorted(_owner_columns(permission.get("filter") or {}) - pinned):
             if owner in listed:
                 problems.append(f"{where}: column {owner!r} decides whose row it is (filter compares it with "
-                                f"{USER_ID_VARIABLE}) and must not be updatable, or a user could hand their row to "
-                                f"someone else. Fix: remove {owner!r} from `columns`")
+                                f"{USER_ID_VARIABLE}) and is updatable with no `check` keeping it so: a user could "
+                                f"hand their row to someone else. Fix: remove {owner!r} from `columns` (or add "
+                                f"`check: {{{owner}: {{_eq: {USER_ID_VARIABLE}}}}}`)")
     return problems
 
 

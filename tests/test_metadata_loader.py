@@ -121,8 +121,11 @@ def test_session_variables_are_case_insensitive_and_custom_ones_pass(project_cop
     load_project(project_copy)
 
 
-def test_making_the_owner_column_updatable_is_refused(project_copy: Path):
-    edit_users(project_copy, lambda d: d["update_permissions"][0]["permission"]["columns"].append("id"))
+def test_making_the_owner_column_updatable_without_a_check_is_refused(project_copy: Path):
+    def change(document):
+        document["update_permissions"][0]["permission"]["columns"].append("id")
+        del document["update_permissions"][0]["permission"]["check"]
+    edit_users(project_copy, change)
     with pytest.raises(MetadataError, match="column 'id' decides whose row it is"):
         load_project(project_copy)
 
