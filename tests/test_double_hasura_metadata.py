@@ -385,3 +385,11 @@ def test_track_tables_plural(admin):
     assert response.json() == {"message": "success"}
     names = [t["table"]["name"] for t in admin.export()["metadata"]["sources"][0]["tables"]]
     assert names == ["notes", "users"]
+
+
+def test_config_endpoint_reports_auth_mode_to_admins_only(hasura_double):
+    config = http.get(f"{hasura_double.url}/v1alpha1/config", headers={"X-Hasura-Admin-Secret": hasura_double.admin_secret})
+    body = config.json()
+    assert (body["is_admin_secret_set"], body["is_jwt_set"]) == (True, True)
+    assert body["jwt"] == {"claims_format": "json", "claims_namespace": "https://hasura.io/jwt/claims"}
+    assert http.get(f"{hasura_double.url}/v1alpha1/config").json()["code"] == "invalid-headers"

@@ -28,7 +28,8 @@ Configure it like the container::
 unreachable `jwk_url`). Then:
 
 - `url` (`http://127.0.0.1:<port>`), `admin_secret`, `database_url` (the metadata database);
-- serves `GET /healthz[?strict=true]`, `GET /v1/version`, `POST /v1/metadata`, `POST /v2/query`, `POST /v1/graphql`;
+- serves `GET /healthz[?strict=true]`, `GET /v1/version`, `GET /v1alpha1/config` (admin), `POST /v1/metadata`,
+  `POST /v2/query`, `POST /v1/graphql` (and `/v1alpha1/graphql`, which keeps 4xx statuses);
 - `requests`: Counter keyed `(path, operation)` — operation is the metadata/query `type`
   (`("/v1/metadata", "replace_metadata")`, `("/v2/query", "run_sql")`), the GraphQL operation type
   (`("/v1/graphql", "query")`, `"mutation"`, or `"unknown"`), or None for GET endpoints;

@@ -233,6 +233,8 @@ class HasuraDouble:
             return self._healthz(query)
         if method == "GET" and path == "/v1/version":
             return self._version()
+        if method == "GET" and path == "/v1alpha1/config":
+            return self._config(headers)
         if method == "POST" and path == METADATA_PATH:
             return self._admin_api(headers, body, parse_error, MetadataApi(self._engine).run)
         if method == "POST" and path == SCHEMA_PATH:
@@ -255,6 +257,36 @@ class HasuraDouble:
     def _version(self) -> _Reply:
         """§1.11: public `{"version": "v2.x.y"}`."""
         return _Reply(200, {"version": HASURA_VERSION})
+
+    def _config(self, headers) -> _Reply:
+        """§1.11 `GET /v1alpha1/config` (admin): what auth is configured; the JWT part shows only the claims
+        location, never keys (whether jwk_url/issuer are shown is unverified, so they are left out)."""
+        try:
+            if not self._authenticate(headers).is_admin:
+                raise access_denied_admin_only()
+        except HasuraError as error:
+            return _Reply(error.status, error.api_body())
+        jwt = self._auth.jwt
+        jwt_info = None
+        if jwt is not None:
+            jwt_info = {"claims_format": jwt.claims_format}
+            if jwt.claims_map is not None:
+                jwt_info["claims_map"] = jwt.claims_map
+            elif jwt.claims_namespace_path is not None:
+                jwt_info["claims_namespace_path"] = jwt.claims_namespace_path
+            else:
+                jwt_info["claims_namespace"] = jwt.claims_namespace
+        return _Reply(200, {
+            "version": HASURA_VERSION,
+            "is_function_permissions_inferred": True,
+            "is_remote_schema_permissions_enabled": False,
+            "is_admin_secret_set": self.admin_secret is not None,
+            "is_auth_hook_set": False,
+            "is_jwt_set": jwt is not None,
+            "jwt": jwt_info,
+            "is_allow_list_enabled": False,
+            "is_prometheus_metrics_enabled": False,
+        })  # fmt: skip
 
     def _authenticate(self, headers) -> Session:
         return self._auth.authenticate(headers)
