@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from components.errors import ClerkHasuraError
-from components.hasura_client import HasuraClient, HasuraConflict, HasuraInconsistentMetadata
+from components.hasura_client import HasuraClient, HasuraConflict, HasuraInconsistentMetadata, HasuraUnreachable
 from components.metadata_apply import MIGRATIONS_TABLE, apply_project, diff_metadata, read_applied_migrations
 from components.metadata_loader import MetadataError, load_project, normalize_metadata
 
@@ -286,3 +286,23 @@ def test_an_unchanged_but_inconsistent_live_metadata_is_not_reported_as_success(
     with pytest.raises(ClerkHasuraError, match=r"(?s)already holds this metadata, but it is inconsistent.*image_url"):
         apply_project(client, project)
     assert hasura_double.writes() == 0
+
+
+class AnswerLostAfterWrite(HasuraClient):
+    """Every write reaches Hasura and is applied, but its answer is lost (what a proxy timeout looks like)."""
+
+    def _send(self, method, path, *, idempotent, **kwargs):
+        response = super()._send(method, path, idempotent=idempotent, **kwargs)
+        if not idempotent:
+            raise HasuraUnreachable("lost answer", outcome_unknown=True)
+        return response
+
+
+def test_writes_whose_answer_was_lost_are_confirmed_from_the_live_state(hasura_double_factory):
+    double = hasura_double_factory(jwt_secret=None)
+    with AnswerLostAfterWrite(double.url, double.admin_secret, retry_seconds=2) as lossy:
+        result = apply_project(lossy, load_project(PROJECT))
+    assert result.migrations_applied == [MIGRATION] and result.metadata_replaced
+    with HasuraClient(double.url, double.admin_secret) as check:
+        assert live(check) == normalize_metadata(load_project(PROJECT).metadata)
+        assert [m.version for m in read_applied_migrations(check)] == [1763856000000]
