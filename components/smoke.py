@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 USERS_TABLE = "public.users"
 #: Row id of the user the `signing-key` source signs in as; recognisable if a run is ever interrupted.
 SMOKE_USER_ID = "user_clerk_hasura_smoke"
+#: The cookie Clerk's frontend SDKs keep the session token in (clerk.md §4).
+SESSION_COOKIE = "__session"
 TEMPLATE_LIFETIME_SECONDS = 60
 TEMPLATE_CLOCK_SKEW_SECONDS = 5
 #: Longest single wait between retries while Hasura warms up.
@@ -137,6 +139,8 @@ class SmokeTarget:
     jwks_url: str | None = None
     """The JWKS Hasura trusts (url mode), to tell a wrong JWKS from Hasura still loading its keys."""
     jwt_template: str = "hasura"
+    token_cookie: str | None = None
+    """The cookie Hasura reads the token from (`clerk.cookie`: `__session`); None for the Authorization header."""
     claims: str = "template"
     """`clerk.claims`: `template` (Hasura claims from the JWT template) or `session` (Hasura maps the plain session
     token's `sub` through `claims_map`, so the `clerk` source uses the session token)."""
@@ -223,6 +227,7 @@ def target_from_settings(settings: Any, *, hasura_url: str, admin_secret: str, i
         jwks_url=jwks_url,
         jwt_template=settings.clerk.jwt_template,
         claims=settings.clerk.claims,
+        token_cookie=SESSION_COOKIE if settings.clerk.cookie else None,
         token_source=settings.smoke.token_source,
         clerk_secret_key=secret,
         clerk_api_url=clerk_api_url,
@@ -557,7 +562,10 @@ def _token_from_env(run: _Run) -> _UserToken:
 # Checks -----------------------------------------------------------------------------------------------------
 
 
-def _bearer(token: str) -> dict[str, str]:
+def _credentials(run: _Run, token: str) -> dict[str, str]:
+    """How an app sends the token: `Authorization: Bearer`, or Clerk's `__session` cookie with `clerk.cookie`."""
+    if run.target.token_cookie:
+        return {"Cookie": f"{run.target.token_cookie}={token}"}
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -604,7 +612,7 @@ def _check_token_accepted(run: _Run, hasura: HasuraClient) -> tuple[bool, str]:
     assert run.user is not None
     backoff = 0.2
     while True:
-        body = _graphql_as(hasura, "query { __typename }", _bearer(run.user.token))
+        body = _graphql_as(hasura, "query { __typename }", _credentials(run, run.user.token))
         error = _first_error(body)
         if error is None:
             typename = (body.get("data") or {}).get("__typename")
@@ -672,6 +680,11 @@ def rejection_hint(message: str, run: _Run) -> str:
                 f"the claims {{\"{HASURA_CLAIMS_NAMESPACE}\": {{\"x-hasura-allowed-roles\": [\"user\"], "
                 "\"x-hasura-default-role\": \"user\", \"x-hasura-user-id\": \"{{user.id}}\"}} (set clerkSecretKey "
                 "so the stack manages the template)")
+    if "Missing 'Authorization' or 'Cookie'" in message or "Malformed Authorization header" in message:
+        sent = f"the {run.target.token_cookie} cookie" if run.target.token_cookie else "the Authorization header"
+        return (f"Hasura did not find the token in {sent}: it reads tokens from somewhere else. Fix: set "
+                "clerk.cookie to match how apps send the token (true: Clerk's __session cookie; false: "
+                "`Authorization: Bearer`) and redeploy")
     if "allowed roles" in message:
         return f"Fix: template {template!r} must list `user` in x-hasura-allowed-roles and use it as default role"
     return "Fix: compare Hasura's JWT secret (stack output jwtSecret) with the template and the Clerk instance"
@@ -714,7 +727,7 @@ _USERS_QUERY = "query { users { id } }"
 
 def _check_reads_own_row(run: _Run, hasura: HasuraClient) -> tuple[bool, str]:
     assert run.user is not None
-    body = _graphql_as(hasura, _USERS_QUERY, _bearer(run.user.token))
+    body = _graphql_as(hasura, _USERS_QUERY, _credentials(run, run.user.token))
     error = _first_error(body)
     if error:
         return False, (f"the user could not read {USERS_TABLE}: {error[0]}: {error[1]}. Fix: metadata/ must give "
@@ -732,7 +745,7 @@ def _check_cannot_read_others(run: _Run, hasura: HasuraClient) -> tuple[bool, st
     assert run.user is not None
     other = run.other_user_id
     body = _graphql_as(hasura, "query ($id: String!) { users { id } other: users_by_pk(id: $id) { id } }",
-                       _bearer(run.user.token), {"id": other})
+                       _credentials(run, run.user.token), {"id": other})
     error = _first_error(body)
     if error:
         return False, f"the query failed: {error[0]}: {error[1]}"
@@ -767,7 +780,7 @@ def _check_anonymous_refused(hasura: HasuraClient) -> tuple[bool, str]:
 def _check_forged_refused(run: _Run, hasura: HasuraClient) -> tuple[bool, str]:
     forged = forge(run.user.token if run.user else None, issuer=run.target.issuer, now=run.clock())
     run.scrub.add(forged)
-    body = _graphql_as(hasura, _USERS_QUERY, _bearer(forged))
+    body = _graphql_as(hasura, _USERS_QUERY, _credentials(run, forged))
     error = _first_error(body)
     if error and error[0] == "invalid-jwt":
         return True, f"refused: {error[0]}: {error[1]}"
@@ -779,7 +792,7 @@ def _check_forged_refused(run: _Run, hasura: HasuraClient) -> tuple[bool, str]:
 
 def _check_admin_role_refused(run: _Run, hasura: HasuraClient) -> tuple[bool, str]:
     assert run.user is not None
-    body = _graphql_as(hasura, _USERS_QUERY, {**_bearer(run.user.token), "X-Hasura-Role": "admin"})
+    body = _graphql_as(hasura, _USERS_QUERY, {**_credentials(run, run.user.token), "X-Hasura-Role": "admin"})
     error = _first_error(body)
     if error and error[0] == "access-denied":
         return True, f"refused: {error[0]}: {error[1]}"
@@ -797,7 +810,7 @@ def _check_expired_refused(run: _Run, hasura: HasuraClient) -> tuple[bool, str]:
                                  lifetime=target.template_lifetime, skew=target.template_clock_skew)
     expired = mint_with_signing_key(claims, target.signing_key or "", target.signing_algorithm)
     run.scrub.add(expired)
-    body = _graphql_as(hasura, _USERS_QUERY, _bearer(expired))
+    body = _graphql_as(hasura, _USERS_QUERY, _credentials(run, expired))
     error = _first_error(body)
     if error and error[0] == "invalid-jwt":
         return True, f"refused: {error[0]}: {error[1]}"
@@ -902,6 +915,7 @@ def target_from_command_line(args: argparse.Namespace, outputs: dict[str, Any],
         except ValueError:
             jwt_secret = None
     jwt_secret = jwt_secret if isinstance(jwt_secret, dict) else {}
+    header = jwt_secret.get("header") if isinstance(jwt_secret.get("header"), dict) else {}
     signing_key = environ.get(ENV_SIGNING_KEY)
     algorithm = args.signing_algorithm or jwt_secret.get("type") or "HS256"
     if not signing_key and str(jwt_secret.get("type", "")).startswith("HS"):
@@ -913,6 +927,7 @@ def target_from_command_line(args: argparse.Namespace, outputs: dict[str, Any],
         jwks_url=outputs.get("jwksUrl") or jwt_secret.get("jwk_url"),
         jwt_template=args.jwt_template or outputs.get("jwtTemplate") or "hasura",
         claims="session" if "claims_map" in jwt_secret else "template",
+        token_cookie=header.get("name") if header.get("type") == "Cookie" else None,
         token_source=args.token_source,
         clerk_secret_key=environ.get(ENV_CLERK_SECRET_KEY),
         clerk_api_url=args.clerk_api_url or environ.get(ENV_CLERK_API_URL) or DEFAULT_CLERK_API_URL,

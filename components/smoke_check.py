@@ -17,7 +17,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
 from components.clerk_client import DEFAULT_CLERK_API_URL
-from components.smoke import SmokeCheckFailed, SmokeTarget, run_smoke
+from components.smoke import SESSION_COOKIE, SmokeCheckFailed, SmokeTarget, run_smoke
 
 SECRET_OUTPUTS = ["hasuraAdminSecret", "clerkSecretKey", "signingKey"]
 #: Outputs computed by the provider; every other property is an input.
@@ -33,6 +33,7 @@ class SmokeCheckArgs(TypedDict, total=False):
     jwksUrl: pulumi.Input[str | None]
     jwtTemplate: pulumi.Input[str]
     claims: pulumi.Input[str]
+    tokenCookie: pulumi.Input[str | None]
     tokenSource: pulumi.Input[str]
     tokenEnvVar: pulumi.Input[str]
     testUserEmail: pulumi.Input[str]
@@ -50,7 +51,8 @@ class SmokeCheckArgs(TypedDict, total=False):
 #: Input name -> SmokeTarget field.
 _TARGET_FIELDS = {
     "hasuraUrl": "hasura_url", "hasuraAdminSecret": "admin_secret", "issuer": "issuer", "jwksUrl": "jwks_url",
-    "jwtTemplate": "jwt_template", "claims": "claims", "tokenSource": "token_source",
+    "jwtTemplate": "jwt_template", "claims": "claims", "tokenCookie": "token_cookie",
+    "tokenSource": "token_source",
     "clerkSecretKey": "clerk_secret_key",
     "clerkApiUrl": "clerk_api_url", "signingKey": "signing_key", "signingAlgorithm": "signing_algorithm",
     "tokenEnvVar": "token_env_var", "testUserEmail": "test_user_email", "timeoutSeconds": "timeout_seconds",
@@ -73,6 +75,7 @@ def smoke_check_args(settings: Any, jwt_secret: Any, *, hasura_url: pulumi.Input
         "jwksUrl": jwt_secret.jwks_url,
         "jwtTemplate": settings.clerk.jwt_template,
         "claims": settings.clerk.claims,
+        "tokenCookie": SESSION_COOKIE if settings.clerk.cookie else None,
         "tokenSource": smoke.token_source,
         "tokenEnvVar": smoke.token_env_var,
         "testUserEmail": smoke.test_user_email,

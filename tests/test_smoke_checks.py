@@ -390,3 +390,14 @@ def test_instance_needing_more_than_an_email_for_sign_up_gets_a_fix(deploy, cler
     token_check = results(run_smoke(clerk_target(hasura, clerk_double), environ={}))["user-token"]
     assert token_check.passed is False and "username is missing" in token_check.detail
     assert "create the user clerk-hasura-smoke+clerk_test@example.com in the Clerk dashboard" in token_check.detail
+
+
+def test_cookie_mode_sends_the_token_as_clerks_session_cookie(deploy, clerk_double):
+    hasura = deploy(clerk_jwt_secret(clerk_double, header={"type": "Cookie", "name": "__session"}))
+    report = run_smoke(clerk_target(hasura, clerk_double, token_cookie="__session"), environ={})
+    assert report.passed, report.render()
+    assert all(c.passed for c in report.checks if c.name != "expired-token-refused"), report.render()
+    # An app sending the Authorization header to a Hasura reading the cookie is refused, and the check says so.
+    header_report = run_smoke(clerk_target(hasura, clerk_double), environ={})
+    assert results(header_report)["token-accepted"].passed is False, header_report.render()
+    assert "clerk.cookie" in results(header_report)["token-accepted"].detail
