@@ -38,11 +38,12 @@ if TYPE_CHECKING:
 
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
 _SCALARS_BY_PG_TYPE = {
-    "int2": GraphQLInt, "int4": GraphQLInt, "float4": GraphQLFloat, "float8": GraphQLFloat, "bool": GraphQLBoolean,
-    "text": GraphQLString, "varchar": GraphQLString, "bpchar": GraphQLString, "name": GraphQLString,
-    "citext": GraphQLString,
+    "int4": GraphQLInt, "float4": GraphQLFloat, "bool": GraphQLBoolean, "text": GraphQLString,
+    "varchar": GraphQLString, "name": GraphQLString, "citext": GraphQLString,
 }  # fmt: skip
+_SCALAR_NAMES = {"int2": "smallint", "int8": "bigint", "float8": "float8"}  # Hasura's names for other pg types
 _STRING_OPERATORS = ("_like", "_nlike", "_ilike", "_nilike", "_similar", "_nsimilar")
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # Permissions of one role on one table
@@ -86,6 +87,7 @@ def role_permissions(entry: dict, table: pg.Table, role: str, inconsistent: set[
             setattr(perms, kind, {**body, "columns": _columns(body.get("columns", []), table)})
     return perms
 
+
 # ---------------------------------------------------------------------------------------------------------------
 # Schema generation
 # ---------------------------------------------------------------------------------------------------------------
@@ -115,12 +117,13 @@ class SchemaBuilder:
     def scalar(self, pg_type: str) -> GraphQLScalarType:
         if pg_type in _SCALARS_BY_PG_TYPE:
             return _SCALARS_BY_PG_TYPE[pg_type]
-        if pg_type not in self.scalars:
-            self.scalars[pg_type] = GraphQLScalarType(
-                pg_type, serialize=lambda v: v, parse_value=lambda v: v,
+        name = _SCALAR_NAMES.get(pg_type, pg_type)
+        if name not in self.scalars:
+            self.scalars[name] = GraphQLScalarType(
+                name, serialize=lambda v: v, parse_value=lambda v: v,
                 parse_literal=lambda node, variables=None: value_from_ast_untyped(node, variables),
             )  # fmt: skip
-        return self.scalars[pg_type]
+        return self.scalars[name]
 
     def comparison(self, scalar: GraphQLScalarType) -> GraphQLInputObjectType:
         name = f"{scalar.name}_comparison_exp"

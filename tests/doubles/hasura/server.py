@@ -50,6 +50,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # socketserver's default backlog of 5 refuses connections under benchmark load
 
     def __init__(self, address: tuple[str, int], double: "HasuraDouble"):
         self.double = double
