@@ -7,9 +7,10 @@ Made for a scheduled CI job without the pulumi CLI. Checks, in order:
 - consistency: `reload_metadata` with sources (so DDL done outside Hasura shows, hasura.md §1.6), then the
   inconsistent objects;
 - migrations: every migration in `metadata/migrations` recorded live, none recorded live that is unknown here;
-- auth: what can be seen from outside (hasura.md §4.5): JWT mode is on (an anonymous request is refused as
-  JWT mode refuses it), a token signed by a throwaway key is refused, and, when the expected issuer is known,
-  that Hasura checks exactly that issuer.
+- auth: what can be seen (hasura.md §1.11, §4.5): JWT mode is on and no auth webhook is set (admin
+  `/v1alpha1/config`, when that API is enabled), an anonymous request is refused as JWT mode refuses it, a
+  token signed by a throwaway key is refused, and, when the expected issuer is known, that Hasura checks
+  exactly that issuer.
 
 Exit codes: 0 in sync, 1 drift (each difference printed), 2 the check could not run (unreachable, wrong
 admin secret, invalid `metadata/`). Secrets come from the environment or from
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from components.errors import ClerkHasuraError
-from components.hasura_client import HasuraClient, describe_inconsistent_objects
+from components.hasura_client import HasuraApiError, HasuraClient, describe_inconsistent_objects
 from components.metadata_apply import diff_metadata, read_applied_migrations
 from components.metadata_loader import MetadataProject, load_project, normalize_metadata
 from components.smoke import forge
@@ -128,15 +129,27 @@ def _migrations_section(client: HasuraClient, project: MetadataProject) -> Secti
 
 def _auth_section(client: HasuraClient, target: DriftTarget) -> Section:
     section = Section("auth")
+    jwt_off = "JWT mode is off{how}, so Clerk tokens are not accepted. Fix: set HASURA_GRAPHQL_JWT_SECRET again " \
+              "(`pulumi up`)"
+    try:
+        config = client.server_config()
+    except HasuraApiError as error:
+        section.notes.append(f"config API not available ({error.code})")
+    else:
+        if not config.get("is_jwt_set"):
+            section.drift.append(jwt_off.format(how=" (GET /v1alpha1/config: is_jwt_set false)"))
+        if config.get("is_auth_hook_set"):
+            section.drift.append("an auth webhook is configured (HASURA_GRAPHQL_AUTH_HOOK); this stack authenticates "
+                                 "with Clerk JWTs only. Fix: remove the webhook (`pulumi up`)")
     code, message, data = _probe(client, None)
     if data is not None:
         section.notes.append("anonymous requests run as the unauthorized role")
     elif code == "invalid-headers":
         section.notes.append("JWT mode on")
     elif code == "access-denied" and "admin-secret" in message:
-        section.drift.append(f"JWT mode is off: an anonymous request was answered {message!r} (admin-secret-only "
-                             "mode), so Clerk tokens are not accepted. Fix: set HASURA_GRAPHQL_JWT_SECRET again "
-                             "(`pulumi up`)")
+        if not any(item.startswith("JWT mode is off") for item in section.drift):
+            section.drift.append(jwt_off.format(how=f": an anonymous request was answered {message!r} "
+                                                    "(admin-secret-only mode)"))
     else:
         section.notes.append(f"anonymous request answered {code}: {message}")
 

@@ -146,6 +146,11 @@ class HasuraClient:
         """`GET /v1/version`: the server version, e.g. `v2.48.1`."""
         return self._json("GET", "/v1/version", idempotent=True, operation="GET /v1/version")["version"]
 
+    def server_config(self) -> dict[str, Any]:
+        """`GET /v1alpha1/config` (admin): `is_jwt_set`, `is_auth_hook_set`, the JWT claims location. Raises
+        `HasuraApiError` (code `not-found`) when the `config` API is disabled (HASURA_GRAPHQL_ENABLED_APIS)."""
+        return self._json("GET", "/v1alpha1/config", idempotent=True, operation="GET /v1alpha1/config")
+
     # -- metadata API ---------------------------------------------------------------------------
 
     def metadata(self, type_: str, args: Any, *, version: int | None = None, resource_version: int | None = None,

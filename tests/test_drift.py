@@ -50,7 +50,7 @@ def test_in_sync_exits_0(deployed, capsys):
     assert code == 0, out + err
     assert "Result: in sync" in out
     assert "JWT mode on" in out and "forged token refused" in out and f"issuer checked ({ISSUER})" in out
-    assert "default: 1/1 applied" in out
+    assert "default: 1/1 applied" in out and "config API" not in out
     assert deployed.admin_secret not in out + err
 
 

@@ -171,3 +171,10 @@ def test_postgres_errors_from_run_sql_carry_postgres_message():
                                              r"\(SQLSTATE 42P07\)") as caught:
         client.run_sql("create table users ()")
     assert caught.value.code == "postgres-error"
+
+
+def test_a_disabled_config_api_is_an_api_error_with_code_not_found():
+    client = client_for(answer(404, {"path": "$", "error": "resource does not exist", "code": "not-found"}))
+    with pytest.raises(HasuraApiError) as caught:
+        client.server_config()
+    assert caught.value.code == "not-found" and caught.value.status == 404
