@@ -62,7 +62,8 @@ def template_args(settings: Any, *, clerk_api_url: str = DEFAULT_CLERK_API_URL) 
         return None
     args: ClerkJwtTemplateArgs = {
         "name": settings.clerk.jwt_template,
-        "claims": HASURA_TEMPLATE_CLAIMS,
+        # A static `aud` is allowed in a template (clerk.md §1.4); Hasura requires it when clerk.audience is set.
+        "claims": {**HASURA_TEMPLATE_CLAIMS, **({"aud": settings.clerk.audience} if settings.clerk.audience else {})},
         "lifetime": DEFAULT_LIFETIME,
         "allowedClockSkew": settings.clerk.allowed_skew,
         "clerkSecretKey": pulumi.Output.secret(settings.clerk_secret_key.get_secret_value()),

@@ -139,6 +139,8 @@ class SmokeTarget:
     jwks_url: str | None = None
     """The JWKS Hasura trusts (url mode), to tell a wrong JWKS from Hasura still loading its keys."""
     jwt_template: str = "hasura"
+    audience: str | list[str] | None = None
+    """`clerk.audience`: the `aud` Hasura requires, which the template (and a locally minted token) carries."""
     token_cookie: str | None = None
     """The cookie Hasura reads the token from (`clerk.cookie`: `__session`); None for the Authorization header."""
     claims: str = "template"
@@ -228,6 +230,7 @@ def target_from_settings(settings: Any, *, hasura_url: str, admin_secret: str, i
         jwt_template=settings.clerk.jwt_template,
         claims=settings.clerk.claims,
         token_cookie=SESSION_COOKIE if settings.clerk.cookie else None,
+        audience=settings.clerk.audience,
         token_source=settings.smoke.token_source,
         clerk_secret_key=secret,
         clerk_api_url=clerk_api_url,
@@ -252,9 +255,10 @@ def preflight(settings: Any, environ: Mapping[str, str] | None = None) -> TokenS
 
 
 def template_claims_for(user_id: str, *, issuer: str | None, now: float, lifetime: int = TEMPLATE_LIFETIME_SECONDS,
-                        skew: int = TEMPLATE_CLOCK_SKEW_SECONDS) -> dict[str, Any]:
-    """The claims Clerk puts in a token of the Hasura template for `user_id` (clerk.md §1.1, §1.4); server-side
-    minted tokens carry no `azp`."""
+                        skew: int = TEMPLATE_CLOCK_SKEW_SECONDS,
+                        audience: str | list[str] | None = None) -> dict[str, Any]:
+    """The claims Clerk puts in a token of the Hasura template for `user_id` (clerk.md §1.1, §1.4), with the static
+    `aud` the template carries when `clerk.audience` is set; server-side minted tokens carry no `azp`."""
     iat = int(now)
     claims: dict[str, Any] = {
         HASURA_CLAIMS_NAMESPACE: {
@@ -270,6 +274,8 @@ def template_claims_for(user_id: str, *, issuer: str | None, now: float, lifetim
     }
     if issuer:
         claims["iss"] = issuer
+    if audience:
+        claims["aud"] = audience
     return claims
 
 
@@ -530,7 +536,8 @@ def _revoke_quietly(target: SmokeTarget, session_id: str) -> None:
 def _token_from_signing_key(run: _Run) -> _UserToken:
     target = run.target
     claims = template_claims_for(SMOKE_USER_ID, issuer=target.issuer, now=run.clock(),
-                                 lifetime=max(target.template_lifetime, 60), skew=target.template_clock_skew)
+                                 lifetime=max(target.template_lifetime, 60), skew=target.template_clock_skew,
+                                 audience=target.audience)
     token = mint_with_signing_key(claims, target.signing_key or "", target.signing_algorithm)
     return _UserToken(token=token, user_id=SMOKE_USER_ID, own_row_is_ours=True,
                       description=f"minted locally with clerkSigningKey ({target.signing_algorithm}) for "
@@ -708,6 +715,12 @@ def _check_token_claims(run: _Run) -> tuple[bool, str]:
         if namespace.get("x-hasura-user-id") != run.user.user_id:
             problems.append(f"x-hasura-user-id is {namespace.get('x-hasura-user-id')!r}, not the user's id "
                             f"{run.user.user_id!r} (the template should say \"{{{{user.id}}}}\")")
+    if run.target.audience:
+        wanted = {run.target.audience} if isinstance(run.target.audience, str) else set(run.target.audience)
+        carried = {claims.get("aud")} if isinstance(claims.get("aud"), str) else set(claims.get("aud") or [])
+        if not wanted & carried:
+            problems.append(f"aud is {claims.get('aud')!r}, but Hasura requires one of {sorted(wanted)} "
+                            "(clerk.audience)")
     if run.target.issuer and claims.get("iss") != run.target.issuer:
         problems.append(f"iss is {claims.get('iss')!r}, but Hasura trusts {run.target.issuer!r}")
     for reserved in ("exp", "iat", "sub"):
@@ -807,7 +820,8 @@ def _check_expired_refused(run: _Run, hasura: HasuraClient) -> tuple[bool, str]:
     user_id = run.user.user_id if run.user else SMOKE_USER_ID
     # Issued an hour ago, expired long before any clock skew Hasura may allow (at most 300 s).
     claims = template_claims_for(user_id, issuer=target.issuer, now=run.clock() - 3600,
-                                 lifetime=target.template_lifetime, skew=target.template_clock_skew)
+                                 lifetime=target.template_lifetime, skew=target.template_clock_skew,
+                                 audience=target.audience)
     expired = mint_with_signing_key(claims, target.signing_key or "", target.signing_algorithm)
     run.scrub.add(expired)
     body = _graphql_as(hasura, _USERS_QUERY, _credentials(run, expired))
@@ -928,6 +942,7 @@ def target_from_command_line(args: argparse.Namespace, outputs: dict[str, Any],
         jwt_template=args.jwt_template or outputs.get("jwtTemplate") or "hasura",
         claims="session" if "claims_map" in jwt_secret else "template",
         token_cookie=header.get("name") if header.get("type") == "Cookie" else None,
+        audience=jwt_secret.get("audience"),
         token_source=args.token_source,
         clerk_secret_key=environ.get(ENV_CLERK_SECRET_KEY),
         clerk_api_url=args.clerk_api_url or environ.get(ENV_CLERK_API_URL) or DEFAULT_CLERK_API_URL,

@@ -34,6 +34,7 @@ class SmokeCheckArgs(TypedDict, total=False):
     jwtTemplate: pulumi.Input[str]
     claims: pulumi.Input[str]
     tokenCookie: pulumi.Input[str | None]
+    audience: pulumi.Input[str | list[str] | None]
     tokenSource: pulumi.Input[str]
     tokenEnvVar: pulumi.Input[str]
     testUserEmail: pulumi.Input[str]
@@ -51,7 +52,7 @@ class SmokeCheckArgs(TypedDict, total=False):
 #: Input name -> SmokeTarget field.
 _TARGET_FIELDS = {
     "hasuraUrl": "hasura_url", "hasuraAdminSecret": "admin_secret", "issuer": "issuer", "jwksUrl": "jwks_url",
-    "jwtTemplate": "jwt_template", "claims": "claims", "tokenCookie": "token_cookie",
+    "jwtTemplate": "jwt_template", "claims": "claims", "tokenCookie": "token_cookie", "audience": "audience",
     "tokenSource": "token_source",
     "clerkSecretKey": "clerk_secret_key",
     "clerkApiUrl": "clerk_api_url", "signingKey": "signing_key", "signingAlgorithm": "signing_algorithm",
@@ -76,6 +77,7 @@ def smoke_check_args(settings: Any, jwt_secret: Any, *, hasura_url: pulumi.Input
         "jwtTemplate": settings.clerk.jwt_template,
         "claims": settings.clerk.claims,
         "tokenCookie": SESSION_COOKIE if settings.clerk.cookie else None,
+        "audience": settings.clerk.audience,
         "tokenSource": smoke.token_source,
         "tokenEnvVar": smoke.token_env_var,
         "testUserEmail": smoke.test_user_email,

@@ -169,3 +169,7 @@ def test_template_args_from_stack_settings():
     args = template_args(settings)
     assert (args["name"], args["allowedClockSkew"], args["signingAlgorithm"]) == ("hs", 9, "HS256")
     assert "signingKey" in args and args["claims"] == HASURA_TEMPLATE_CLAIMS
+    with_audience = template_args(load_settings({"clerk": {"audience": "my-api"}, "clerkSecretKey": "sk_test_abc"},
+                                                environ={}))
+    assert with_audience["claims"] == {**HASURA_TEMPLATE_CLAIMS, "aud": "my-api"}
+    assert "signingKey" not in with_audience and "signingAlgorithm" not in with_audience

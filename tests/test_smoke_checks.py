@@ -401,3 +401,28 @@ def test_cookie_mode_sends_the_token_as_clerks_session_cookie(deploy, clerk_doub
     header_report = run_smoke(clerk_target(hasura, clerk_double), environ={})
     assert results(header_report)["token-accepted"].passed is False, header_report.render()
     assert "clerk.cookie" in results(header_report)["token-accepted"].detail
+
+
+def test_deploy_order_template_resource_then_smoke_check_with_an_audience(deploy, clerk_double_factory):
+    from components.clerk_jwt_template import ClerkJwtTemplateProvider
+
+    clerk = clerk_double_factory(seed_templates={})
+    claims = {**clerk_client_module.HASURA_TEMPLATE_CLAIMS, "aud": "my-api"}
+    template = ClerkJwtTemplateProvider().check({}, {"name": "hasura", "claims": claims, "allowedClockSkew": 5,
+                                                     "clerkSecretKey": clerk.secret_key, "clerkApiUrl": clerk.url})
+    ClerkJwtTemplateProvider().create(template.inputs)
+    hasura = deploy(clerk_jwt_secret(clerk, audience="my-api"))
+    report = run_smoke(clerk_target(hasura, clerk, audience="my-api"), environ={})
+    assert report.passed, report.render()
+    # Without the aud in the template, both the claims check and Hasura say so.
+    clerk.templates["hasura"]["claims"] = clerk_client_module.HASURA_TEMPLATE_CLAIMS
+    checks = results(run_smoke(clerk_target(hasura, clerk, audience="my-api"), environ={}))
+    assert checks["token-claims"].passed is False and "clerk.audience" in checks["token-claims"].detail
+    assert checks["token-accepted"].passed is False and "JWTNotInAudience" in checks["token-accepted"].detail
+
+
+def test_signing_key_source_with_an_audience(deploy):
+    hasura = deploy({"type": "HS256", "key": HMAC_KEY, "audience": ["my-api", "other"]})
+    report = run_smoke(SmokeTarget(hasura_url=hasura.url, admin_secret=hasura.admin_secret, signing_key=HMAC_KEY,
+                                   audience=["my-api", "other"], timeout_seconds=30), environ={})
+    assert report.passed and all(check.passed for check in report.checks), report.render()
