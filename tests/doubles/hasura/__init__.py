@@ -44,7 +44,14 @@ By hand, for exploring (needs a running PostgreSQL, or let it start a throwaway 
     .venv/bin/python -m tests.doubles.hasura --jwt-secret '{"type":"HS256","key":"<32+ chars>"}'
 """
 
-from .errors import HasuraError, StartupError
-from .server import HASURA_VERSION, HasuraDouble
+try:
+    import graphql  # noqa: F401
+    import joserfc  # noqa: F401
+    import psycopg  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(f"{exc}: the Hasura double needs the test dependencies: pip install -e '.[test]'") from exc
+
+from .errors import HasuraError, StartupError  # noqa: E402
+from .server import HASURA_VERSION, HasuraDouble  # noqa: E402
 
 __all__ = ["HasuraDouble", "HasuraError", "StartupError", "HASURA_VERSION"]
