@@ -101,7 +101,7 @@ def assert_no_leak(tokens: list[str], *texts: str) -> None:
                 assert token.split(".")[2] not in text  # not even the signature
 
 
-def test_clerk_source_passes_every_check(deploy, clerk_double, project, minted, caplog, capsys):
+def test_clerk_source_passes_every_check(deploy, clerk_double, minted, caplog, capsys):
     caplog.set_level(logging.DEBUG)
     hasura = deploy(clerk_jwt_secret(clerk_double))
     report = run_smoke(clerk_target(hasura, clerk_double), environ={})
@@ -124,7 +124,7 @@ def test_clerk_source_passes_every_check(deploy, clerk_double, project, minted, 
     assert_no_leak(minted, caplog.text, captured.out, captured.err, json.dumps(report.to_list()), report.render())
 
 
-def test_signing_key_source_passes_every_check_including_expiry(deploy, project, minted, caplog):
+def test_signing_key_source_passes_every_check_including_expiry(deploy, minted, caplog):
     caplog.set_level(logging.DEBUG)
     issuer = "https://happy-hippo-12.clerk.accounts.dev"
     hasura = deploy({"type": "HS256", "key": HMAC_KEY, "issuer": issuer,
@@ -139,7 +139,7 @@ def test_signing_key_source_passes_every_check_including_expiry(deploy, project,
     assert_no_leak(minted + [HMAC_KEY], caplog.text, report.render())
 
 
-def test_env_source_passes_and_leaves_an_existing_row_alone(deploy, clerk_double, project, caplog):
+def test_env_source_passes_and_leaves_an_existing_row_alone(deploy, clerk_double, caplog):
     caplog.set_level(logging.DEBUG)
     hasura = deploy(clerk_jwt_secret(clerk_double))
     with HasuraClient(hasura.url, hasura.admin_secret) as client:
@@ -154,8 +154,7 @@ def test_env_source_passes_and_leaves_an_existing_row_alone(deploy, clerk_double
     assert_no_leak([token], caplog.text, report.render(), json.dumps(report.to_list()))
 
 
-def test_without_a_token_source_the_tokenless_checks_run_and_the_rest_say_why(deploy, clerk_double,
-                                                                            project):
+def test_without_a_token_source_the_tokenless_checks_run_and_the_rest_say_why(deploy, clerk_double):
     hasura = deploy(clerk_jwt_secret(clerk_double))
     report = run_smoke(clerk_target(hasura, clerk_double, clerk_secret_key=None), environ={})
     checks = results(report)
@@ -166,7 +165,7 @@ def test_without_a_token_source_the_tokenless_checks_run_and_the_rest_say_why(de
     assert checks["reads-own-row"].skipped and "needs a user token, and there is none" in checks["reads-own-row"].detail
 
 
-def test_production_instance_skips_user_checks(deploy, clerk_double_factory, project):
+def test_production_instance_skips_user_checks(deploy, clerk_double_factory):
     clerk = clerk_double_factory(production=True)
     hasura = deploy(clerk_jwt_secret(clerk))
     report = run_smoke(clerk_target(hasura, clerk), environ={})
@@ -183,7 +182,7 @@ def test_production_instance_skips_user_checks(deploy, clerk_double_factory, pro
 # Seeded misconfigurations -----------------------------------------------------------------------------------
 
 
-def test_hasura_trusting_the_wrong_issuer_is_caught(deploy, clerk_double, project, minted):
+def test_hasura_trusting_the_wrong_issuer_is_caught(deploy, clerk_double, minted):
     wrong = "https://other-instance-7.clerk.accounts.dev"
     hasura = deploy(clerk_jwt_secret(clerk_double, issuer=wrong))
     report = run_smoke(clerk_target(hasura, clerk_double, issuer=wrong), environ={})
@@ -199,7 +198,7 @@ def test_hasura_trusting_the_wrong_issuer_is_caught(deploy, clerk_double, projec
 
 
 @pytest.mark.parametrize("knows_jwks_url", [True, False])
-def test_hasura_trusting_the_wrong_jwks_is_caught(deploy, clerk_double_factory, project, knows_jwks_url):
+def test_hasura_trusting_the_wrong_jwks_is_caught(deploy, clerk_double_factory, knows_jwks_url):
     clerk, other = clerk_double_factory(), clerk_double_factory()
     hasura = deploy({"jwk_url": other.jwks_url})
     hasura.wait_for_jwks()
@@ -239,14 +238,14 @@ def test_unauthorized_role_that_can_read_users_is_caught(deploy, clerk_double, p
     assert "unauthorized role" in anonymous.detail
 
 
-def test_unauthorized_role_without_access_passes(deploy, clerk_double, project):
+def test_unauthorized_role_without_access_passes(deploy, clerk_double):
     hasura = deploy(clerk_jwt_secret(clerk_double), unauthorized_role="anonymous")
     report = run_smoke(clerk_target(hasura, clerk_double), environ={})
     assert report.passed, report.render()
     assert "unauthorized role" in results(report)["anonymous-refused"].detail
 
 
-def test_template_missing_in_clerk_is_caught(deploy, clerk_double_factory, project):
+def test_template_missing_in_clerk_is_caught(deploy, clerk_double_factory):
     clerk = clerk_double_factory(seed_templates={})
     hasura = deploy(clerk_jwt_secret(clerk))
     report = run_smoke(clerk_target(hasura, clerk), environ={})
@@ -257,7 +256,7 @@ def test_template_missing_in_clerk_is_caught(deploy, clerk_double_factory, proje
     assert [s["status"] for s in clerk.sessions.values()] == ["revoked"]
 
 
-def test_clerk_rate_limiting_is_waited_out_or_named(deploy, clerk_double, project):
+def test_clerk_rate_limiting_is_waited_out_or_named(deploy, clerk_double):
     hasura = deploy(clerk_jwt_secret(clerk_double))
     clerk_double.rate_limit_next(1, retry_after=1)
     assert run_smoke(clerk_target(hasura, clerk_double), environ={}).passed
@@ -267,7 +266,7 @@ def test_clerk_rate_limiting_is_waited_out_or_named(deploy, clerk_double, projec
     assert token_check.passed is False and "rate limiting" in token_check.detail
 
 
-def test_hasura_warming_up_is_waited_for(deploy, clerk_double, project):
+def test_hasura_warming_up_is_waited_for(deploy, clerk_double):
     hasura = deploy(clerk_jwt_secret(clerk_double))
     hasura.restart()  # JWK key set starts empty again: NoUsableKeys for a moment
     hasura.fail_next(2, mode="503")
@@ -278,8 +277,7 @@ def test_hasura_warming_up_is_waited_for(deploy, clerk_double, project):
 # The dynamic resource ---------------------------------------------------------------------------------------
 
 
-def test_smoke_resource_reports_on_success_and_fails_the_deploy_readably(deploy, clerk_double,
-                                                                       project, minted):
+def test_smoke_resource_reports_on_success_and_fails_the_deploy_readably(deploy, clerk_double, minted):
     hasura = deploy(clerk_jwt_secret(clerk_double))
     props = {"hasuraUrl": hasura.url, "hasuraAdminSecret": hasura.admin_secret, "issuer": clerk_double.issuer,
              "jwtTemplate": "hasura", "tokenSource": "auto", "clerkSecretKey": clerk_double.secret_key,
@@ -324,7 +322,7 @@ def test_command_passes_with_stack_outputs_on_stdin(deploy, clerk_double):
     assert clerk_double.secret_key not in done.stdout + done.stderr
 
 
-def test_command_exits_1_on_a_failed_check_and_2_when_it_cannot_run(deploy, project):
+def test_command_exits_1_on_a_failed_check_and_2_when_it_cannot_run(deploy):
     issuer = "https://happy-hippo-12.clerk.accounts.dev"
     hasura = deploy({"type": "HS256", "key": HMAC_KEY, "issuer": issuer})
     wrong_key = secrets.token_hex(24)
