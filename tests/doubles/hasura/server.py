@@ -120,7 +120,7 @@ class HasuraDouble:
             raise
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"hasura-double:{self.port}",
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name=f"hasura-double:{self.port}",
             daemon=True,
         )
         self._thread.start()
