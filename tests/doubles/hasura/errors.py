@@ -28,10 +28,11 @@ class HasuraError(Exception):
             body["internal"] = self.internal
         return body
 
-    def graphql_body(self) -> dict[str, Any]:
-        """Body on /v1/graphql, always sent with HTTP 200 (§1.2 `allMod200`)."""
+    def graphql_body(self, *, admin: bool = False) -> dict[str, Any]:
+        """Body on /v1/graphql, always sent with HTTP 200 (§1.2 `allMod200`); `internal` only for admins
+        (HASURA_GRAPHQL_ADMIN_INTERNAL_ERRORS, default true, §1.1)."""
         extensions: dict[str, Any] = {"path": self.path, "code": self.code}
-        if self.internal is not None:
+        if self.internal is not None and admin:
             extensions["internal"] = self.internal
         return {"errors": [{"extensions": extensions, "message": self.message}]}
 

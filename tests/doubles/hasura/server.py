@@ -306,6 +306,7 @@ class HasuraDouble:
 
     def _graphql(self, path: str, headers, body: Any, parse_error: str | None) -> _Reply:
         """§1.2/§4.3: on /v1/graphql every error is HTTP 200 with `errors[0].extensions.code`."""
+        session = None
         try:
             session = self._authenticate(headers)
             if parse_error is not None:
@@ -313,7 +314,8 @@ class HasuraDouble:
             schema, cache = self._engine.schema_for(session.role)
             return _Reply(200, run_graphql(schema, cache, session, body))
         except HasuraError as error:
-            return _Reply(200 if path == GRAPHQL_PATH else error.status, error.graphql_body())
+            admin = session is not None and session.is_admin
+            return _Reply(200 if path == GRAPHQL_PATH else error.status, error.graphql_body(admin=admin))
 
     @staticmethod
     def _send(handler: _Handler, reply: _Reply) -> None:
