@@ -191,3 +191,10 @@ def test_limit_from_permission_caps_results(hasura_double):
     http.post(f"{hasura_double.url}/v1/metadata", headers=admin,
               json={"type": "replace_metadata", "args": {"metadata": metadata}})  # fmt: skip
     assert len(run(hasura_double, "{ users(limit: 10) { id } }")["data"]["users"]) == 1
+
+
+def test_missing_argument_and_variable_use_hasura_wording(double):
+    body = run(double, "mutation { update_users(_set: {email: \"x\"}) { affected_rows } }")
+    assert first_error(body) == ("validation-failed", "missing required field 'where'")
+    body = run(double, "query ($id: Int!) { users_by_pk(id: $id) { id } }", variables={})
+    assert first_error(body) == ("validation-failed", 'expecting a value for non-nullable variable: "id"')

@@ -7,6 +7,7 @@ against the role's schema (graphql_schema) with the SQL resolvers (graphql_resol
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from graphql import (
@@ -42,6 +43,24 @@ def operation_type(query: Any, operation_name: Any = None) -> str:
     except (GraphQLError, TypeError):
         return "unknown"
     return operation.operation.value if operation is not None else "unknown"
+
+
+_REWORDINGS = (
+    (re.compile(r"Argument '[\w.]+\((\w+):\)' of type '.*' is required, but it was not provided\."),
+     r"missing required field '\1'"),
+    (re.compile(r"Variable '\$(\w+)' of required type '.*' was not provided\."),
+     r'expecting a value for non-nullable variable: "\1"'),
+    (re.compile(r"Variable '\$(\w+)' has invalid value: Expected a value of non-null type '.*' to be provided\."),
+     r'expecting a value for non-nullable variable: "\1"'),
+)  # fmt: skip
+
+
+def _hasura_wording(message: str) -> str:
+    """Hasura's text for the graphql-core validation messages a client most often meets; others pass through."""
+    for pattern, replacement in _REWORDINGS:
+        if pattern.fullmatch(message):
+            return pattern.sub(replacement, message)
+    return message
 
 
 def _validation_failed(message: str, path: str = "$") -> HasuraError:
@@ -123,7 +142,7 @@ def run_graphql(schema: GraphQLSchema, cache: SchemaCache, session: Session, bod
     check_fields(schema, document, operation)
     errors = validate(schema, document)
     if errors:
-        raise _validation_failed(errors[0].message)
+        raise _validation_failed(_hasura_wording(errors[0].message))
     context = RequestContext(session, cache)
     result = None
     try:
@@ -137,7 +156,7 @@ def run_graphql(schema: GraphQLSchema, cache: SchemaCache, session: Session, bod
         error = result.errors[0]
         if isinstance(error.original_error, HasuraError):
             raise error.original_error
-        if error.original_error is None:  # variable coercion and similar request errors
-            raise _validation_failed(error.message)
+        if error.original_error is None or isinstance(error.original_error, GraphQLError):  # e.g. variables
+            raise _validation_failed(_hasura_wording(error.message))
         raise HasuraError("unexpected", str(error.original_error))
     return {"data": result.data}
