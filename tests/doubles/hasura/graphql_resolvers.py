@@ -57,6 +57,11 @@ def _check_failed(field_name: str, argument: str) -> HasuraError:
     )  # fmt: skip
 
 
+def _as_given(value: Any) -> Any:
+    """Request arguments are literal values: only permissions read session variables (§1.9)."""
+    return value
+
+
 def _database_error(exc: psycopg.Error) -> HasuraError:
     state = exc.sqlstate or ""
     message = exc.diag.message_primary or str(exc)
@@ -73,7 +78,8 @@ class Resolvers:
     """Resolver factories; each builds one SQL statement from permissions + arguments."""
 
     @staticmethod
-    def _filter(t: TrackedTable, ctx: RequestContext, exp: dict, params: list) -> sql.Composable:
+    def _filter(ctx: RequestContext, exp: dict, params: list) -> sql.Composable:
+        """A permission's boolean expression, with session variables substituted."""
         return pg.compile_bool_exp(exp, ctx.permission_value, params)
 
     @staticmethod
@@ -89,8 +95,8 @@ class Resolvers:
             ctx: RequestContext = info.context
             params: list = []
             condition = sql.SQL("{} AND {}").format(
-                self._filter(t, ctx, t.perms.select_filter, params),
-                pg.compile_bool_exp(where or {}, lambda v: v, params),
+                self._filter(ctx, t.perms.select_filter, params),
+                pg.compile_bool_exp(where or {}, _as_given, params),
             )
             limits = [n for n in (limit, t.perms.select_limit) if n is not None]
             query = sql.SQL("SELECT {} FROM {} WHERE {}").format(
@@ -113,8 +119,8 @@ class Resolvers:
             ctx: RequestContext = info.context
             params: list = []
             condition = sql.SQL("{} AND {}").format(
-                self._filter(t, ctx, t.perms.select_filter, params),
-                pg.compile_bool_exp({c: {"_eq": v} for c, v in pk.items()}, lambda v: v, params),
+                self._filter(ctx, t.perms.select_filter, params),
+                pg.compile_bool_exp({c: {"_eq": v} for c, v in pk.items()}, _as_given, params),
             )
             query = sql.SQL("SELECT {} FROM {} WHERE {}").format(
                 pg.json_row(t.table, t.perms.select_columns), t.table.identifier, condition
@@ -126,10 +132,10 @@ class Resolvers:
 
     def _returning(self, t: TrackedTable, ctx: RequestContext, params: list, check: dict | None) -> sql.Composable:
         """`RETURNING <row as json>, <check passed>, <visible to the role's select filter>`."""
-        check_sql = self._filter(t, ctx, check, params) if check is not None else sql.SQL("true")
+        check_sql = self._filter(ctx, check, params) if check is not None else sql.SQL("true")
         if t.perms.select_columns is None:
             return sql.SQL(" RETURNING '{{}}'::json, {}, false").format(check_sql)
-        visible = self._filter(t, ctx, t.perms.select_filter, params)
+        visible = self._filter(ctx, t.perms.select_filter, params)
         return sql.SQL(" RETURNING {}, {}, {}").format(pg.json_row(t.table, t.perms.select_columns), check_sql, visible)
 
     def _presets(self, ctx: RequestContext, permission: dict) -> dict[str, Any]:
@@ -186,8 +192,8 @@ class Resolvers:
                 statement = sql.SQL("UPDATE {} SET {} = {}").format(t.table.identifier, column, column)
             condition = where if not by_pk else {c: {"_eq": v} for c, v in pk_columns.items()}
             statement += sql.SQL(" WHERE {} AND {}").format(
-                self._filter(t, ctx, permission.get("filter") or {}, params),
-                pg.compile_bool_exp(condition, lambda v: v, params),
+                self._filter(ctx, permission.get("filter") or {}, params),
+                pg.compile_bool_exp(condition, _as_given, params),
             )
             statement += self._returning(t, ctx, params, permission.get("check"))
             rows = self._run(t, ctx, statement, params)
@@ -206,8 +212,8 @@ class Resolvers:
             condition = where if not by_pk else {c: {"_eq": v} for c, v in pk.items()}
             statement = sql.SQL("DELETE FROM {} WHERE {} AND {}").format(
                 t.table.identifier,
-                self._filter(t, ctx, t.perms.delete.get("filter") or {}, params),
-                pg.compile_bool_exp(condition, lambda v: v, params),
+                self._filter(ctx, t.perms.delete.get("filter") or {}, params),
+                pg.compile_bool_exp(condition, _as_given, params),
             )
             statement += self._returning(t, ctx, params, None)
             rows = self._run(t, ctx, statement, params)
