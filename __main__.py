@@ -5,9 +5,8 @@ from pulumi.runtime.config import CONFIG, get_config_env
 
 from components.backend_stack import ClerkHasuraStack, ClerkHasuraStackArgs
 from components.errors import ClerkHasuraError
-from components.jwt_secret import resolve_jwt_secret
 from components.settings import SECRET_ENV_VARS, TOP_LEVEL_KEYS
-from components.validation import validate_stack_config
+from components.validation import plan_stack
 
 
 def read_stack_config() -> dict:
@@ -23,15 +22,16 @@ def read_stack_config() -> dict:
     return raw
 
 
-# Everything is validated (and the JWKS reached) before the first resource is registered.
+# Everything is validated (the JWKS reached, metadata/ loaded) before the first resource is registered.
 try:
-    settings = validate_stack_config(read_stack_config())
-    jwt_secret = resolve_jwt_secret(settings)
+    plan = plan_stack(read_stack_config())
 except ClerkHasuraError as error:
     raise pulumi.RunError(str(error)) from None
+settings, jwt_secret = plan.settings, plan.jwt_secret
 
 backend = ClerkHasuraStack("backend", ClerkHasuraStackArgs(
-    settings=settings, jwt_secret=jwt_secret, project=pulumi.get_project(), stack=pulumi.get_stack()))
+    settings=settings, jwt_secret=jwt_secret, metadata_project=plan.metadata_project,
+    project=pulumi.get_project(), stack=pulumi.get_stack()))
 
 pulumi.export("jwtSecret", pulumi.Output.secret(jwt_secret.value) if jwt_secret.holds_key else jwt_secret.value)
 pulumi.export("jwksUrl", jwt_secret.jwks_url)
@@ -43,3 +43,8 @@ pulumi.export("hasuraAdminSecret", backend.admin_secret)
 pulumi.export("postgresUrl", backend.postgres_url)
 pulumi.export("dockerNetwork", backend.network_name)
 pulumi.export("appEnv", backend.app_env)
+pulumi.export("metadataHash", backend.metadata.metadata_hash)
+if backend.jwt_template is not None:
+    pulumi.export("jwtTemplateId", backend.jwt_template.templateId)
+if backend.smoke_report is not None:
+    pulumi.export("smoke", backend.smoke_report)

@@ -8,17 +8,24 @@ import pulumi
 import pulumi_docker as docker
 from pydantic import SecretStr
 
+from components.clerk_jwt_template import ClerkJwtTemplate, template_args
 from components.database import Database, DatabaseArgs
 from components.engine import Engine, EngineArgs
 from components.generated_secret import GeneratedSecret
+from components.hasura_metadata import HasuraMetadata, HasuraMetadataArgs
 from components.jwt_secret import JwtSecret
+from components.metadata_loader import MetadataProject
 from components.settings import StackSettings
+from components.smoke_check import SmokeCheck, smoke_check_args
 
 
 @dataclass(frozen=True)
 class ClerkHasuraStackArgs:
+    """Everything validated before the first resource is registered (`components.validation.plan_stack`)."""
+
     settings: StackSettings
     jwt_secret: JwtSecret
+    metadata_project: MetadataProject
     project: str
     stack: str
 
@@ -51,6 +58,12 @@ class ClerkHasuraStack(pulumi.ComponentResource):
     healthz_url: pulumi.Output[str]
     app_env: pulumi.Output[dict[str, str]]
     """Environment variables a Next.js app needs."""
+    metadata: HasuraMetadata
+    """Migrations and metadata of `metadata/`, applied once Hasura is healthy."""
+    jwt_template: ClerkJwtTemplate | None
+    """The Clerk JWT template, managed when `clerkSecretKey` is set and `clerk.claims` is `template`."""
+    smoke_report: pulumi.Output[list] | None
+    """The post-deploy smoke check's report; None when `smoke.enabled` is false."""
 
     def __init__(self, name: str, args: ClerkHasuraStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("clerk-hasura:backend_stack:ClerkHasuraStack", name, None, opts)
@@ -99,10 +112,32 @@ class ClerkHasuraStack(pulumi.ComponentResource):
         if settings.clerk.publishable_key is not None:
             app_env["NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY"] = settings.clerk.publishable_key.strip()
         self.app_env = pulumi.Output.from_input(app_env)
+
+        self.metadata = HasuraMetadata(f"{name}-metadata", HasuraMetadataArgs(
+            hasura_url=self.hasura_url, admin_secret=self.admin_secret, project=args.metadata_project,
+        ), opts=pulumi.ResourceOptions(parent=self, depends_on=[self.hasura_container]))
+
+        template = template_args(settings) if settings.clerk.claims == "template" else None
+        self.jwt_template = None if template is None else ClerkJwtTemplate(f"{name}-jwt-template", template,
+                                                                            opts=child)
+        self.smoke_report = None
+        if settings.smoke.enabled:
+            # Rerun the check whenever what it proves may have changed: a new Hasura container (image, env,
+            # JWT secret), new metadata, or a re-made template.
+            triggers = {"hasura": self.hasura_container.id, "metadata": self.metadata.metadata_hash}
+            if self.jwt_template is not None:
+                triggers["template"] = self.jwt_template.templateId
+            smoke = SmokeCheck(f"{name}-smoke", smoke_check_args(
+                settings, jwt, hasura_url=self.hasura_url, admin_secret=self.admin_secret, triggers=triggers,
+            ), opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.metadata, *([self.jwt_template] if self.jwt_template else [])]))
+            self.smoke_report = smoke.report
+
         self.register_outputs({
             "network_name": self.network_name, "admin_secret": self.admin_secret, "database_url": self.database_url,
             "postgres_url": self.postgres_url, "hasura_url": self.hasura_url, "graphql_url": self.graphql_url,
-            "healthz_url": self.healthz_url, "app_env": self.app_env,
+            "healthz_url": self.healthz_url, "app_env": self.app_env, "metadata_hash": self.metadata.metadata_hash,
+            "smoke_report": self.smoke_report,
         })
 
 

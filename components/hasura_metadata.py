@@ -25,7 +25,7 @@ from pulumi.output import contains_unknowns
 
 from components.hasura_client import HasuraClient
 from components.metadata_apply import apply_project, diff_metadata, read_applied_migrations
-from components.metadata_loader import MetadataError, MetadataProject, content_hash, load_project, \
+from components.metadata_loader import MetadataError, MetadataProject, content_hash, \
     normalize_metadata, validate_project
 
 #: The Hasura CLI project of this repository.
@@ -142,12 +142,12 @@ class HasuraMetadataArgs:
     """Base URL of Hasura as seen from where `pulumi up` runs, e.g. `http://localhost:8080` (no /v1/graphql)."""
     admin_secret: pulumi.Input[str]
     """The admin secret the Hasura container was started with."""
-    project_dir: str | Path = DEFAULT_PROJECT_DIR
-    """The Hasura CLI project folder (holding config.yaml); read and validated when the program runs."""
+    project: MetadataProject
+    """The Hasura CLI project, loaded and validated by `load_project` before any resource is registered."""
 
 
 class HasuraMetadata(Resource, module="hasura_metadata", name="HasuraMetadata"):
-    """Migrations and metadata of `project_dir`, applied to Hasura once it is healthy."""
+    """Migrations and metadata of a Hasura CLI project, applied to Hasura once it is healthy."""
 
     hasura_url: pulumi.Output[str]
     metadata: pulumi.Output[dict]
@@ -159,7 +159,7 @@ class HasuraMetadata(Resource, module="hasura_metadata", name="HasuraMetadata"):
     inconsistent_objects: pulumi.Output[list]
 
     def __init__(self, name: str, args: HasuraMetadataArgs, opts: pulumi.ResourceOptions | None = None):
-        project = load_project(args.project_dir)
+        project = args.project
         desired = normalize_metadata(project.metadata)
         props = {
             "hasura_url": args.hasura_url,

@@ -1,13 +1,22 @@
-"""The whole stack config checked at once, so a user sees every problem in one run."""
+"""Everything a deploy needs, checked before the first resource is registered.
+
+Pulumi starts creating resources as soon as the program registers them, so a problem found halfway through
+the program would leave a half-built stack: every check runs here, first.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from components.container_settings import container_problems
-from components.jwt_secret import clerk_problems
+from components.hasura_metadata import DEFAULT_PROJECT_DIR
+from components.jwt_secret import JwtSecret, clerk_problems, resolve_jwt_secret
+from components.metadata_loader import MetadataProject, load_project
 from components.settings import SettingsError, StackSettings, load_settings
+from components.smoke import preflight
 
 
 def validate_stack_config(raw: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> StackSettings:
@@ -16,3 +25,23 @@ def validate_stack_config(raw: Mapping[str, Any], environ: Mapping[str, str] | N
     if problems := clerk_problems(settings) + container_problems(settings):
         raise SettingsError(problems)
     return settings
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    """What the stack is built from, all of it valid."""
+
+    settings: StackSettings
+    jwt_secret: JwtSecret
+    metadata_project: MetadataProject
+
+
+def plan_stack(raw: Mapping[str, Any], environ: Mapping[str, str] | None = None,
+               metadata_dir: Path = DEFAULT_PROJECT_DIR) -> StackPlan:
+    """Validate the config, reach Clerk's JWKS, load and validate `metadata/` and the smoke token source;
+    any failure is a `ClerkHasuraError` naming what to fix."""
+    settings = validate_stack_config(raw, environ)
+    jwt_secret = resolve_jwt_secret(settings)
+    metadata_project = load_project(metadata_dir)
+    preflight(settings, environ)
+    return StackPlan(settings, jwt_secret, metadata_project)

@@ -17,14 +17,15 @@ PROGRAM = '''
 import pulumi
 from components.errors import ClerkHasuraError
 from components.hasura_metadata import DEFAULT_PROJECT_DIR, HasuraMetadata, HasuraMetadataArgs
+from components.metadata_loader import load_project
 
 config = pulumi.Config()
 try:
-    metadata = HasuraMetadata("backend-metadata", HasuraMetadataArgs(
-        hasura_url="http://127.0.0.1:8080", admin_secret=config.require_secret("hasuraAdminSecret"),
-        project_dir=config.get("projectDir") or DEFAULT_PROJECT_DIR))
+    project = load_project(config.get("projectDir") or DEFAULT_PROJECT_DIR)
 except ClerkHasuraError as error:
     raise pulumi.RunError(str(error)) from None
+metadata = HasuraMetadata("backend-metadata", HasuraMetadataArgs(
+    hasura_url="http://127.0.0.1:8080", admin_secret=config.require_secret("hasuraAdminSecret"), project=project))
 pulumi.export("metadataHash", metadata.metadata_hash)
 '''
 

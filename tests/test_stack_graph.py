@@ -19,6 +19,9 @@ IMAGE = "docker:index/remoteImage:RemoteImage"
 NETWORK = "docker:index/network:Network"
 VOLUME = "docker:index/volume:Volume"
 GENERATED = "pulumi-python:dynamic/generated_secret:GeneratedSecret"
+METADATA = "pulumi-python:dynamic/hasura_metadata:HasuraMetadata"
+SMOKE = "pulumi-python:dynamic/smoke_check:SmokeCheck"
+TEMPLATE = "pulumi-python:dynamic/clerk_jwt_template:ClerkJwtTemplate"
 POSTGRES = "backend-postgres-container"
 HASURA = "backend-hasura-container"
 
@@ -27,6 +30,7 @@ ADMIN_SECRET = "configured-admin-secret-0123456789"
 POSTGRES_PASSWORD = "p@ss:w/rd?#with%odd'chars\"0123"
 SIGNING_KEY = "an-hmac-signing-key-that-is-long-enough-0123456789"
 ENV_ADMIN_SECRET = "admin-secret-from-the-environment-42"
+CLERK_SECRET_KEY = "sk_test_" + "c" * 40
 
 
 @pytest.fixture(scope="session")
@@ -68,6 +72,14 @@ def runs(dev_config: dict) -> dict[str, ProgramRun]:
         "preview": lambda: run_program("dev", dev_config, preview=True),
         "frontend-api": lambda: run_program("dev", with_overrides(dev_config, {
             "clerk.publishableKey": None, "clerk.frontendApi": "happy-hippo-12.clerk.accounts.dev"})),
+        "clerk-template": lambda: run_program(
+            "dev", with_overrides(dev_config, {"clerkSecretKey": CLERK_SECRET_KEY}), secret_keys=["clerkSecretKey"],
+            mock_outputs={TEMPLATE: {"templateId": "jtmp_mock"},
+                          SMOKE: {"report": [{"name": "healthz", "passed": True}]}}),
+        "session-claims": lambda: run_program(
+            "dev", with_overrides(dev_config, {"clerkSecretKey": CLERK_SECRET_KEY, "clerk.claims": "session"}),
+            secret_keys=["clerkSecretKey"]),
+        "smoke-off": lambda: run_program("dev", with_overrides(dev_config, {"smoke": {"enabled": False}})),
     }
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {name: pool.submit(scenario) for name, scenario in scenarios.items()}
@@ -99,6 +111,8 @@ def test_the_dev_stack_registers_network_volume_images_containers_and_generated_
         (VOLUME, "backend-postgres-data"),
         (CONTAINER, POSTGRES),
         (CONTAINER, HASURA),
+        (METADATA, "backend-metadata"),
+        (SMOKE, "backend-smoke"),
     ])
 
 
@@ -245,6 +259,44 @@ def test_hasura_environment_follows_the_config(runs):
     assert env["HASURA_GRAPHQL_ENABLED_LOG_TYPES"] == "startup, http-log"
     assert env["HASURA_GRAPHQL_ENABLED_APIS"] == "metadata,graphql"
     assert env_of(runs["custom"], POSTGRES)["POSTGRES_PASSWORD"] == POSTGRES_PASSWORD
+
+
+# --- after the containers: metadata, the Clerk template, the smoke check -------------------------------------
+
+def test_metadata_is_applied_after_hasura_is_up(runs):
+    run = runs["dev"]
+    metadata = run.one(METADATA, "backend-metadata")
+    assert metadata.parent == run.one("clerk-hasura:backend_stack:ClerkHasuraStack", "backend").urn
+    assert run.one(CONTAINER, HASURA).urn in metadata.dependencies
+    assert metadata.plain_inputs["hasura_url"] == "http://127.0.0.1:8080"
+    assert isinstance(metadata.inputs["admin_secret"], Secret)
+    assert [m["name"] for m in metadata.plain_inputs["migrations"]] == ["create_users"]
+    assert runs["dev"].outputs["metadataHash"].value == metadata.plain_inputs["metadata_hash"]
+
+
+def test_the_smoke_check_runs_last_and_reruns_when_hasura_or_metadata_change(runs):
+    run = runs["clerk-template"]
+    smoke, metadata = run.one(SMOKE, "backend-smoke"), run.one(METADATA, "backend-metadata")
+    template = run.one(TEMPLATE, "backend-jwt-template")
+    assert {metadata.urn, template.urn} <= set(smoke.dependencies)
+    assert set(smoke.plain_inputs["triggers"]) == {"hasura", "metadata", "template", "jwtSecret"}
+    assert smoke.plain_inputs["triggers"]["metadata"] == metadata.plain_inputs["metadata_hash"]
+    assert smoke.plain_inputs["hasuraUrl"] == "http://127.0.0.1:8080"
+    assert run.outputs["smoke"].value == [{"name": "healthz", "passed": True}]
+
+
+def test_the_clerk_template_is_managed_only_with_a_secret_key_and_template_claims(runs):
+    template = runs["clerk-template"].one(TEMPLATE, "backend-jwt-template")
+    assert template.plain_inputs["name"] == "hasura"
+    assert isinstance(template.inputs["clerkSecretKey"], Secret)
+    assert runs["clerk-template"].outputs["jwtTemplateId"].value == "jtmp_mock"
+    assert runs["dev"].by_type(TEMPLATE) == [], "no clerkSecretKey: the template is left to the dashboard"
+    assert runs["session-claims"].by_type(TEMPLATE) == [], "session claims need no template"
+    assert plaintext_leaks(runs["clerk-template"], [CLERK_SECRET_KEY]) == []
+
+
+def test_the_smoke_check_can_be_turned_off(runs):
+    assert runs["smoke-off"].by_type(SMOKE) == []
 
 
 # --- secrets -------------------------------------------------------------------------------------------
