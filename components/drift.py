@@ -34,19 +34,14 @@ from components.hasura_client import HasuraApiError, HasuraClient, describe_inco
 from components.metadata_apply import diff_metadata, read_applied_migrations
 from components.metadata_loader import MetadataProject, load_project, normalize_metadata
 from components.smoke import forge
+from components.stack_outputs import ENV_ADMIN_SECRET, ENV_HASURA_URL, hasura_endpoint, read_stack_outputs
 
-ENV_HASURA_URL = "CLERK_HASURA_HASURA_URL"
-ENV_ADMIN_SECRET = "CLERK_HASURA_HASURA_ADMIN_SECRET"
 DEFAULT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "metadata"
 
 EXIT_IN_SYNC, EXIT_DRIFT, EXIT_COULD_NOT_CHECK = 0, 1, 2
 
 _PROBE_QUERY = "query DriftProbe { __typename }"
 _UNTRUSTED_ISSUER = "https://clerk-hasura-drift-check.invalid"
-
-
-class DriftConfigError(ClerkHasuraError):
-    """The drift command was not told where Hasura is or how to authenticate."""
 
 
 @dataclass(frozen=True)
@@ -212,38 +207,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _stack_outputs(stdin: Any) -> dict[str, Any]:
-    if stdin is None or stdin.isatty():
-        return {}
-    text = stdin.read().strip()
-    if not text:
-        return {}
-    try:
-        outputs = json.loads(text)
-    except ValueError:
-        raise DriftConfigError("stdin is not JSON. Fix: pipe `pulumi stack output --json --show-secrets` into the "
-                               "command, or pass --hasura-url and set the admin secret in the environment") from None
-    if not isinstance(outputs, dict):
-        raise DriftConfigError("stdin JSON is not an object of stack outputs. Fix: pipe `pulumi stack output --json "
-                               "--show-secrets`")
-    if any(value == "[secret]" for value in outputs.values()):
-        raise DriftConfigError("the stack outputs on stdin hide their secrets (`[secret]`). Fix: add --show-secrets")
-    return outputs
-
-
 def target_from_command_line(args: argparse.Namespace, outputs: dict[str, Any],
                              environ: Mapping[str, str]) -> DriftTarget:
-    url = args.hasura_url or environ.get(ENV_HASURA_URL) or outputs.get("hasuraUrl") or outputs.get("graphqlUrl")
-    if not url:
-        raise DriftConfigError(f"no Hasura URL. Fix: pass --hasura-url, set {ENV_HASURA_URL}, or pipe "
-                               "`pulumi stack output --json --show-secrets` into the command")
-    admin_secret = environ.get(ENV_ADMIN_SECRET) or outputs.get("hasuraAdminSecret")
-    if not admin_secret:
-        raise DriftConfigError(f"no Hasura admin secret. Fix: set {ENV_ADMIN_SECRET}, or pipe the stack outputs "
-                               "with --show-secrets")
+    endpoint = hasura_endpoint(args.hasura_url, outputs, environ)
     return DriftTarget(
-        hasura_url=str(url).rstrip("/").removesuffix("/v1/graphql"),
-        admin_secret=str(admin_secret),
+        hasura_url=endpoint.url,
+        admin_secret=endpoint.admin_secret,
         issuer=args.issuer or outputs.get("issuer"),
         jwks_url=args.jwks_url or outputs.get("jwksUrl"),
     )
@@ -254,7 +223,7 @@ def main(argv: list[str] | None = None, *, stdin: Any = sys.stdin, environ: Mapp
     args = _parser().parse_args(argv)
     target: DriftTarget | None = None
     try:
-        target = target_from_command_line(args, _stack_outputs(stdin), environ)
+        target = target_from_command_line(args, read_stack_outputs(stdin), environ)
         project = load_project(args.project_dir)
         with HasuraClient(target.hasura_url, target.admin_secret, retry_seconds=args.wait) as client:
             report = check_drift(client, project, target)

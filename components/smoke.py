@@ -34,6 +34,7 @@ from components.errors import ClerkHasuraError
 from components.hasura_client import HasuraClient, HasuraError
 from components.jwks import JwksError, fetch_jwks
 from components.smoke_settings import DEFAULT_TEST_USER_EMAIL, DEFAULT_TOKEN_ENV_VAR
+from components.stack_outputs import ENV_ADMIN_SECRET, ENV_HASURA_URL, hasura_endpoint, read_stack_outputs
 
 log = logging.getLogger(__name__)
 
@@ -862,8 +863,6 @@ def _cleanup(run: _Run, hasura: HasuraClient) -> None:
 
 # Command line -----------------------------------------------------------------------------------------------
 
-ENV_HASURA_URL = "CLERK_HASURA_HASURA_URL"
-ENV_ADMIN_SECRET = "CLERK_HASURA_HASURA_ADMIN_SECRET"
 ENV_CLERK_SECRET_KEY = "CLERK_HASURA_CLERK_SECRET_KEY"
 ENV_SIGNING_KEY = "CLERK_HASURA_CLERK_SIGNING_KEY"
 ENV_CLERK_API_URL = "CLERK_HASURA_CLERK_API_URL"
@@ -892,36 +891,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _stack_outputs(stdin: Any) -> dict[str, Any]:
-    if stdin is None or stdin.isatty():
-        return {}
-    text = stdin.read().strip()
-    if not text:
-        return {}
-    try:
-        outputs = json.loads(text)
-    except ValueError:
-        raise SmokeConfigError("stdin is not JSON. Fix: pipe `pulumi stack output --json --show-secrets` into the "
-                               "command, or pass --hasura-url and set the secrets in the environment") from None
-    if not isinstance(outputs, dict):
-        raise SmokeConfigError("stdin JSON is not an object of stack outputs. Fix: pipe `pulumi stack output --json "
-                               "--show-secrets`")
-    if any(value == "[secret]" for value in outputs.values()):
-        raise SmokeConfigError("the stack outputs on stdin hide their secrets (`[secret]`). Fix: add --show-secrets")
-    return outputs
-
-
 def target_from_command_line(args: argparse.Namespace, outputs: dict[str, Any],
                              environ: Mapping[str, str]) -> SmokeTarget:
-    url = args.hasura_url or environ.get(ENV_HASURA_URL) or outputs.get("hasuraUrl") or outputs.get("graphqlUrl")
-    if not url:
-        raise SmokeConfigError(f"no Hasura URL. Fix: pass --hasura-url, set {ENV_HASURA_URL}, or pipe "
-                               "`pulumi stack output --json --show-secrets` into the command")
-    url = str(url).removesuffix("/").removesuffix("/v1/graphql")
-    admin_secret = environ.get(ENV_ADMIN_SECRET) or outputs.get("hasuraAdminSecret")
-    if not admin_secret:
-        raise SmokeConfigError(f"no Hasura admin secret. Fix: set {ENV_ADMIN_SECRET} (it seeds and removes the test "
-                               "rows), or pipe the stack outputs with --show-secrets")
+    endpoint = hasura_endpoint(args.hasura_url, outputs, environ)
     jwt_secret = outputs.get("jwtSecret")
     if isinstance(jwt_secret, str):
         try:
@@ -935,8 +907,8 @@ def target_from_command_line(args: argparse.Namespace, outputs: dict[str, Any],
     if not signing_key and str(jwt_secret.get("type", "")).startswith("HS"):
         signing_key = jwt_secret.get("key")
     return SmokeTarget(
-        hasura_url=url,
-        admin_secret=str(admin_secret),
+        hasura_url=endpoint.url,
+        admin_secret=endpoint.admin_secret,
         issuer=args.issuer or outputs.get("issuer") or jwt_secret.get("issuer"),
         jwks_url=outputs.get("jwksUrl") or jwt_secret.get("jwk_url"),
         jwt_template=args.jwt_template or outputs.get("jwtTemplate") or "hasura",
@@ -960,7 +932,7 @@ def main(argv: list[str] | None = None, *, stdin: Any = sys.stdin, environ: Mapp
     environ = os.environ if environ is None else environ
     args = _parser().parse_args(argv)
     try:
-        target = target_from_command_line(args, _stack_outputs(stdin), environ)
+        target = target_from_command_line(args, read_stack_outputs(stdin), environ)
         report = run_smoke(target, environ=environ)
     except ClerkHasuraError as error:
         print(f"smoke check could not run: {error}", file=sys.stderr)

@@ -13,7 +13,6 @@ from components.smoke import (
     SmokeConfigError,
     SmokeTarget,
     _parser,
-    _stack_outputs,
     choose_token_source,
     forge,
     mint_with_signing_key,
@@ -21,6 +20,7 @@ from components.smoke import (
     target_from_settings,
     template_claims_for,
 )
+from components.stack_outputs import StackOutputsError, read_stack_outputs
 
 HMAC_KEY = "h" * 40
 
@@ -91,7 +91,7 @@ def test_target_from_stack_settings():
 
 
 def test_command_line_reads_stack_outputs_from_stdin():
-    outputs = _stack_outputs(io.StringIO('{"graphqlUrl": "http://h:8080/v1/graphql", "issuer": "https://i", '
+    outputs = read_stack_outputs(io.StringIO('{"graphqlUrl": "http://h:8080/v1/graphql", "issuer": "https://i", '
                                          '"jwtTemplate": "t", "jwtSecret": "{\\"type\\":\\"HS256\\",\\"key\\":\\"'
                                          + HMAC_KEY + '\\"}"}'))
     args = _parser().parse_args([])
@@ -102,12 +102,12 @@ def test_command_line_reads_stack_outputs_from_stdin():
 
 def test_command_line_explains_missing_inputs():
     args = _parser().parse_args([])
-    with pytest.raises(SmokeConfigError, match="--hasura-url"):
+    with pytest.raises(StackOutputsError, match="--hasura-url"):
         target_from_command_line(args, {}, {})
-    with pytest.raises(SmokeConfigError, match="CLERK_HASURA_HASURA_ADMIN_SECRET"):
+    with pytest.raises(StackOutputsError, match="CLERK_HASURA_HASURA_ADMIN_SECRET"):
         target_from_command_line(args, {"hasuraUrl": "http://h"}, {})
-    with pytest.raises(SmokeConfigError, match="--show-secrets"):
-        _stack_outputs(io.StringIO('{"hasuraAdminSecret": "[secret]"}'))
+    with pytest.raises(StackOutputsError, match="--show-secrets"):
+        read_stack_outputs(io.StringIO('{"hasuraAdminSecret": "[secret]"}'))
 
 
 def test_smoke_settings_errors_name_the_key_and_the_fix():
