@@ -20,7 +20,6 @@ admin secret, invalid `metadata/`). Secrets come from the environment or from
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time

@@ -3,4 +3,5 @@
 from tests.fixtures.clerk import *  # noqa: F403
 from tests.fixtures.hasura import *  # noqa: F403
 from tests.fixtures.jwks import *  # noqa: F403
+from tests.fixtures.metadata import *  # noqa: F403
 from tests.fixtures.postgres import *  # noqa: F403

@@ -31,21 +31,20 @@ providers) and drives a provider serialized with the SDK's own `serialize_provid
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import hashlib
 import json
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tests.fixtures.jwks import serve_jwks  # noqa: F401 - part of the harness's API
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "clerk-hasura"
@@ -218,32 +217,6 @@ def with_overrides(config: Mapping[str, Any], overrides: Mapping[str, Any]) -> d
         else:
             node[leaf] = value
     return result
-
-
-@contextlib.contextmanager
-def serve_jwks(jwks: Mapping[str, Any]) -> Iterator[str]:
-    """Serve `jwks` on 127.0.0.1 for the JWT secret's preflight; yields the URL for `clerk.jwksUrl`."""
-    body = json.dumps(jwks).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # --- the wire format ---------------------------------------------------------------------------------

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 import time
-from pathlib import Path
 
 import jwt
 import psycopg
 import pytest
-import yaml
 
 from components.errors import ClerkHasuraError
 from components.hasura_client import HasuraClient, HasuraConflict, HasuraInconsistentMetadata, HasuraUnreachable
 from components.metadata_apply import MIGRATIONS_TABLE, apply_project, diff_metadata, read_applied_migrations
 from components.metadata_loader import MetadataError, load_project, normalize_metadata
+from tests.fixtures.metadata import PROJECT, edit_users
 
-PROJECT = Path(__file__).resolve().parent.parent / "metadata"
-USERS_YAML = Path("metadata/databases/default/tables/public_users.yaml")
 MIGRATION = "default/1763856000000_create_users"
 
 
@@ -25,20 +21,6 @@ MIGRATION = "default/1763856000000_create_users"
 def client(hasura_double):
     with HasuraClient(hasura_double.url, hasura_double.admin_secret, retry_seconds=3) as hasura_client:
         yield hasura_client
-
-
-@pytest.fixture
-def project_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "project"
-    shutil.copytree(PROJECT, target)
-    return target
-
-
-def edit_users(project: Path, change) -> None:
-    path = project / USERS_YAML
-    document = yaml.safe_load(path.read_text())
-    change(document)
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
 def live(client: HasuraClient) -> dict:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import copy
 import random
-import shutil
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import yaml
 
 from components.metadata_apply import diff_metadata
 from components.metadata_loader import (
@@ -21,23 +19,8 @@ from components.metadata_loader import (
     split_sql,
     table_columns,
 )
+from tests.fixtures.metadata import PROJECT, USERS_YAML, edit_users
 
-PROJECT = Path(__file__).resolve().parent.parent / "metadata"
-USERS_YAML = Path("metadata/databases/default/tables/public_users.yaml")
-
-
-@pytest.fixture
-def project_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "project"
-    shutil.copytree(PROJECT, target)
-    return target
-
-
-def edit_users(project: Path, change) -> None:
-    path = project / USERS_YAML
-    document = yaml.safe_load(path.read_text())
-    change(document)
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
 def test_the_project_loads_into_the_metadata_hasura_expects():
