@@ -21,6 +21,7 @@ Pure orchestration over `HasuraClient` (no Pulumi). Order and guarantees:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -239,16 +240,27 @@ def diff_metadata(desired: dict[str, Any], live: dict[str, Any]) -> list[Change]
     changes: list[Change] = []
     for key in sorted((set(desired) | set(live)) - {"sources"}):
         changes += _generic_diff(desired.get(key), live.get(key), key)
-    desired_sources = {s["name"]: s for s in desired.get("sources", [])}
-    live_sources = {s["name"]: s for s in live.get("sources", [])}
-    for name in sorted(set(desired_sources) | set(live_sources)):
-        where = f"source {name}"
-        if name not in live_sources:
-            changes.append(Change(where, "missing live (declared in metadata/)"))
-        elif name not in desired_sources:
-            changes.append(Change(where, "present live, not in metadata/"))
+    changes += _matched_diff({s["name"]: s for s in desired.get("sources", [])},
+                             {s["name"]: s for s in live.get("sources", [])},
+                             lambda name: f"source {name}", _source_diff,
+                             missing_live="missing live (declared in metadata/)",
+                             missing_desired="present live, not in metadata/")
+    return changes
+
+
+def _matched_diff(desired: dict[str, Any], live: dict[str, Any], where: Callable[[str], str],
+                  inner: Callable[[Any, Any, str], list[Change]], *, missing_live: str,
+                  missing_desired: str) -> list[Change]:
+    """Items matched by key: one change for each item on one side only, `inner` for each item on both."""
+    changes: list[Change] = []
+    for key in sorted(set(desired) | set(live)):
+        here = where(key)
+        if key not in live:
+            changes.append(Change(here, missing_live))
+        elif key not in desired:
+            changes.append(Change(here, missing_desired))
         else:
-            changes += _source_diff(desired_sources[name], live_sources[name], where)
+            changes += inner(desired[key], live[key], here)
     return changes
 
 
@@ -256,16 +268,11 @@ def _source_diff(desired: dict[str, Any], live: dict[str, Any], where: str) -> l
     changes: list[Change] = []
     for key in sorted((set(desired) | set(live)) - {"tables", "name"}):
         changes += [Change(where, c) for c in _generic_diff(desired.get(key), live.get(key), key, as_text=True)]
-    desired_tables = {_table_label(t): t for t in desired.get("tables", [])}
-    live_tables = {_table_label(t): t for t in live.get("tables", [])}
-    for label in sorted(set(desired_tables) | set(live_tables)):
-        table_where = f"{where} › table {label}"
-        if label not in live_tables:
-            changes.append(Change(table_where, "not tracked live (tracked in metadata/)"))
-        elif label not in desired_tables:
-            changes.append(Change(table_where, "tracked live, not in metadata/"))
-        else:
-            changes += _table_diff(desired_tables[label], live_tables[label], table_where)
+    changes += _matched_diff({_table_label(t): t for t in desired.get("tables", [])},
+                             {_table_label(t): t for t in live.get("tables", [])},
+                             lambda label: f"{where} › table {label}", _table_diff,
+                             missing_live="not tracked live (tracked in metadata/)",
+                             missing_desired="tracked live, not in metadata/")
     return changes
 
 
@@ -279,16 +286,12 @@ def _table_diff(desired: dict[str, Any], live: dict[str, Any], where: str) -> li
     for key in sorted((set(desired) | set(live)) - permission_keys - {"table"}):
         changes += [Change(where, c) for c in _generic_diff(desired.get(key), live.get(key), key, as_text=True)]
     for kind in PERMISSION_KINDS:
-        desired_roles = {p["role"]: p for p in desired.get(f"{kind}_permissions", [])}
-        live_roles = {p["role"]: p for p in live.get(f"{kind}_permissions", [])}
-        for role in sorted(set(desired_roles) | set(live_roles)):
-            role_where = f"{where} › role {role} › {kind} permission"
-            if role not in live_roles:
-                changes.append(Change(role_where, "missing live (defined in metadata/)"))
-            elif role not in desired_roles:
-                changes.append(Change(role_where, "present live, not in metadata/"))
-            else:
-                changes += _permission_diff(desired_roles[role], live_roles[role], role_where)
+        changes += _matched_diff({p["role"]: p for p in desired.get(f"{kind}_permissions", [])},
+                                 {p["role"]: p for p in live.get(f"{kind}_permissions", [])},
+                                 lambda role, kind=kind: f"{where} › role {role} › {kind} permission",
+                                 _permission_diff,
+                                 missing_live="missing live (defined in metadata/)",
+                                 missing_desired="present live, not in metadata/")
     return changes
 
 
