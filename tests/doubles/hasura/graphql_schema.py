@@ -176,6 +176,15 @@ class SchemaBuilder:
                 fields["returning"] = GraphQLField(GraphQLNonNull(GraphQLList(GraphQLNonNull(object_type))))
             return GraphQLObjectType(f"{name}_mutation_response", fields)
 
+        def settable_input(type_name: str, permission: dict) -> GraphQLInputObjectType:
+            """The columns a role may give values for: the permission's columns, less those it presets."""
+            presets = set(permission.get("set") or {})
+            return GraphQLInputObjectType(
+                type_name,
+                {c: GraphQLInputField(col_type[c]) for c in permission["columns"] if c not in presets and c in col_type}
+                or {"_no_fields_accessible": GraphQLInputField(GraphQLString)},
+            )  # fmt: skip
+
         response = None
         if perms.select_columns is not None:
             order_by = GraphQLInputObjectType(
@@ -195,12 +204,7 @@ class SchemaBuilder:
             if has_pk and all(c in select_cols for c in table.primary_key):
                 query[t.root["select_by_pk"]] = GraphQLField(object_type, args=pk_args, resolve=resolvers.select_by_pk(t))
         if perms.insert is not None:
-            presets = set(perms.insert.get("set") or {})
-            insert_input = GraphQLInputObjectType(
-                f"{name}_insert_input",
-                {c: GraphQLInputField(col_type[c]) for c in perms.insert["columns"] if c not in presets and c in col_type}
-                or {"_no_fields_accessible": GraphQLInputField(GraphQLString)},
-            )  # fmt: skip
+            insert_input = settable_input(f"{name}_insert_input", perms.insert)
             response = response or mutation_response()
             mutation[t.root["insert"]] = GraphQLField(
                 response,
@@ -213,12 +217,7 @@ class SchemaBuilder:
                     resolve=resolvers.insert(t, many=False),
                 )  # fmt: skip
         if perms.update is not None:
-            presets = set(perms.update.get("set") or {})
-            set_input = GraphQLInputObjectType(
-                f"{name}_set_input",
-                {c: GraphQLInputField(col_type[c]) for c in perms.update["columns"] if c not in presets and c in col_type}
-                or {"_no_fields_accessible": GraphQLInputField(GraphQLString)},
-            )  # fmt: skip
+            set_input = settable_input(f"{name}_set_input", perms.update)
             response = response or mutation_response()
             mutation[t.root["update"]] = GraphQLField(
                 response,
