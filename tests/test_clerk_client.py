@@ -8,7 +8,7 @@ import socket
 import jwt
 import pytest
 
-from components.clerk_client import (
+from components.clerk.client import (
     ClerkAuthenticationFailed,
     ClerkClient,
     ClerkNotFound,

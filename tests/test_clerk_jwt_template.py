@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pulumi.dynamic import CheckResult
 
-from components.clerk_client import HASURA_TEMPLATE_CLAIMS, ClerkAuthenticationFailed
-from components.clerk_jwt_template import ClerkJwtTemplateProvider
+from components.clerk.client import HASURA_TEMPLATE_CLAIMS, ClerkAuthenticationFailed
+from components.providers.clerk_jwt_template import ClerkJwtTemplateProvider
 
 WRITES = {("POST", "/v1/jwt_templates"), ("PATCH", "/v1/jwt_templates/{id}"), ("DELETE", "/v1/jwt_templates/{id}")}
 
@@ -142,7 +142,7 @@ def rsa_public_and_private() -> tuple[str, str]:
 
 
 def test_a_public_signing_key_is_checked_never_changed(clerk_double_factory):
-    from components.clerk_jwt_template import TemplateSigningMismatch
+    from components.providers.clerk_jwt_template import TemplateSigningMismatch
     _, private = rsa_public_and_private()
     plain = clerk_double_factory()
     with pytest.raises(TemplateSigningMismatch) as caught:
@@ -160,9 +160,9 @@ def test_a_public_signing_key_is_checked_never_changed(clerk_double_factory):
 def test_template_args_from_stack_settings():
     import asyncio
 
-    from components.clerk_jwt_template import template_args
+    from components.providers.clerk_jwt_template import template_args
     asyncio.set_event_loop(asyncio.new_event_loop())  # pulumi.Output needs one, as in a Pulumi program
-    from components.settings import load_settings
+    from components.config.settings import load_settings
     assert template_args(load_settings({}, environ={})) is None
     settings = load_settings({"clerk": {"jwtTemplate": "hs", "allowedSkew": 9}, "clerkSecretKey": "sk_test_abc",
                               "clerkSigningKey": "k" * 40}, environ={})

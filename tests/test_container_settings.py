@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from components.container_settings import DEFAULT_HASURA_IMAGE, DEFAULT_POSTGRES_IMAGE, HasuraSettings, \
-    PostgresSettings, container_problems
-from components.engine import hasura_environment
-from components.settings import SettingsError, load_settings
+from components.config.containers import DEFAULT_HASURA_IMAGE, DEFAULT_POSTGRES_IMAGE, HasuraSettings, \
+    PostgresSettings
+from components.config.stack_checks import container_problems
+from components.targets.docker.engine import hasura_environment
+from components.config.settings import SettingsError, load_settings
 
 CLERK = {"publishableKey": "pk_test_aGFwcHktaGlwcG8tMTIuY2xlcmsuYWNjb3VudHMuZGV2JA"}
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from components.clerk_client import HASURA_TEMPLATE_CLAIMS
+from components.clerk.client import HASURA_TEMPLATE_CLAIMS
 from tests.pulumi_harness import DynamicProviderHost, ProgramRun, example_dev_config, run_program, with_overrides
 
 CONTAINER = "docker:index/container:Container"

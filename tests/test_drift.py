@@ -1,4 +1,4 @@
-"""`python -m components.drift` against the Hasura double: 0 in sync, 1 drift (named), 2 could not check."""
+"""`python -m components.commands.drift` against the Hasura double: 0 in sync, 1 drift (named), 2 could not check."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from components.drift import main
-from components.hasura_client import HasuraClient
-from components.metadata_apply import apply_project
-from components.metadata_loader import load_project
+from components.commands.drift import main
+from components.hasura.client import HasuraClient
+from components.hasura.apply import apply_project
+from components.hasura.loader import load_project
 
 PROJECT = Path(__file__).resolve().parent.parent / "metadata"
 ISSUER = "https://happy-hippo-12.clerk.accounts.dev"
@@ -138,7 +138,7 @@ def test_missing_inputs_and_hidden_secrets_exit_2(capsys):
 def test_flags_and_environment_work_as_a_module_in_a_subprocess(deployed):
     environ = {**os.environ, "CLERK_HASURA_HASURA_URL": deployed.url,
                "CLERK_HASURA_HASURA_ADMIN_SECRET": deployed.admin_secret}
-    result = subprocess.run([sys.executable, "-m", "components.drift", "--issuer", ISSUER], env=environ,
+    result = subprocess.run([sys.executable, "-m", "components.commands.drift", "--issuer", ISSUER], env=environ,
                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
                             cwd=Path(__file__).resolve().parent.parent)
     assert result.returncode == 0, result.stdout + result.stderr

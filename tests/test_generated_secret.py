@@ -14,7 +14,7 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime.proto import provider_pb2
 
-from components.generated_secret import ALPHABET, DEFAULT_LENGTH, MAX_LENGTH, MIN_LENGTH, GeneratedSecretProvider, \
+from components.providers.generated_secret import ALPHABET, DEFAULT_LENGTH, MAX_LENGTH, MIN_LENGTH, GeneratedSecretProvider, \
     generate_secret
 from tests.pulumi_harness import DynamicProviderHost
 
@@ -76,7 +76,7 @@ def test_the_provider_is_serialized_by_reference():
     serialized = serialize_provider(GeneratedSecretProvider())
     raw = base64.b64decode(serialized)
     # Module + class name, no bytecode: code changes do not churn `__provider`, and the host imports the module.
-    assert b"components.generated_secret" in raw and b"GeneratedSecretProvider" in raw
+    assert b"components.providers.generated_secret" in raw and b"GeneratedSecretProvider" in raw
     assert len(raw) < 200
 
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from components.errors import ClerkHasuraError
-from components.hasura_client import (
+from components.hasura.client import (
     HasuraAccessDenied,
     HasuraApiError,
     HasuraClient,

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from components.jwks import rs256_public_pem
-from components.jwt_secret import frontend_api_from_publishable_key, normalize_frontend_api, resolve_jwt_secret
-from components.settings import load_settings
+from components.auth.jwks import rs256_public_pem
+from components.auth.jwt_secret import frontend_api_from_publishable_key, normalize_frontend_api, resolve_jwt_secret
+from components.config.settings import load_settings
 
 HOST = "happy-hippo-12.clerk.accounts.dev"
 PK = "pk_test_" + base64.b64encode(f"{HOST}$".encode()).decode().rstrip("=")
@@ -85,7 +85,7 @@ def test_pinned_mode_embeds_the_rs256_key_of_the_jwks(jwks_url: str, clerk_insta
 
 
 def test_default_jwks_url_is_on_the_frontend_api_host() -> None:
-    from components.jwt_secret import validate_clerk
+    from components.auth.jwt_secret import validate_clerk
 
     assert validate_clerk(load_settings({"clerk": {"publishableKey": PK}}, environ={})) == \
         (HOST, f"https://{HOST}/.well-known/jwks.json")

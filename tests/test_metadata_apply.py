@@ -9,9 +9,9 @@ import psycopg
 import pytest
 
 from components.errors import ClerkHasuraError
-from components.hasura_client import HasuraClient, HasuraConflict, HasuraInconsistentMetadata, HasuraUnreachable
-from components.metadata_apply import MIGRATIONS_TABLE, apply_project, diff_metadata, read_applied_migrations
-from components.metadata_loader import MetadataError, load_project, normalize_metadata
+from components.hasura.client import HasuraClient, HasuraConflict, HasuraInconsistentMetadata, HasuraUnreachable
+from components.hasura.apply import MIGRATIONS_TABLE, apply_project, diff_metadata, read_applied_migrations
+from components.hasura.loader import MetadataError, load_project, normalize_metadata
 from tests.fixtures.metadata import PROJECT, edit_users
 
 MIGRATION = "default/1763856000000_create_users"

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.metadata_apply import diff_metadata
-from components.metadata_loader import (
+from components.hasura.apply import diff_metadata
+from components.hasura.loader import (
     MetadataError,
     Migration,
     load_project,

@@ -10,9 +10,9 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime.proto import provider_pb2
 
-from components.hasura_client import HasuraClient
-from components.hasura_metadata import HasuraMetadataProvider, changed_properties
-from components.metadata_loader import content_hash, load_project, normalize_metadata
+from components.hasura.client import HasuraClient
+from components.providers.hasura_metadata import HasuraMetadataProvider, changed_properties
+from components.hasura.loader import content_hash, load_project, normalize_metadata
 from tests.pulumi_harness import DynamicProviderHost
 
 PROJECT = Path(__file__).resolve().parent.parent / "metadata"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from components.metadata_loader import load_project, normalize_metadata
+from components.hasura.loader import load_project, normalize_metadata
 from tests.pulumi_harness import Secret, plaintext_leaks, run_program
 
 PROJECT = Path(__file__).resolve().parent.parent / "metadata"
@@ -16,12 +16,13 @@ ADMIN_SECRET = "metadata-test-admin-secret"
 PROGRAM = '''
 import pulumi
 from components.errors import ClerkHasuraError
-from components.hasura_metadata import DEFAULT_PROJECT_DIR, HasuraMetadata, HasuraMetadataArgs
-from components.metadata_loader import load_project
+from components.hasura.loader import PROJECT_DIR
+from components.providers.hasura_metadata import HasuraMetadata, HasuraMetadataArgs
+from components.hasura.loader import load_project
 
 config = pulumi.Config()
 try:
-    project = load_project(config.get("projectDir") or DEFAULT_PROJECT_DIR)
+    project = load_project(config.get("projectDir") or PROJECT_DIR)
 except ClerkHasuraError as error:
     raise pulumi.RunError(str(error)) from None
 metadata = HasuraMetadata("backend-metadata", HasuraMetadataArgs(

@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from components.database import ENTRYPOINT_SCRIPT, PASSWORD_SYNCED_MARKER
+from components.targets.docker.database import ENTRYPOINT_SCRIPT, PASSWORD_SYNCED_MARKER
 
 #: Quotes, backslash, SQL and shell metacharacters: must arrive byte for byte.
 TRICKY_PASSWORD = "it's \"quoted\" \\ $HOME; DROP ROLE x; -- `id` :'password'"

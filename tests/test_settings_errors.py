@@ -9,9 +9,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from components.jwks import JwksError
-from components.jwt_secret import resolve_jwt_secret
-from components.settings import SettingsError, load_settings
+from components.auth.jwks import JwksError
+from components.auth.jwt_secret import resolve_jwt_secret
+from components.config.settings import SettingsError, load_settings
 
 HOST = "happy-hippo-12.clerk.accounts.dev"
 PK = "pk_test_" + base64.b64encode(f"{HOST}$".encode()).decode().rstrip("=")
@@ -195,7 +195,7 @@ def test_secret_env_var_overrides_stack_config_and_is_validated() -> None:
 
 
 def test_clerk_and_container_problems_are_reported_together() -> None:
-    from components.validation import validate_stack_config
+    from components.plan import validate_stack_config
 
     raw = {"clerk": {"publishableKey": PK, "frontendApi": "other-animal-7.clerk.accounts.dev"},
            "hasura": {"port": 8080}, "postgres": {"hostPort": 8080}, "hasuraAdminSecret": "short"}

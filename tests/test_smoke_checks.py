@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-import components.clerk_client as clerk_client_module
-import components.smoke as smoke
-from components.hasura_client import HasuraClient
-from components.metadata_apply import apply_project
-from components.metadata_loader import MetadataProject, load_project
-from components.smoke import SmokeCheckFailed, SmokeTarget, run_smoke
-from components.smoke_check import SmokeCheckProvider
+import components.clerk.client as clerk_client_module
+import components.smoke.core as smoke
+from components.hasura.client import HasuraClient
+from components.hasura.apply import apply_project
+from components.hasura.loader import MetadataProject, load_project
+from components.smoke.core import SmokeCheckFailed, SmokeTarget, run_smoke
+from components.providers.smoke_check import SmokeCheckProvider
 
 ROOT = Path(__file__).resolve().parents[1]
 HMAC_KEY = secrets.token_hex(24)
@@ -304,7 +304,7 @@ def run_command(args: list[str], *, stdin: str = "", env: dict | None = None):
     import subprocess
     import sys
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("CLERK_HASURA_")} | (env or {})
-    return subprocess.run([sys.executable, "-m", "components.smoke", *args], cwd=ROOT, input=stdin, text=True,
+    return subprocess.run([sys.executable, "-m", "components.commands.smoke", *args], cwd=ROOT, input=stdin, text=True,
                           capture_output=True, env=child_env, timeout=120)
 
 
@@ -402,7 +402,7 @@ def test_cookie_mode_sends_the_token_as_clerks_session_cookie(deploy, clerk_doub
 
 
 def test_deploy_order_template_resource_then_smoke_check_with_an_audience(deploy, clerk_double_factory):
-    from components.clerk_jwt_template import ClerkJwtTemplateProvider
+    from components.providers.clerk_jwt_template import ClerkJwtTemplateProvider
 
     clerk = clerk_double_factory(seed_templates={})
     claims = {**clerk_client_module.HASURA_TEMPLATE_CLAIMS, "aud": "my-api"}

@@ -12,8 +12,8 @@ from pathlib import Path
 import dill
 from pulumi.dynamic.dynamic import serialize_provider
 
-from components.clerk_jwt_template import ClerkJwtTemplateProvider
-from components.smoke_check import SmokeCheckProvider
+from components.providers.clerk_jwt_template import ClerkJwtTemplateProvider
+from components.providers.smoke_check import SmokeCheckProvider
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +51,7 @@ def test_template_provider_works_in_a_fresh_interpreter(clerk_double_factory):
     inputs = ClerkJwtTemplateProvider().check({}, {"name": "hasura", "clerkSecretKey": clerk.secret_key,
                                                    "clerkApiUrl": clerk.url}).inputs
     created, _ = drive(ClerkJwtTemplateProvider(), "create", inputs)
-    assert created["type"] == "components.clerk_jwt_template.ClerkJwtTemplateProvider"
+    assert created["type"] == "components.providers.clerk_jwt_template.ClerkJwtTemplateProvider"
     assert created["id"] == clerk.templates["hasura"]["id"]
     read, _ = drive(ClerkJwtTemplateProvider(), "read", created["id"], created["outs"])
     diffed, _ = drive(ClerkJwtTemplateProvider(), "diff", created["id"], read["outs"], inputs)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from components.settings import load_settings
-from components.smoke import SmokeConfigError, preflight
+from components.config.settings import load_settings
+from components.smoke.core import SmokeConfigError, preflight
 from tests.pulumi_harness import Secret, plaintext_leaks, run_program
 
 SECRET_KEY = "sk_test_" + "s" * 40
@@ -17,10 +17,10 @@ ADMIN_SECRET = "the-admin-secret-value"
 
 PROGRAM = '''
 import pulumi
-from components.clerk_jwt_template import ClerkJwtTemplate, template_args
-from components.jwt_secret import JwtSecret
-from components.settings import load_settings
-from components.smoke_check import SmokeCheck, smoke_check_args
+from components.providers.clerk_jwt_template import ClerkJwtTemplate, template_args
+from components.auth.jwt_secret import JwtSecret
+from components.config.settings import load_settings
+from components.providers.smoke_check import SmokeCheck, smoke_check_args
 
 settings = load_settings({
     "clerk": {"publishableKey": "pk_test_aGFwcHktaGlwcG8tMTIuY2xlcmsuYWNjb3VudHMuZGV2JA", "signingAlgorithm": "HS256"},

@@ -8,19 +8,18 @@ import time
 import jwt
 import pytest
 
-from components.settings import load_settings
-from components.smoke import (
+from components.config.settings import load_settings
+from components.commands.smoke import _parser, target_from_command_line
+from components.smoke.core import (
     SmokeConfigError,
     SmokeTarget,
-    _parser,
     choose_token_source,
     forge,
     mint_with_signing_key,
-    target_from_command_line,
     target_from_settings,
     template_claims_for,
 )
-from components.stack_outputs import StackOutputsError, read_stack_outputs
+from components.commands.stack_outputs import StackOutputsError, read_stack_outputs
 
 HMAC_KEY = "h" * 40
 
@@ -111,7 +110,7 @@ def test_command_line_explains_missing_inputs():
 
 
 def test_smoke_settings_errors_name_the_key_and_the_fix():
-    from components.settings import SettingsError
+    from components.config.settings import SettingsError
     with pytest.raises(SettingsError) as caught:
         load_settings({"smoke": {"tokenSource": "clerk-api", "timeoutSeconds": 2, "testUserEmail": "me@example.com",
                                  "tokenEnvVar": "MY-TOKEN", "enable": True}}, environ={})

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from components.container_settings import DEFAULT_HASURA_IMAGE, DEFAULT_POSTGRES_IMAGE
+from components.config.containers import DEFAULT_HASURA_IMAGE, DEFAULT_POSTGRES_IMAGE
 from tests.fixtures.jwks import new_rsa_signing_key
 from tests.pulumi_harness import ProgramRun, Secret, example_dev_config, mock_generated_secret, plaintext_leaks, \
     run_program, serve_jwks, with_overrides

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.container_settings import container_problems
-from components.hasura_metadata import DEFAULT_PROJECT_DIR
-from components.jwt_secret import JwtSecret, clerk_problems, resolve_jwt_secret
-from components.metadata_loader import MetadataProject, load_project
-from components.settings import SettingsError, StackSettings, load_settings
-from components.smoke import preflight
+from components.config.stack_checks import container_problems
+from components.hasura.loader import PROJECT_DIR
+from components.auth.jwt_secret import JwtSecret, clerk_problems, resolve_jwt_secret
+from components.hasura.loader import MetadataProject, load_project
+from components.config.settings import SettingsError, StackSettings, load_settings
+from components.smoke.core import preflight
 
 
 def validate_stack_config(raw: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> StackSettings:
@@ -37,7 +37,7 @@ class StackPlan:
 
 
 def plan_stack(raw: Mapping[str, Any], environ: Mapping[str, str] | None = None,
-               metadata_dir: Path = DEFAULT_PROJECT_DIR) -> StackPlan:
+               metadata_dir: Path = PROJECT_DIR) -> StackPlan:
     """Validate the config, reach Clerk's JWKS, load and validate `metadata/` and the smoke token source;
     any failure is a `ClerkHasuraError` naming what to fix."""
     settings = validate_stack_config(raw, environ)

@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.errors import ClerkHasuraError
-from components.hasura_client import (
+from components.hasura.client import (
     ExportedMetadata,
     HasuraApiError,
     HasuraClient,
     HasuraUnreachable,
     describe_inconsistent_objects,
 )
-from components.metadata_loader import (
+from components.hasura.loader import (
     PERMISSION_KINDS,
     MetadataProject,
     Migration,

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pulumi
 import pulumi_docker as docker
 
-from components.container_settings import PostgresSettings
+from components.config.containers import PostgresSettings
 
 #: The name Hasura (and app containers on the network) reach Postgres by.
 NETWORK_ALIAS = "postgres"

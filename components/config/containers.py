@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from pydantic import field_validator
 
-from components.settings_base import StrictModel
-
-if TYPE_CHECKING:
-    from components.settings import StackSettings
+from components.config.base import StrictModel
 
 #: Pinned images. Hasura: a current v2 release (hasura.md §3.3). Postgres: the current 17 minor; a
 #: different major needs a dump/restore of the data volume, so it is never changed silently.
@@ -248,29 +244,3 @@ class PostgresSettings(StrictModel):
 
     def resolved_protect_volume(self, stack: str) -> bool:
         return self.protect_volume if self.protect_volume is not None else stack != DEV_STACK
-
-
-#: Shortest admin secret / password accepted from config; generated ones are 40 characters.
-MIN_SECRET_LENGTH = 16
-
-
-def container_problems(settings: StackSettings) -> list[str]:
-    """Problems that span the `hasura` and `postgres` objects and the secrets they use; each names its key."""
-    problems = []
-    if settings.postgres.host_port is not None and settings.postgres.host_port == settings.hasura.port:
-        problems.append(f"postgres.hostPort: {settings.postgres.host_port} is already hasura.port; two containers "
-                        "cannot publish the same host port. Fix: choose another port for one of them (e.g. 5432)")
-    for key, secret in (("hasuraAdminSecret", settings.hasura_admin_secret),
-                        ("postgresPassword", settings.postgres_password)):
-        if secret is None:
-            continue
-        value = secret.get_secret_value()
-        if len(value) < MIN_SECRET_LENGTH:
-            problems.append(f"{key}: is {len(value)} characters, fewer than {MIN_SECRET_LENGTH}. Fix: set a longer "
-                            f"one (`openssl rand -hex 24`) with `pulumi config set --secret {key} …`, or remove it "
-                            "and a strong one is generated once and kept")
-        elif not value.isprintable() or value != value.strip():
-            problems.append(f"{key}: contains spaces at the ends or control characters. Fix: set it again without "
-                            f"them: `pulumi config set --secret {key} …`")
-    return problems
-

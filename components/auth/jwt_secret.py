@@ -20,8 +20,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from components.jwks import fetch_jwks, require_rs256_key, rs256_public_pem
-from components.settings import ClerkSettings, SettingsError, StackSettings
+from components.auth.jwks import fetch_jwks, require_rs256_key, rs256_public_pem
+from components.config.settings import ClerkSettings, SettingsError, StackSettings
 
 HASURA_CLAIMS_NAMESPACE = "https://hasura.io/jwt/claims"
 SESSION_COOKIE = "__session"

@@ -1,4 +1,4 @@
-"""`python -m components.drift`: does the live Hasura still match `metadata/` and the stack's auth settings?
+"""`python -m components.commands.drift`: does the live Hasura still match `metadata/` and the stack's auth settings?
 
 Made for a scheduled CI job without the pulumi CLI. Checks, in order:
 
@@ -29,13 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from components.errors import ClerkHasuraError
-from components.hasura_client import HasuraApiError, HasuraClient, describe_inconsistent_objects
-from components.metadata_apply import diff_metadata, read_applied_migrations
-from components.metadata_loader import MetadataProject, load_project, normalize_metadata
-from components.smoke import forge
-from components.stack_outputs import ENV_ADMIN_SECRET, ENV_HASURA_URL, hasura_endpoint, read_stack_outputs
-
-DEFAULT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "metadata"
+from components.hasura.client import HasuraApiError, HasuraClient, describe_inconsistent_objects
+from components.hasura.apply import diff_metadata, read_applied_migrations
+from components.hasura.loader import PROJECT_DIR, MetadataProject, load_project, normalize_metadata
+from components.smoke.core import forge
+from components.commands.stack_outputs import ENV_ADMIN_SECRET, ENV_HASURA_URL, hasura_endpoint, read_stack_outputs
 
 EXIT_IN_SYNC, EXIT_DRIFT, EXIT_COULD_NOT_CHECK = 0, 1, 2
 
@@ -191,13 +189,13 @@ def _probe(client: HasuraClient, token: str | None) -> tuple[str | None, str, An
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m components.drift",
+        prog="python -m components.commands.drift",
         description="Compare the live Hasura with metadata/ and the stack's auth settings. Exit 0 in sync, 1 drift, "
                     "2 could not check. The admin secret comes from "
                     f"{ENV_ADMIN_SECRET} or from `pulumi stack output --json --show-secrets` piped into stdin.",
     )
     parser.add_argument("--hasura-url", help=f"Hasura base URL (or {ENV_HASURA_URL}, or stack output graphqlUrl)")
-    parser.add_argument("--project-dir", default=str(DEFAULT_PROJECT_DIR),
+    parser.add_argument("--project-dir", default=str(PROJECT_DIR),
                         help="the Hasura CLI project to compare with (default: this repository's metadata/)")
     parser.add_argument("--issuer", help="the issuer Hasura must trust (default: stack output issuer)")
     parser.add_argument("--wait", type=float, default=30.0,

@@ -17,7 +17,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
     ResourceProvider, UpdateResult
 from pulumi.output import contains_unknowns
 
-from components.clerk_client import (
+from components.clerk.client import (
     DEFAULT_CLERK_API_URL,
     HASURA_TEMPLATE_CLAIMS,
     RESERVED_CLAIMS,

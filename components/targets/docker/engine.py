@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from components.container_settings import HasuraSettings
+from components.config.containers import HasuraSettings
 
 #: Port inside the container. Fixed: the image's own health check hardcodes it (hasura.md §3.1).
 CONTAINER_PORT = 8080

@@ -1,4 +1,4 @@
-"""What the CI commands (`components.drift`, `components.smoke`) read instead of running the Pulumi program:
+"""What the CI commands (`components.commands.drift`, `components.smoke.core`) read instead of running the Pulumi program:
 the stack's outputs piped on stdin, flags, and the environment."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.errors import ClerkHasuraError
-from components.settings import SECRET_ENV_VARS
+from components.config.settings import SECRET_ENV_VARS
 
 ENV_HASURA_URL = "CLERK_HASURA_HASURA_URL"
 ENV_ADMIN_SECRET = SECRET_ENV_VARS["hasuraAdminSecret"]

@@ -8,20 +8,20 @@ import pulumi
 import pulumi_docker as docker
 from pydantic import SecretStr
 
-from components.clerk_jwt_template import ClerkJwtTemplate, template_args
-from components.database import Database, DatabaseArgs
-from components.engine import Engine, EngineArgs
-from components.generated_secret import GeneratedSecret
-from components.hasura_metadata import HasuraMetadata, HasuraMetadataArgs
-from components.jwt_secret import JwtSecret
-from components.metadata_loader import MetadataProject
-from components.settings import StackSettings
-from components.smoke_check import SmokeCheck, smoke_check_args
+from components.providers.clerk_jwt_template import ClerkJwtTemplate, template_args
+from components.targets.docker.database import Database, DatabaseArgs
+from components.targets.docker.engine import Engine, EngineArgs
+from components.providers.generated_secret import GeneratedSecret
+from components.providers.hasura_metadata import HasuraMetadata, HasuraMetadataArgs
+from components.auth.jwt_secret import JwtSecret
+from components.hasura.loader import MetadataProject
+from components.config.settings import StackSettings
+from components.providers.smoke_check import SmokeCheck, smoke_check_args
 
 
 @dataclass(frozen=True)
 class ClerkHasuraStackArgs:
-    """Everything validated before the first resource is registered (`components.validation.plan_stack`)."""
+    """Everything validated before the first resource is registered (`components.plan.plan_stack`)."""
 
     settings: StackSettings
     jwt_secret: JwtSecret

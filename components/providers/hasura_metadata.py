@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -23,13 +22,10 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
     ResourceProvider, UpdateResult
 from pulumi.output import contains_unknowns
 
-from components.hasura_client import HasuraClient
-from components.metadata_apply import apply_project, diff_metadata, read_applied_migrations
-from components.metadata_loader import MetadataError, MetadataProject, content_hash, \
+from components.hasura.client import HasuraClient
+from components.hasura.apply import apply_project, diff_metadata, read_applied_migrations
+from components.hasura.loader import MetadataError, MetadataProject, content_hash, \
     normalize_metadata, validate_project
-
-#: The Hasura CLI project of this repository.
-DEFAULT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "metadata"
 
 #: How long the provider waits for Hasura to answer while it starts (connection errors and 5xx).
 HASURA_START_SECONDS = 180.0

@@ -1,19 +1,17 @@
 """The post-deploy smoke check: proves with a Clerk-style user token that sign-in reaches Hasura and that a
 person sees only their own row, and that anonymous, forged, expired and role-escalating requests are refused.
 
-Pure: no Pulumi here. `components.smoke_check` runs it as the last step of `pulumi up`; `python -m
-components.smoke` runs it from CI. Tokens, the admin secret and the Clerk keys never appear in the report,
+Pure: no Pulumi here. `components.providers.smoke_check` runs it as the last step of `pulumi up`; `python -m
+components.smoke.core` runs it from CI. Tokens, the admin secret and the Clerk keys never appear in the report,
 a log line or an exception: every text leaving this module is scrubbed of them.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
 import secrets
-import sys
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +21,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from components.clerk_client import (
+from components.clerk.client import (
     DEFAULT_CLERK_API_URL,
     HASURA_CLAIMS_NAMESPACE,
     ClerkClient,
@@ -31,10 +29,9 @@ from components.clerk_client import (
     ClerkSessionsUnavailable,
 )
 from components.errors import ClerkHasuraError
-from components.hasura_client import HasuraClient, HasuraError
-from components.jwks import JwksError, fetch_jwks
-from components.smoke_settings import DEFAULT_TEST_USER_EMAIL, DEFAULT_TOKEN_ENV_VAR
-from components.stack_outputs import ENV_ADMIN_SECRET, ENV_HASURA_URL, hasura_endpoint, read_stack_outputs
+from components.hasura.client import HasuraClient, HasuraError
+from components.auth.jwks import JwksError, fetch_jwks
+from components.config.smoke import DEFAULT_TEST_USER_EMAIL, DEFAULT_TOKEN_ENV_VAR
 
 log = logging.getLogger(__name__)
 
@@ -590,7 +587,7 @@ def _check_healthz(run: _Run, hasura: HasuraClient) -> tuple[bool, str]:
     if status == "OK":
         return True, "Hasura answered OK"
     return False, (f"Hasura answered {status!r}: its metadata is inconsistent with the database. Fix: see "
-                   "`python -m components.drift` for what is inconsistent, then redeploy")
+                   "`python -m components.commands.drift` for what is inconsistent, then redeploy")
 
 
 def _sql_text(value: str) -> str:
@@ -859,89 +856,3 @@ def _cleanup(run: _Run, hasura: HasuraClient) -> None:
         run.record("cleanup", True, "; ".join(done), started)
     else:
         run.record("cleanup", None, "nothing to clean up", started)
-
-
-# Command line -----------------------------------------------------------------------------------------------
-
-ENV_CLERK_SECRET_KEY = "CLERK_HASURA_CLERK_SECRET_KEY"
-ENV_SIGNING_KEY = "CLERK_HASURA_CLERK_SIGNING_KEY"
-ENV_CLERK_API_URL = "CLERK_HASURA_CLERK_API_URL"
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m components.smoke",
-        description="Smoke-check a deployed clerk-hasura stack. Secrets come from the environment "
-                    f"({ENV_ADMIN_SECRET}, {ENV_CLERK_SECRET_KEY}, {ENV_SIGNING_KEY}) or from "
-                    "`pulumi stack output --json --show-secrets` piped into stdin; never from flags.",
-    )
-    parser.add_argument("--hasura-url", help=f"Hasura base URL (or {ENV_HASURA_URL}, or stack output graphqlUrl)")
-    parser.add_argument("--issuer", help="the iss Hasura trusts (default: stack output issuer)")
-    parser.add_argument("--jwt-template", help="Clerk JWT template name (default: stack output jwtTemplate, "
-                                               "else hasura)")
-    parser.add_argument("--token-source", choices=["auto", "clerk", "signing-key", "env", "none"], default="auto")
-    parser.add_argument("--token-env-var", default=DEFAULT_TOKEN_ENV_VAR)
-    parser.add_argument("--test-user-email", default=DEFAULT_TEST_USER_EMAIL)
-    parser.add_argument("--clerk-api-url", help=f"Clerk Backend API (or {ENV_CLERK_API_URL}; "
-                                                f"default {DEFAULT_CLERK_API_URL})")
-    parser.add_argument("--signing-algorithm", help="algorithm of the signing key (default: from stack output "
-                                                    "jwtSecret, else HS256)")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds the whole check may take")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    return parser
-
-
-def target_from_command_line(args: argparse.Namespace, outputs: dict[str, Any],
-                             environ: Mapping[str, str]) -> SmokeTarget:
-    endpoint = hasura_endpoint(args.hasura_url, outputs, environ)
-    jwt_secret = outputs.get("jwtSecret")
-    if isinstance(jwt_secret, str):
-        try:
-            jwt_secret = json.loads(jwt_secret)
-        except ValueError:
-            jwt_secret = None
-    jwt_secret = jwt_secret if isinstance(jwt_secret, dict) else {}
-    header = jwt_secret.get("header") if isinstance(jwt_secret.get("header"), dict) else {}
-    signing_key = environ.get(ENV_SIGNING_KEY)
-    algorithm = args.signing_algorithm or jwt_secret.get("type") or "HS256"
-    if not signing_key and str(jwt_secret.get("type", "")).startswith("HS"):
-        signing_key = jwt_secret.get("key")
-    return SmokeTarget(
-        hasura_url=endpoint.url,
-        admin_secret=endpoint.admin_secret,
-        issuer=args.issuer or outputs.get("issuer") or jwt_secret.get("issuer"),
-        jwks_url=outputs.get("jwksUrl") or jwt_secret.get("jwk_url"),
-        jwt_template=args.jwt_template or outputs.get("jwtTemplate") or "hasura",
-        claims="session" if "claims_map" in jwt_secret else "template",
-        token_cookie=header.get("name") if header.get("type") == "Cookie" else None,
-        audience=jwt_secret.get("audience"),
-        token_source=args.token_source,
-        clerk_secret_key=environ.get(ENV_CLERK_SECRET_KEY),
-        clerk_api_url=args.clerk_api_url or environ.get(ENV_CLERK_API_URL) or DEFAULT_CLERK_API_URL,
-        signing_key=signing_key,
-        signing_algorithm=algorithm,
-        token_env_var=args.token_env_var,
-        test_user_email=args.test_user_email,
-        timeout_seconds=args.timeout,
-        template_clock_skew=int(jwt_secret.get("allowed_skew", TEMPLATE_CLOCK_SKEW_SECONDS)),
-    )
-
-
-def main(argv: list[str] | None = None, *, stdin: Any = sys.stdin, environ: Mapping[str, str] | None = None) -> int:
-    """Exit 0 when every check passed (skips allowed), 1 when one failed, 2 when the check could not run."""
-    environ = os.environ if environ is None else environ
-    args = _parser().parse_args(argv)
-    try:
-        target = target_from_command_line(args, read_stack_outputs(stdin), environ)
-        report = run_smoke(target, environ=environ)
-    except ClerkHasuraError as error:
-        print(f"smoke check could not run: {error}", file=sys.stderr)
-        return 2
-    print(json.dumps({"passed": report.passed, "checks": report.to_list()}, indent=2) if args.json
-          else report.render())
-    return 0 if report.passed else 1
-
-
-if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    sys.exit(main())

@@ -17,10 +17,10 @@ from typing import Any, Literal
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from components.container_settings import HasuraSettings, PostgresSettings
+from components.config.containers import HasuraSettings, PostgresSettings
 from components.errors import ClerkHasuraError
-from components.settings_base import StrictModel
-from components.smoke_settings import SmokeSettings
+from components.config.base import StrictModel
+from components.config.smoke import SmokeSettings
 
 #: Algorithms Hasura accepts in `HASURA_GRAPHQL_JWT_SECRET.type` (hasura.md §4.1).
 JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "Ed25519")

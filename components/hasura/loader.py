@@ -21,6 +21,9 @@ import yaml
 
 from components.errors import ClerkHasuraError
 
+#: The Hasura CLI project of this repository.
+PROJECT_DIR = Path(__file__).resolve().parents[2] / "metadata"
+
 #: Top-level files of a config v3 metadata directory and the metadata key each becomes (hasura.md §2.1).
 TOP_LEVEL_FILES = {
     "allow_list.yaml": "allowlist",
