@@ -3,10 +3,10 @@
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from components.backend_stack import ClerkHasuraStack, ClerkHasuraStackArgs
+from components.stack import ClerkHasuraStack, ClerkHasuraStackArgs
 from components.errors import ClerkHasuraError
-from components.settings import SECRET_ENV_VARS, TOP_LEVEL_KEYS
-from components.validation import plan_stack
+from components.config.settings import SECRET_ENV_VARS, TOP_LEVEL_KEYS
+from components.plan import plan_stack
 
 
 def read_stack_config() -> dict:

@@ -23,10 +23,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.drift import DriftTarget, check_drift  # noqa: E402
-from components.hasura_client import HasuraClient  # noqa: E402
-from components.metadata_apply import apply_project  # noqa: E402
-from components.metadata_loader import load_project  # noqa: E402
+from components.commands.drift import DriftTarget, check_drift  # noqa: E402
+from components.hasura.client import HasuraClient  # noqa: E402
+from components.hasura.apply import apply_project  # noqa: E402
+from components.hasura.loader import load_project  # noqa: E402
 from tests.doubles.hasura import HasuraDouble  # noqa: E402
 from tests.fixtures.postgres import start_postgres_cluster  # noqa: E402
 
