@@ -11,18 +11,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.config.stack_checks import container_problems
+from components.config.stack_checks import stack_problems
 from components.hasura.loader import PROJECT_DIR
 from components.auth.jwt_secret import JwtSecret, clerk_problems, resolve_jwt_secret
 from components.hasura.loader import MetadataProject, load_project
 from components.config.settings import SettingsError, StackSettings, load_settings
 from components.smoke.core import preflight
+from components.targets import existing
 
 
-def validate_stack_config(raw: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> StackSettings:
+def validate_stack_config(raw: Mapping[str, Any], stack: str,
+                          environ: Mapping[str, str] | None = None) -> StackSettings:
     """Settings whose every object, and every combination of objects, is valid; or `SettingsError` listing all."""
     settings = load_settings(raw, environ)
-    if problems := clerk_problems(settings) + container_problems(settings):
+    if problems := clerk_problems(settings) + stack_problems(settings, stack):
         raise SettingsError(problems)
     return settings
 
@@ -36,12 +38,14 @@ class StackPlan:
     metadata_project: MetadataProject
 
 
-def plan_stack(raw: Mapping[str, Any], environ: Mapping[str, str] | None = None,
+def plan_stack(raw: Mapping[str, Any], stack: str, environ: Mapping[str, str] | None = None,
                metadata_dir: Path = PROJECT_DIR) -> StackPlan:
-    """Validate the config, reach Clerk's JWKS, load and validate `metadata/` and the smoke token source;
-    any failure is a `ClerkHasuraError` naming what to fix."""
-    settings = validate_stack_config(raw, environ)
+    """Validate the config, reach Clerk's JWKS (and an existing Hasura), load and validate `metadata/` and the smoke
+    token source; any failure is a `ClerkHasuraError` naming what to fix."""
+    settings = validate_stack_config(raw, stack, environ)
     jwt_secret = resolve_jwt_secret(settings)
     metadata_project = load_project(metadata_dir)
     preflight(settings, environ)
+    if settings.target == "existing":
+        existing.preflight(settings)
     return StackPlan(settings, jwt_secret, metadata_project)

@@ -6,7 +6,7 @@ import pytest
 
 from components.config.containers import DEFAULT_HASURA_IMAGE, DEFAULT_POSTGRES_IMAGE, HasuraSettings, \
     PostgresSettings
-from components.config.stack_checks import container_problems
+from components.config.stack_checks import stack_problems
 from components.targets.docker.engine import hasura_environment
 from components.config.settings import SettingsError, load_settings
 
@@ -22,7 +22,7 @@ def problems_of(**raw) -> list[str]:
         loaded = settings(**raw)
     except SettingsError as error:
         return error.problems
-    return container_problems(loaded)
+    return stack_problems(loaded, "dev")
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -104,7 +104,7 @@ def test_defaults():
     assert loaded.hasura.port == 8080 and loaded.hasura.bind_address == "127.0.0.1"
     assert loaded.postgres == PostgresSettings()
     assert loaded.postgres.host_port is None and loaded.postgres.database == "app"
-    assert container_problems(loaded) == []
+    assert stack_problems(loaded, "dev") == []
 
 
 @pytest.mark.parametrize("stack, console, apis, query_log, protect", [

@@ -200,7 +200,7 @@ def test_clerk_and_container_problems_are_reported_together() -> None:
     raw = {"clerk": {"publishableKey": PK, "frontendApi": "other-animal-7.clerk.accounts.dev"},
            "hasura": {"port": 8080}, "postgres": {"hostPort": 8080}, "hasuraAdminSecret": "short"}
     with pytest.raises(SettingsError) as caught:
-        validate_stack_config(raw, environ={})
+        validate_stack_config(raw, "dev", environ={})
     keys = {p.split(":")[0] for p in caught.value.problems}
     assert keys == {"clerk.frontendApi", "postgres.hostPort", "hasuraAdminSecret"}, caught.value.problems
     assert "short" not in str(caught.value)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from components.auth.jwks import fetch_jwks, require_rs256_key, rs256_public_pem
 from components.config.settings import ClerkSettings, SettingsError, StackSettings
+from components.config.urls import is_loopback_host
 
 HASURA_CLAIMS_NAMESPACE = "https://hasura.io/jwt/claims"
 SESSION_COOKIE = "__session"
@@ -99,20 +99,13 @@ def normalize_frontend_api(value: str) -> str:
 def check_jwks_url(value: str) -> str:
     """A JWKS URL override: https, or plain http only to this machine (a local test server)."""
     parts = urlsplit(value.strip())
-    loopback = parts.hostname == "localhost" or _is_loopback_ip(parts.hostname)
+    loopback = is_loopback_host(parts.hostname)
     if parts.scheme not in ("https", "http") or not parts.hostname or (parts.scheme == "http" and not loopback):
         raise ValueError(f"{value!r} must be an https URL (plain http only for localhost). Fix: leave it unset to use "
                          "https://<frontend-api>/.well-known/jwks.json")
     if parts.username or parts.password:
         raise ValueError("must not carry credentials. Fix: remove the user:password@ part")
     return value.strip()
-
-
-def _is_loopback_ip(host: str | None) -> bool:
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_signing_key(key: str, algorithm: str) -> str | None:

@@ -14,13 +14,17 @@ import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from urllib.parse import urlsplit
+
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from components.clerk.client import DEFAULT_CLERK_API_URL
 from components.config.containers import HasuraSettings, PostgresSettings
 from components.errors import ClerkHasuraError
 from components.config.base import StrictModel
 from components.config.smoke import SmokeSettings
+from components.config.urls import is_loopback_host
 
 #: Algorithms Hasura accepts in `HASURA_GRAPHQL_JWT_SECRET.type` (hasura.md §4.1).
 JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "Ed25519")
@@ -35,7 +39,14 @@ SECRET_ENV_VARS = {
     "clerkSecretKey": "CLERK_HASURA_CLERK_SECRET_KEY",
     "hasuraAdminSecret": "CLERK_HASURA_HASURA_ADMIN_SECRET",
     "postgresPassword": "CLERK_HASURA_POSTGRES_PASSWORD",
+    "databaseUrl": "CLERK_HASURA_DATABASE_URL",
 }
+
+#: Where Hasura runs (`target`): containers on one Docker host, or a Hasura that already runs elsewhere.
+TARGETS = ("docker", "existing")
+
+#: The variable Clerk's SDKs read the Backend API base from; honoured when `clerk.apiUrl` is unset.
+CLERK_API_URL_ENV = "CLERK_API_URL"
 
 
 class SettingsError(ClerkHasuraError):
@@ -68,6 +79,9 @@ class ClerkSettings(StrictModel):
     """Read the JWT from Clerk's `__session` cookie instead of the Authorization header."""
     signing_algorithm: str | None = None
     """Algorithm of `clerkSigningKey` (default HS256)."""
+    api_url: str = DEFAULT_CLERK_API_URL
+    """Clerk Backend API base; the JWT template and the smoke check's test user are managed through it. Unset,
+    `CLERK_API_URL` (what Clerk's SDKs read) is honoured."""
 
     @field_validator("jwt_template")
     @classmethod
@@ -94,6 +108,20 @@ class ClerkSettings(StrictModel):
                              "few seconds (default 5); Clerk tokens live 60 s")
         return value
 
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment \
+                or (parts.scheme == "http" and not is_loopback_host(parts.hostname)):
+            raise ValueError(f"{value!r} is not an https base URL (plain http only for localhost). Fix: remove the "
+                             f"key for Clerk's own {DEFAULT_CLERK_API_URL}, or give the base URL without a path "
+                             "after the host, e.g. https://api.clerk.com")
+        if parts.username or parts.password:
+            raise ValueError("must not carry credentials. Fix: remove the user:password@ part; the secret key is "
+                             "`clerkSecretKey`")
+        return value.strip().rstrip("/")
+
     @field_validator("signing_algorithm")
     @classmethod
     def _algorithm(cls, value: str | None) -> str | None:
@@ -111,6 +139,7 @@ class StackSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="forbid", frozen=True, case_sensitive=True)
 
+    target: Literal[TARGETS] = "docker"  # type: ignore[valid-type]
     clerk: ClerkSettings = Field(default_factory=ClerkSettings)
     hasura: HasuraSettings = Field(default_factory=HasuraSettings)
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
@@ -119,6 +148,20 @@ class StackSettings(BaseSettings):
     clerk_secret_key: SecretStr | None = _secret("clerkSecretKey")
     hasura_admin_secret: SecretStr | None = _secret("hasuraAdminSecret")
     postgres_password: SecretStr | None = _secret("postgresPassword")
+    database_url: SecretStr | None = _secret("databaseUrl")
+    """A Postgres that already runs (managed or self-hosted), instead of the Postgres container."""
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.get_secret_value().strip())
+        if parts.scheme not in ("postgres", "postgresql") or not parts.hostname or not parts.path.strip("/"):
+            # Never echo the value: it carries the password.
+            raise ValueError("is not a Postgres connection URL. Fix: give postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+                             "?sslmode=require (the form your provider shows, with sslmode and all)")
+        return SecretStr(value.get_secret_value().strip())
 
     @classmethod
     def settings_customise_sources(
@@ -134,7 +177,10 @@ class StackSettings(BaseSettings):
 
 
 #: Top-level stack config keys and what they are, for error messages.
-TOP_LEVEL_KEYS = ("clerk", "hasura", "postgres", "smoke", *SECRET_ENV_VARS)
+TOP_LEVEL_KEYS = ("target", "clerk", "hasura", "postgres", "smoke", *SECRET_ENV_VARS)
+
+#: Top-level keys whose values are plain strings rather than objects.
+SCALAR_KEYS = ("target", *SECRET_ENV_VARS)
 
 
 def load_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> StackSettings:
@@ -143,6 +189,7 @@ def load_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = No
     unknown = [key for key in raw if key not in TOP_LEVEL_KEYS]
     problems = [_unknown_key_problem(key, TOP_LEVEL_KEYS, "clerk-hasura:") for key in unknown]
     present = {key: value for key, value in raw.items() if key in TOP_LEVEL_KEYS and value is not None}
+    present = _with_clerk_api_url_from(environ, present)
     overrides = {var: environ[var] for var in SECRET_ENV_VARS.values() if environ.get(var)}
     try:
         settings = _build(present, overrides)
@@ -152,6 +199,15 @@ def load_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = No
     if problems:
         raise SettingsError(problems)
     return settings
+
+
+def _with_clerk_api_url_from(environ: Mapping[str, str], present: dict[str, Any]) -> dict[str, Any]:
+    clerk = present.get("clerk")
+    api_url = environ.get(CLERK_API_URL_ENV)
+    if not api_url or (isinstance(clerk, Mapping) and "apiUrl" in clerk) or (clerk is not None and
+                                                                           not isinstance(clerk, Mapping)):
+        return present
+    return {**present, "clerk": {**(clerk or {}), "apiUrl": api_url}}
 
 
 def _build(present: dict[str, Any], overrides: dict[str, str]) -> StackSettings:

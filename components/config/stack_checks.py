@@ -6,19 +6,85 @@ found here, all at once, so one run lists every problem. Each problem names its 
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from components.config.containers import DEV_STACK
 from components.config.settings import StackSettings
+from components.config.urls import is_loopback_host
 
 
 #: Shortest admin secret / password accepted from config; generated ones are 40 characters.
 MIN_SECRET_LENGTH = 16
 
 
-def container_problems(settings: StackSettings) -> list[str]:
-    """Problems that span the `hasura` and `postgres` objects and the secrets they use; each names its key."""
+def stack_problems(settings: StackSettings, stack: str) -> list[str]:
+    """Every problem of the target and of the container objects together; each names its key and the fix."""
+    if settings.target == "existing":
+        # That Hasura's admin secret is whatever it was given there: not ours to judge by length.
+        return existing_target_problems(settings, stack)
+    return docker_target_problems(settings) + secret_problems(settings)
+
+
+def existing_target_problems(settings: StackSettings, stack: str) -> list[str]:
+    """An existing Hasura needs its URL and admin secret; container settings would silently do nothing there."""
     problems = []
+    url = settings.hasura.public_url
+    if url is None:
+        problems.append("hasura.publicUrl: required with target `existing`: the base URL of the running Hasura. "
+                        "Fix: `pulumi config set --path hasura.publicUrl https://<project>.hasura.app` (no "
+                        "/v1/graphql)")
+    else:
+        problems += deployer_url_problems("hasura.publicUrl", url, stack)
+    if settings.hasura_admin_secret is None:
+        problems.append("hasuraAdminSecret: required with target `existing`: the deploy applies metadata with that "
+                        "Hasura's admin secret (HASURA_GRAPHQL_ADMIN_SECRET). Fix: `pulumi config set --secret "
+                        "hasuraAdminSecret …` (or CLERK_HASURA_HASURA_ADMIN_SECRET in CI)")
+    for key in sorted(settings.hasura.model_fields_set - {"public_url"}):
+        alias = settings.hasura.model_fields[key].alias or key
+        problems.append(f"hasura.{alias}: the `existing` target runs no Hasura container, so this key would do "
+                        "nothing. Fix: set it on that Hasura itself (its HASURA_GRAPHQL_* environment variables) "
+                        "and remove the key")
+    for key in sorted(settings.postgres.model_fields_set):
+        alias = settings.postgres.model_fields[key].alias or key
+        problems.append(f"postgres.{alias}: the `existing` target creates no Postgres; that Hasura uses its own "
+                        "database. Fix: remove the key")
+    for key, value in (("postgresPassword", settings.postgres_password), ("databaseUrl", settings.database_url)):
+        if value is not None:
+            problems.append(f"{key}: the `existing` target creates no Postgres and does not configure Hasura's "
+                            f"database. Fix: remove it (`pulumi config rm {key}`); give that Hasura its database "
+                            "URL where it runs (Hasura Cloud: project settings, env vars)")
+    return problems
+
+
+def deployer_url_problems(key: str, url: str, stack: str) -> list[str]:
+    """The deploy sends the admin secret to this URL: plain http only to this machine, or on the dev stack."""
+    host = urlsplit(url).hostname
+    if url.startswith("http://") and stack != DEV_STACK and not is_loopback_host(host):
+        return [f"{key}: {url} is plain http, and the deploy sends the Hasura admin secret to it; on stack "
+                f"`{stack}` that is refused. Fix: use the https URL of that Hasura"]
+    return []
+
+
+def docker_target_problems(settings: StackSettings) -> list[str]:
+    """Problems that span the `hasura` and `postgres` objects; each names its key."""
+    problems = []
+    if settings.database_url is not None:
+        for key in sorted(settings.postgres.model_fields_set):
+            alias = settings.postgres.model_fields[key].alias or key
+            problems.append(f"postgres.{alias}: `databaseUrl` replaces the Postgres container, so this key would "
+                            "do nothing. Fix: remove the key (or remove databaseUrl to run Postgres in Docker)")
+        if settings.postgres_password is not None:
+            problems.append("postgresPassword: `databaseUrl` replaces the Postgres container and carries its own "
+                            "password. Fix: `pulumi config rm postgresPassword`")
     if settings.postgres.host_port is not None and settings.postgres.host_port == settings.hasura.port:
         problems.append(f"postgres.hostPort: {settings.postgres.host_port} is already hasura.port; two containers "
                         "cannot publish the same host port. Fix: choose another port for one of them (e.g. 5432)")
+    return problems
+
+
+def secret_problems(settings: StackSettings) -> list[str]:
+    """Configured admin secret and Postgres password: long enough, and without characters that break them."""
+    problems = []
     for key, secret in (("hasuraAdminSecret", settings.hasura_admin_secret),
                         ("postgresPassword", settings.postgres_password)):
         if secret is None:

@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 import pulumi
+from pydantic import SecretStr
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, \
     ResourceProvider, UpdateResult
 
@@ -72,3 +73,10 @@ class GeneratedSecret(Resource, module="generated_secret", name="GeneratedSecret
                  opts: pulumi.ResourceOptions | None = None) -> None:
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["value"]))
         super().__init__(GeneratedSecretProvider(), resource_name, {"length": length, "value": None}, opts)
+
+
+def secret_or_generated(name: str, configured: SecretStr | None, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+    """The configured secret, or one generated at the first deploy and kept in state afterwards."""
+    if configured is not None:
+        return pulumi.Output.secret(configured.get_secret_value())
+    return pulumi.Output.secret(GeneratedSecret(name, opts=opts).value)

@@ -31,7 +31,8 @@ set -eu
 rm -f {PASSWORD_SYNCED_MARKER}
 sync_password() {{
   # The image's first-run setup serves only the Unix socket; TCP answers once the real server is up.
-  until pg_isready -q -h 127.0.0.1; do sleep 1; done
+  # -U names the role: without it pg_isready connects as the OS user (root) and the server logs a FATAL.
+  until pg_isready -q -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"; do sleep 0.5; done
   if printf '%s\\n' "ALTER ROLE :\\"role\\" WITH PASSWORD :'password';" \\
       | psql -q -v ON_ERROR_STOP=1 -v role="$POSTGRES_USER" -v password="$POSTGRES_PASSWORD" \\
           -U "$POSTGRES_USER" -d "$POSTGRES_DB" >/dev/null; then
@@ -109,7 +110,8 @@ class Database(pulumi.ComponentResource):
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD-SHELL", f"pg_isready -q -h 127.0.0.1 -p {PORT} -U \"$POSTGRES_USER\" "
                                     f"-d \"$POSTGRES_DB\" && test -f {PASSWORD_SYNCED_MARKER}"],
-                interval="2s", timeout="5s", retries=15, start_period="10s",
+                # As for Hasura (engine.py): probed every 500 ms while starting, every 10 s afterwards.
+                interval="10s", timeout="5s", retries=3, start_period="120s", start_interval="500ms",
             ),
             wait=True,
             wait_timeout=180,

@@ -24,6 +24,8 @@ class EngineArgs:
     """Stack name: decides the console/dev-mode/log/API defaults."""
     docker_name: str
     network_name: pulumi.Input[str]
+    network_alias: str
+    """The name app containers on the network reach Hasura by."""
     database_url: pulumi.Input[str]
     """Secret; Hasura's metadata database and the app database (`PG_DATABASE_URL`)."""
     admin_secret: pulumi.Input[str]
@@ -81,18 +83,23 @@ class Engine(pulumi.ComponentResource):
             name=f"{args.docker_name}-hasura",
             image=image.image_id,
             envs=pulumi.Output.secret(envs),
-            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=["hasura"])],
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[args.network_alias])],
             ports=[docker.ContainerPortArgs(internal=CONTAINER_PORT, external=settings.port, ip=settings.bind_address)],
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", "curl", "-fsS", "-o", "/dev/null", f"http://127.0.0.1:{CONTAINER_PORT}/healthz"],
-                interval="2s", timeout="5s", retries=15, start_period="10s",
+                # Probed every 500 ms while starting (start_interval, Docker 25+), so `pulumi up` goes on within half
+                # a second of Hasura serving; every 10 s afterwards, unhealthy after 3 misses.
+                interval="10s", timeout="5s", retries=3, start_period="120s", start_interval="500ms",
             ),
             wait=True,
+            # SIGTERM starts Hasura's graceful shutdown (in-flight requests finish); Docker kills only after this.
+            stop_timeout=30,
+            destroy_grace_seconds=30,
             # Hasura exits when it cannot fetch Clerk's JWKS at start; `restart` retries it within this window.
             wait_timeout=180,
             restart="unless-stopped",
             labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in sorted(args.labels.items())],
-            # See components/database.py: health check changes and unhealthy creates need a new container.
+            # See database.py: health check changes and unhealthy creates need a new container.
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
                 replace_on_changes=["*"], depends_on=list(args.depends_on))),
         )

@@ -1,0 +1,15 @@
+"""URL rules shared by config objects: where plain http is acceptable."""
+
+from __future__ import annotations
+
+import ipaddress
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """`localhost` or a loopback IP: traffic that never leaves this machine, where plain http is harmless."""
+    if host == "localhost":
+        return True
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
