@@ -16,7 +16,7 @@ from components.hasura.loader import PROJECT_DIR
 from components.auth.jwt_secret import JwtSecret, clerk_problems, resolve_jwt_secret
 from components.hasura.loader import MetadataProject, load_project
 from components.config.settings import SettingsError, StackSettings, load_settings
-from components.smoke.core import preflight
+from components.smoke.target import preflight
 from components.targets import existing
 
 

@@ -12,11 +12,14 @@ from pathlib import Path
 import pytest
 
 import components.clerk.client as clerk_client_module
-import components.smoke.core as smoke
+import components.smoke.checks as smoke_checks
+import components.smoke.tokens as smoke_tokens
 from components.hasura.client import HasuraClient
 from components.hasura.apply import apply_project
 from components.hasura.loader import MetadataProject, load_project
-from components.smoke.core import SmokeCheckFailed, SmokeTarget, run_smoke
+from components.smoke.report import SmokeCheckFailed
+from components.smoke.runner import run_smoke
+from components.smoke.target import SmokeTarget
 from components.providers.smoke_check import SmokeCheckProvider
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,8 +46,10 @@ def minted(monkeypatch) -> list[str]:
             return token
         return wrapper
 
-    monkeypatch.setattr(smoke, "mint_with_signing_key", recording(smoke.mint_with_signing_key))
-    monkeypatch.setattr(smoke, "forge", recording(smoke.forge))
+    # Patched where they are looked up: the signing-key source mints in tokens, the checks mint and forge.
+    monkeypatch.setattr(smoke_tokens, "mint_with_signing_key", recording(smoke_tokens.mint_with_signing_key))
+    monkeypatch.setattr(smoke_checks, "mint_with_signing_key", recording(smoke_checks.mint_with_signing_key))
+    monkeypatch.setattr(smoke_checks, "forge", recording(smoke_checks.forge))
     monkeypatch.setattr(clerk_client_module.ClerkClient, "token_from_template",
                         recording(clerk_client_module.ClerkClient.token_from_template))
     return tokens

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from components.config.settings import load_settings
-from components.smoke.core import SmokeConfigError, preflight
+from components.smoke.target import SmokeConfigError, preflight
 from tests.pulumi_harness import Secret, plaintext_leaks, run_program
 
 SECRET_KEY = "sk_test_" + "s" * 40

@@ -10,15 +10,8 @@ import pytest
 
 from components.config.settings import load_settings
 from components.commands.smoke import _parser, target_from_command_line
-from components.smoke.core import (
-    SmokeConfigError,
-    SmokeTarget,
-    choose_token_source,
-    forge,
-    mint_with_signing_key,
-    target_from_settings,
-    template_claims_for,
-)
+from components.smoke.target import SmokeConfigError, SmokeTarget, choose_token_source, target_from_settings
+from components.smoke.tokens import forge, mint_with_signing_key, template_claims_for
 from components.commands.stack_outputs import StackOutputsError, read_stack_outputs
 
 HMAC_KEY = "h" * 40

@@ -32,7 +32,7 @@ from components.errors import ClerkHasuraError
 from components.hasura.client import HasuraApiError, HasuraClient, describe_inconsistent_objects
 from components.hasura.apply import diff_metadata, read_applied_migrations
 from components.hasura.loader import PROJECT_DIR, MetadataProject, load_project, normalize_metadata
-from components.smoke.core import forge
+from components.smoke.tokens import forge
 from components.commands.stack_outputs import ENV_ADMIN_SECRET, ENV_HASURA_URL, hasura_endpoint, read_stack_outputs
 
 EXIT_IN_SYNC, EXIT_DRIFT, EXIT_COULD_NOT_CHECK = 0, 1, 2

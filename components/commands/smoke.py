@@ -18,7 +18,8 @@ from components.clerk.client import DEFAULT_CLERK_API_URL
 from components.commands.stack_outputs import ENV_ADMIN_SECRET, ENV_HASURA_URL, hasura_endpoint, read_stack_outputs
 from components.config.smoke import DEFAULT_TEST_USER_EMAIL, DEFAULT_TOKEN_ENV_VAR
 from components.errors import ClerkHasuraError
-from components.smoke.core import TEMPLATE_CLOCK_SKEW_SECONDS, SmokeTarget, run_smoke
+from components.smoke.runner import run_smoke
+from components.smoke.target import TEMPLATE_CLOCK_SKEW_SECONDS, SmokeTarget
 
 ENV_CLERK_SECRET_KEY = "CLERK_HASURA_CLERK_SECRET_KEY"
 ENV_SIGNING_KEY = "CLERK_HASURA_CLERK_SIGNING_KEY"

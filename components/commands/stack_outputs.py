@@ -1,4 +1,4 @@
-"""What the CI commands (`components.commands.drift`, `components.smoke.core`) read instead of running the Pulumi program:
+"""What the CI commands (`components.commands.drift`, `components.commands.smoke`) read instead of running the Pulumi program:
 the stack's outputs piped on stdin, flags, and the environment."""
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from pydantic import field_validator
 
 from components.config.base import StrictModel
 
-#: `auto` picks the first available of clerk, signing-key, env, none (see components.smoke.core.choose_token_source).
+#: `auto` picks the first available of clerk, signing-key, env, none (see components.smoke.target.choose_token_source).
 TokenSourceName = Literal["auto", "clerk", "signing-key", "env", "none"]
 
 DEFAULT_TOKEN_ENV_VAR = "CLERK_HASURA_SMOKE_TOKEN"

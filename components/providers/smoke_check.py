@@ -1,4 +1,4 @@
-"""The smoke check as the last step of `pulumi up` (a dynamic resource running components.smoke.core).
+"""The smoke check as the last step of `pulumi up` (a dynamic resource running components.smoke.runner).
 
 It runs on create, and again on update, which `diff()` asks for whenever an input changes: the inputs include
 `triggers` (ids or hashes of the Hasura container, the JWT secret and the applied metadata) and `runId`
@@ -17,7 +17,9 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
 from components.clerk.client import DEFAULT_CLERK_API_URL
-from components.smoke.core import SESSION_COOKIE, SmokeCheckFailed, SmokeTarget, run_smoke
+from components.smoke.report import SmokeCheckFailed
+from components.smoke.runner import run_smoke
+from components.smoke.target import SESSION_COOKIE, SmokeTarget
 
 SECRET_OUTPUTS = ["hasuraAdminSecret", "clerkSecretKey", "signingKey"]
 #: Outputs computed by the provider; every other property is an input.
@@ -105,7 +107,7 @@ def target_from_props(props: dict[str, Any]) -> SmokeTarget:
 
 
 class SmokeCheckProvider(ResourceProvider):
-    """Runs the smoke check; holds no state (clients are built inside components.smoke.core for each run)."""
+    """Runs the smoke check; holds no state (clients are built inside components.smoke.runner for each run)."""
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(f"smoke-{secrets.token_hex(8)}", _run(props))

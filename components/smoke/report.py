@@ -1,0 +1,70 @@
+"""What a smoke check found: one `CheckResult` per check and the `SmokeReport` that renders them.
+
+Pure: no Pulumi, no I/O. Every detail reaching a `CheckResult` has already been scrubbed of secrets
+(`components.smoke.run_state.Scrubber`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from components.errors import ClerkHasuraError
+
+
+class SmokeCheckFailed(ClerkHasuraError):
+    """At least one smoke check failed; the message is the readable report, `report` the structured one."""
+
+    def __init__(self, report: SmokeReport):
+        super().__init__(report.render())
+        self.report = report
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of the report. `passed` is None when the check was skipped; `detail` then says why."""
+
+    name: str
+    passed: bool | None
+    detail: str
+    ms: int
+
+    @property
+    def skipped(self) -> bool:
+        return self.passed is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "passed": self.passed, "skipped": self.skipped, "detail": self.detail,
+                "ms": self.ms}
+
+
+@dataclass(frozen=True)
+class SmokeReport:
+    """What the smoke check found, in check order."""
+
+    hasura_url: str
+    token_source: str
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed is not False for check in self.checks)
+
+    @property
+    def failed(self) -> tuple[CheckResult, ...]:
+        return tuple(check for check in self.checks if check.passed is False)
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [check.to_dict() for check in self.checks]
+
+    def render(self) -> str:
+        counts = {status: sum(1 for c in self.checks if c.passed is value)
+                  for status, value in (("passed", True), ("failed", False), ("skipped", None))}
+        heading = (f"Smoke check of {self.hasura_url} (token source: {self.token_source}): "
+                   + ", ".join(f"{n} {status}" for status, n in counts.items() if n))
+        width = max(len(c.name) for c in self.checks)
+        lines = [heading]
+        for check in self.checks:
+            status = {True: "PASS", False: "FAIL", None: "SKIP"}[check.passed]
+            lines.append(f"  {status}  {check.name:<{width}}  {check.ms:>6} ms  {check.detail}")
+        return "\n".join(lines)

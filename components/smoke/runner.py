@@ -1,0 +1,151 @@
+"""`run_smoke`: runs every check against a target in order (concurrently where they do not depend on each
+other), seeds the test rows first and cleans up afterwards, whatever happened.
+
+Pure: no Pulumi here. `components.providers.smoke_check` runs it as the last step of `pulumi up`; `python -m
+components.commands.smoke` runs it from CI. Tokens, the admin secret and the Clerk keys never appear in the report,
+a log line or an exception: every text leaving a run is scrubbed of them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+from components.errors import ClerkHasuraError
+from components.hasura.client import HasuraClient, HasuraError
+from components.smoke.checks import (
+    CHECK_NAMES,
+    USERS_TABLE,
+    check_admin_role_refused,
+    check_anonymous_refused,
+    check_cannot_read_others,
+    check_expired_refused,
+    check_forged_refused,
+    check_healthz,
+    check_reads_own_row,
+    check_token_accepted,
+    check_token_claims,
+)
+from components.smoke.report import SmokeReport
+from components.smoke.run_state import SmokeRun
+from components.smoke.target import SmokeConfigError, SmokeTarget, choose_token_source
+from components.smoke.tokens import get_user_token
+
+_NO_TOKEN = "needs a user token, and there is none (see user-token)"
+
+
+def run_smoke(target: SmokeTarget, *, environ: Mapping[str, str] | None = None,
+              clock: Callable[[], float] = time.time) -> SmokeReport:
+    """Run every check against `target`; never raises for a failing check (see `SmokeReport.passed`)."""
+    environ = os.environ if environ is None else environ
+    choice = choose_token_source(target, environ)
+    run = SmokeRun(target, environ, clock)
+    hasura = HasuraClient(target.hasura_url, target.admin_secret, timeout=15.0,
+                          retry_seconds=min(30.0, target.timeout_seconds))
+    source_label = choice.name
+    try:
+        run.run_check("healthz", lambda: check_healthz(run, hasura))
+        if not run.results["healthz"].passed:
+            for name in CHECK_NAMES[1:]:
+                run.skip(name, "Hasura is not healthy (see healthz)")
+            return _report(run, source_label)
+        get_user_token(run, choice)
+        try:
+            if run.user is not None:
+                source_label = f"{choice.name}: {run.user.description}"
+                run.run_check("seed-rows", lambda: _seed_rows(run, hasura))
+                run.run_check("token-accepted", lambda: check_token_accepted(run, hasura))
+            else:
+                run.skip("seed-rows", _NO_TOKEN)
+                run.skip("token-accepted", _NO_TOKEN)
+            _run_concurrently(run, hasura)
+        finally:
+            _cleanup(run, hasura)  # whatever happened: remove the test rows, revoke the session
+    finally:
+        hasura.close()
+    return _report(run, source_label)
+
+
+def _report(run: SmokeRun, source_label: str) -> SmokeReport:
+    checks = tuple(run.results[name] for name in CHECK_NAMES if name in run.results)
+    return SmokeReport(run.target.hasura_url, run.scrub(source_label), checks)
+
+
+def _run_concurrently(run: SmokeRun, hasura: HasuraClient) -> None:
+    user_checks: dict[str, Callable[[], tuple[bool, str]]] = {
+        "token-claims": lambda: check_token_claims(run),
+        "reads-own-row": lambda: check_reads_own_row(run, hasura),
+        "cannot-read-others": lambda: check_cannot_read_others(run, hasura),
+        "admin-role-refused": lambda: check_admin_role_refused(run, hasura),
+    }
+    always: dict[str, Callable[[], tuple[bool, str]]] = {
+        "anonymous-refused": lambda: check_anonymous_refused(hasura),
+        "forged-token-refused": lambda: check_forged_refused(run, hasura),
+    }
+    needs_accepted = {"reads-own-row", "cannot-read-others", "admin-role-refused"}
+    accepted = run.results.get("token-accepted")
+    runnable: dict[str, Callable[[], tuple[bool, str]]] = dict(always)
+    for name, check in user_checks.items():
+        if run.user is None:
+            run.skip(name, _NO_TOKEN)
+        elif name in needs_accepted and not (accepted and accepted.passed):
+            run.skip(name, "Hasura did not accept the user token (see token-accepted)")
+        elif name in needs_accepted and not (run.results.get("seed-rows") and run.results["seed-rows"].passed):
+            run.skip(name, "the test rows could not be seeded (see seed-rows)")
+        else:
+            runnable[name] = check
+    if run.target.signing_key and run.target.signing_algorithm.startswith("HS"):
+        runnable["expired-token-refused"] = lambda: check_expired_refused(run, hasura)
+    else:
+        run.skip("expired-token-refused", "needs a token signed with an expiry in the past, which only an HMAC "
+                 "clerkSigningKey can mint (Clerk mints tokens living at least 30 s)")
+    with ThreadPoolExecutor(max_workers=len(runnable)) as pool:
+        for future in [pool.submit(run.run_check, name, check) for name, check in runnable.items()]:
+            future.result()
+
+
+def _sql_text(value: str) -> str:
+    if "\x00" in value:
+        raise SmokeConfigError("a user id contains a NUL character")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _seed_rows(run: SmokeRun, hasura: HasuraClient) -> tuple[bool, str]:
+    assert run.user is not None
+    ids = [run.user.user_id, run.other_user_id]
+    values = ", ".join(f"({_sql_text(i)}, 'clerk-hasura smoke check')" for i in ids)
+    result = hasura.run_sql(f"INSERT INTO {USERS_TABLE} (id, name) VALUES {values} ON CONFLICT (id) DO NOTHING "
+                            "RETURNING id")
+    run.seeded = [row["id"] for row in result.records() if row["id"]]
+    existing = [i for i in ids if i not in run.seeded]
+    note = f"; {', '.join(existing)} already had a row, left as it was" if existing else ""
+    return True, f"inserted rows {', '.join(run.seeded) or 'none'} into {USERS_TABLE} as admin{note}"
+
+
+def _cleanup(run: SmokeRun, hasura: HasuraClient) -> None:
+    started = time.perf_counter()
+    done: list[str] = []
+    problems: list[str] = []
+    if run.user is not None:
+        remove = list(run.seeded)
+        if run.user.own_row_is_ours and run.user.user_id not in remove:
+            remove.append(run.user.user_id)
+        if remove:
+            try:
+                hasura.run_sql(f"DELETE FROM {USERS_TABLE} WHERE id IN ({', '.join(map(_sql_text, remove))})")
+                done.append(f"removed rows {', '.join(remove)}")
+            except HasuraError as error:
+                problems.append(f"could not remove the rows {', '.join(remove)}: {error}")
+        if run.user.cleanup is not None:
+            try:
+                done.append(run.user.cleanup())
+            except ClerkHasuraError as error:
+                problems.append(f"could not revoke the Clerk session: {error}")
+    if problems:
+        run.record("cleanup", False, "; ".join(problems + done), started)
+    elif done:
+        run.record("cleanup", True, "; ".join(done), started)
+    else:
+        run.record("cleanup", None, "nothing to clean up", started)
