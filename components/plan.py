@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from components.config.stack_checks import stack_problems
@@ -38,13 +37,12 @@ class StackPlan:
     metadata_project: MetadataProject
 
 
-def plan_stack(raw: Mapping[str, Any], stack: str, environ: Mapping[str, str] | None = None,
-               metadata_dir: Path = PROJECT_DIR) -> StackPlan:
+def plan_stack(raw: Mapping[str, Any], stack: str, environ: Mapping[str, str] | None = None) -> StackPlan:
     """Validate the config, reach Clerk's JWKS (and an existing Hasura), load and validate `metadata/` and the smoke
     token source; any failure is a `ClerkHasuraError` naming what to fix."""
     settings = validate_stack_config(raw, stack, environ)
     jwt_secret = resolve_jwt_secret(settings)
-    metadata_project = load_project(metadata_dir)
+    metadata_project = load_project(PROJECT_DIR.parent / settings.metadata_dir)
     preflight(settings, environ)
     if settings.target == "existing":
         existing.preflight(settings)

@@ -5,3 +5,4 @@ from tests.fixtures.hasura import *  # noqa: F403
 from tests.fixtures.jwks import *  # noqa: F403
 from tests.fixtures.metadata import *  # noqa: F403
 from tests.fixtures.postgres import *  # noqa: F403
+from tests.fixtures.engine import *  # noqa: F403

@@ -140,6 +140,8 @@ class StackSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="forbid", frozen=True, case_sensitive=True)
 
     target: Literal[TARGETS] = "docker"  # type: ignore[valid-type]
+    metadata_dir: str = Field(default="metadata", validation_alias="metadataDir")
+    """The Hasura CLI project (config v3) to apply; relative to the project directory (where Pulumi.yaml is)."""
     clerk: ClerkSettings = Field(default_factory=ClerkSettings)
     hasura: HasuraSettings = Field(default_factory=HasuraSettings)
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
@@ -177,10 +179,10 @@ class StackSettings(BaseSettings):
 
 
 #: Top-level stack config keys and what they are, for error messages.
-TOP_LEVEL_KEYS = ("target", "clerk", "hasura", "postgres", "smoke", *SECRET_ENV_VARS)
+TOP_LEVEL_KEYS = ("target", "metadataDir", "clerk", "hasura", "postgres", "smoke", *SECRET_ENV_VARS)
 
 #: Top-level keys whose values are plain strings rather than objects.
-SCALAR_KEYS = ("target", *SECRET_ENV_VARS)
+SCALAR_KEYS = ("target", "metadataDir", *SECRET_ENV_VARS)
 
 
 def load_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> StackSettings:
