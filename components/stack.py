@@ -86,8 +86,10 @@ class ClerkHasuraStack(pulumi.ComponentResource):
         self.smoke_report = None
         if settings.smoke.enabled:
             # Rerun the check whenever what it proves may have changed: a new Hasura (image, env, JWT secret),
-            # new metadata, or a re-made template.
-            triggers: dict[str, Any] = {"hasura": self.target.instance, "metadata": self.metadata.metadata_hash}
+            # new metadata, any re-apply of metadata (a drift repair restores the same hash), or a re-made
+            # template.
+            triggers: dict[str, Any] = {"hasura": self.target.instance, "metadata": self.metadata.metadata_hash,
+                                        "metadataApplied": self.metadata.applied_at}
             if self.jwt_template is not None:
                 triggers["template"] = self.jwt_template.templateId
             smoke = SmokeCheck(f"{name}-smoke", smoke_check_args(

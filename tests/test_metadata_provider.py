@@ -49,7 +49,8 @@ def test_lifecycle_in_a_fresh_interpreter(host, hasura_double):
     assert failures == []
     resource_id, outs = host.create(URN, inputs)
     assert resource_id.startswith("hasura-metadata-")
-    assert outs["metadata"] == inputs["metadata"] and outs["applied_migrations"] == ["1763856000000"]
+    assert outs["metadata"] == inputs["metadata"] and outs["live_metadata"] == inputs["metadata"]
+    assert outs["applied_migrations"] == ["1763856000000"]
     assert outs["hasura_url"] == hasura_double.url and outs["admin_secret"] == hasura_double.admin_secret
 
     _, refreshed = host.read(URN, resource_id, outs)
@@ -75,9 +76,10 @@ def test_lifecycle_in_a_fresh_interpreter(host, hasura_double):
     repaired = host.update(URN, resource_id, drifted, inputs)
     assert hasura_double.count("/v1/metadata", "replace_metadata") == 1
     assert {key: repaired[key] for key in ("hasura_url", "admin_secret", "metadata", "migrations", "metadata_hash",
-                                           "applied_migrations", "inconsistent_objects")} == {
+                                           "live_metadata", "applied_migrations", "inconsistent_objects")} == {
         **{key: inputs[key] for key in ("hasura_url", "admin_secret", "metadata", "migrations", "metadata_hash")},
-        "applied_migrations": ["1763856000000"], "inconsistent_objects": []}
+        "live_metadata": inputs["metadata"], "applied_migrations": ["1763856000000"], "inconsistent_objects": []}
+    assert repaired["applied_at"] > outs["applied_at"]  # a repair is an apply: it reruns the smoke check
     _, refreshed = host.read(URN, resource_id, repaired)
     assert host.diff(URN, resource_id, refreshed, inputs).changes == provider_pb2.DiffResponse.DIFF_NONE
 
@@ -96,12 +98,19 @@ def test_lifecycle_in_a_fresh_interpreter(host, hasura_double):
         assert normalize_metadata(admin.export_metadata().metadata) == inputs["metadata"]
 
 
-def test_a_table_dropped_live_shows_in_read_and_diff(host, hasura_double):
+def test_a_table_dropped_live_shows_in_read_and_diff_once_hasura_reloaded(host, hasura_double):
     inputs, _ = host.check(URN, {}, inputs_for(hasura_double))
     resource_id, outs = host.create(URN, inputs)
     # Dropped behind Hasura's back (run_sql would refuse: the table is tracked).
     with psycopg.connect(hasura_double.database_url, autocommit=True) as conn:
         conn.execute("DROP TABLE public.users")
+    # A refresh reads and never writes, so it sees what Hasura's schema cache knows; the drift command (or the
+    # console's reload) rebuilds it from the database.
+    hasura_double.reset_counts()
+    _, unseen = host.read(URN, resource_id, outs)
+    assert hasura_double.writes() == 0 and unseen["inconsistent_objects"] == []
+    with HasuraClient(hasura_double.url, hasura_double.admin_secret) as drift_command:
+        drift_command.reload_metadata(reload_sources=True)
     _, drifted = host.read(URN, resource_id, outs)
     assert drifted["inconsistent_objects"]
     assert host.diff(URN, resource_id, drifted, inputs).changes == provider_pb2.DiffResponse.DIFF_SOME
@@ -127,3 +136,19 @@ def test_a_changed_admin_secret_or_url_is_an_update_not_a_replace(host, hasura_d
     response = host.diff(URN, resource_id, outs, moved)
     assert response.changes == provider_pb2.DiffResponse.DIFF_SOME and list(response.replaces) == []
     assert changed_properties(outs, {**inputs, "admin_secret": "other"}) == ["admin_secret changed"]
+
+
+def test_a_refresh_with_hasura_down_completes_and_the_next_up_reapplies(host, hasura_double):
+    inputs, _ = host.check(URN, {}, inputs_for(hasura_double))
+    resource_id, outs = host.create(URN, inputs)
+    hasura_double.stop()
+    _, unknown = host.read(URN, resource_id, outs)
+    assert unknown["live_unknown"] is True
+    assert unknown["live_metadata"] == outs["live_metadata"]  # nothing is lost from state on the way
+    assert host.diff(URN, resource_id, unknown, inputs).changes == provider_pb2.DiffResponse.DIFF_SOME
+    assert changed_properties(unknown, inputs)[0].startswith("live state unknown")
+
+    hasura_double.start()
+    hasura_double.reset_counts()
+    back = host.update(URN, resource_id, unknown, inputs)
+    assert back["live_unknown"] is False and hasura_double.writes() == 0  # re-checked; nothing was missing

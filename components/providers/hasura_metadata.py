@@ -1,10 +1,15 @@
 """The Hasura metadata as a Pulumi dynamic resource: applied on create/update, read back live on refresh.
 
-The provider only wires `metadata_apply` and the Hasura client (pulumi.md §2): it lives in this importable
-module so it is pickled by reference, captures no client (one is built inside each method), returns full
-outputs from `update`, and its `read` + `diff` compare the live, normalized metadata with the desired one
-field by field, so `pulumi refresh --preview-only --expect-no-changes` and
-`pulumi preview --refresh --expect-no-changes` report drift. `delete` leaves metadata and data in place.
+The provider only wires `components.hasura.apply` and the Hasura client (pulumi.md §2): it lives in this
+importable module so it is pickled by reference, captures no client (one is built inside each method), returns
+full outputs from `update`, and its `read` + `diff` compare the live, normalized metadata (`live_metadata`) with
+the desired one (`metadata`, an input never overwritten) field by field, so `pulumi refresh --preview-only
+--expect-no-changes` and `pulumi preview --refresh --expect-no-changes` report drift, and `pulumi up --refresh`
+(what `scripts/deploy` runs) repairs it. `delete` leaves metadata and data in place.
+
+A refresh never fails because Hasura is down: `read` then records that the live state is unknown, the refresh
+completes (so the target's own resources are refreshed too and the next `up` can bring Hasura back), and the next
+`up` re-checks and re-applies whatever is missing.
 
 Inputs are plain data, not a path: the metadata (normalized, so state diffs show only real changes), the
 migrations (version, name, SQL) and their hash, so the provider process needs no files and state records
@@ -14,6 +19,7 @@ exactly what was applied.
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timezone
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +28,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
     ResourceProvider, UpdateResult
 from pulumi.output import contains_unknowns
 
-from components.hasura.client import HasuraClient
+from components.hasura.client import HasuraClient, HasuraUnreachable
 from components.hasura.apply import apply_project, diff_metadata, read_applied_migrations
 from components.hasura.loader import MetadataError, MetadataProject, content_hash, \
     normalize_metadata, validate_project
@@ -30,8 +36,8 @@ from components.hasura.loader import MetadataError, MetadataProject, content_has
 #: How long the provider waits for Hasura to answer while it starts (connection errors and 5xx).
 HASURA_START_SECONDS = 180.0
 
-#: A refresh expects a running Hasura: it waits less before reporting it unreachable.
-HASURA_READ_SECONDS = 30.0
+#: A refresh expects a running Hasura: it waits less before recording it unreachable.
+HASURA_READ_SECONDS = 10.0
 
 #: Outputs that hold secrets; the engine only marks same-named secret inputs by itself (pulumi.md §2.4).
 SECRET_OUTPUTS = ["admin_secret"]
@@ -60,14 +66,18 @@ class HasuraMetadataProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         sources = sorted({m["source"] for m in props.get("migrations") or []} or {"default"})
-        with _client(props, retry_seconds=HASURA_READ_SECONDS) as client:
-            live = normalize_metadata(client.export_metadata().metadata)
-            applied = [str(m.version) for source in sources for m in read_applied_migrations(client, source)]
-            # Reloading sources is what makes DDL done outside Hasura visible (hasura.md §1.6, issue #8245);
-            # it changes no metadata, only re-reads the database.
-            inconsistent = client.reload_metadata(reload_sources=True)
-        return ReadResult(id_, {**props, "metadata": live, "applied_migrations": applied,
-                                "inconsistent_objects": inconsistent})
+        try:
+            with _client(props, retry_seconds=HASURA_READ_SECONDS) as client:
+                live = normalize_metadata(client.export_metadata().metadata)
+                applied = [str(m.version) for source in sources for m in read_applied_migrations(client, source)]
+                # Read-only: a refresh on every deploy must write nothing (reload_metadata would). The drift
+                # command reloads sources to see DDL done outside Hasura.
+                inconsistent = client.get_inconsistent_metadata()
+        except HasuraUnreachable as error:
+            pulumi.log.warn(f"hasura metadata: live state unknown: {error}")
+            return ReadResult(id_, {**props, "live_unknown": True})
+        return ReadResult(id_, {**props, "live_metadata": live, "applied_migrations": applied,
+                                "inconsistent_objects": inconsistent, "live_unknown": False})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         if any(contains_unknowns(news.get(key)) for key in _INPUTS):
@@ -87,21 +97,26 @@ class HasuraMetadataProvider(ResourceProvider):
             pulumi.log.info(f"hasura metadata: {change}")
         return {
             **{key: props[key] for key in _INPUTS},
-            "metadata": result.live_metadata,
+            "live_metadata": result.live_metadata,
             "applied_migrations": result.applied_versions,
             "inconsistent_objects": [],
+            "live_unknown": False,
+            # New at every apply, including a repair that restores the same metadata: what reruns the smoke check.
+            "applied_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
         }
 
 
 def changed_properties(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
     """What differs between state/live (`olds`) and the program (`news`), one readable line each."""
     changes: list[str] = []
+    if olds.get("live_unknown"):
+        changes.append("live state unknown (Hasura was unreachable at the last refresh): re-checked and re-applied")
     for key in ("hasura_url", "admin_secret"):
         if olds.get(key) != news.get(key):
             changes.append(f"{key} changed" if key == "admin_secret" else
                            f"{key}: {olds.get(key)!r} -> {news.get(key)!r}")
     desired = normalize_metadata(news.get("metadata") or {})
-    current = normalize_metadata(olds.get("metadata") or {})
+    current = normalize_metadata(olds.get("live_metadata") or {})
     changes += [str(change) for change in diff_metadata(desired, current)]
     applied = set(olds.get("applied_migrations") or [])
     changes += [f"migration {m['source']}/{m['version']}_{m['name']} not applied"
@@ -147,12 +162,16 @@ class HasuraMetadata(Resource, module="hasura_metadata", name="HasuraMetadata"):
 
     hasura_url: pulumi.Output[str]
     metadata: pulumi.Output[dict]
+    """The desired metadata of `metadata/`, normalized (an input: never replaced by what is live)."""
+    live_metadata: pulumi.Output[dict]
     """The live metadata, normalized (what Hasura holds after the apply, or after a refresh)."""
     applied_migrations: pulumi.Output[list]
-    """Migration versions recorded live in `hdb_catalog.schema_migrations`."""
+    """Migration versions recorded live."""
     metadata_hash: pulumi.Output[str]
     """sha256 of the desired metadata and migrations; changes exactly when what is applied changes."""
     inconsistent_objects: pulumi.Output[list]
+    applied_at: pulumi.Output[str]
+    """When metadata was last applied (UTC): changes at every apply, a drift repair included."""
 
     def __init__(self, name: str, args: HasuraMetadataArgs, opts: pulumi.ResourceOptions | None = None):
         project = args.project
@@ -163,8 +182,11 @@ class HasuraMetadata(Resource, module="hasura_metadata", name="HasuraMetadata"):
             "metadata": desired,
             "migrations": project.to_inputs()["migrations"],
             "metadata_hash": content_hash(desired, project.migrations),
+            "live_metadata": None,
             "applied_migrations": None,
             "inconsistent_objects": None,
+            "live_unknown": None,
+            "applied_at": None,
         }
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS))
         super().__init__(HasuraMetadataProvider(), name, props, opts)
