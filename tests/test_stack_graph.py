@@ -279,7 +279,7 @@ def test_the_smoke_check_runs_last_and_reruns_when_hasura_or_metadata_change(run
     smoke, metadata = run.one(SMOKE, "backend-smoke"), run.one(METADATA, "backend-metadata")
     template = run.one(TEMPLATE, "backend-jwt-template")
     assert {metadata.urn, template.urn} <= set(smoke.dependencies)
-    assert set(smoke.plain_inputs["triggers"]) == {"hasura", "metadata", "template", "jwtSecret"}
+    assert set(smoke.plain_inputs["triggers"]) == {"hasura", "metadata", "metadataApplied", "template", "jwtSecret"}
     assert smoke.plain_inputs["triggers"]["metadata"] == metadata.plain_inputs["metadata_hash"]
     assert smoke.plain_inputs["hasuraUrl"] == "http://127.0.0.1:8080"
     assert run.outputs["smoke"].value == [{"name": "healthz", "passed": True}]
