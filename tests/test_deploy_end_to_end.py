@@ -79,7 +79,7 @@ def test_a_dev_stack_deploy_ends_with_a_passing_smoke_check(clerk_double, hasura
     report = {check["name"]: check for check in smoke["report"]}
     failed = {name: check["detail"] for name, check in report.items() if check.get("passed") is False}
     assert failed == {}
-    assert smoke["tokenSource"].startswith("clerk: Clerk template 'hasura'")
+    assert smoke["tokenSourceUsed"].startswith("clerk: Clerk template 'hasura'")
     for proof in ("token-accepted", "reads-own-row", "cannot-read-others", "anonymous-refused",
                   "forged-token-refused", "admin-role-refused"):
         assert report[proof].get("passed") is True, (proof, report[proof]["detail"])

@@ -115,7 +115,7 @@ def test_clerk_source_passes_every_check(deploy, clerk_double, minted, caplog, c
     assert list(checks) == ALL_CHECKS
     assert all(checks[name].passed for name in ALL_CHECKS if name != "expired-token-refused")
     assert checks["expired-token-refused"].skipped and "clerkSigningKey" in checks["expired-token-refused"].detail
-    assert report.token_source.startswith("clerk: Clerk template 'hasura', test user user_")
+    assert report.token_source_used.startswith("clerk: Clerk template 'hasura', test user user_")
     # Test user made once, its session revoked, the seeded rows gone.
     (user,) = clerk_double.users.values()
     assert user["email_addresses"][0]["email_address"] == "clerk-hasura-smoke+clerk_test@example.com"
@@ -139,7 +139,7 @@ def test_signing_key_source_passes_every_check_including_expiry(deploy, minted, 
     report = run_smoke(target, environ={})
     assert report.passed, report.render()
     assert all(check.passed for check in report.checks), report.render()
-    assert report.token_source.startswith("signing-key: minted locally")
+    assert report.token_source_used.startswith("signing-key: minted locally")
     assert users_rows(hasura) == []
     assert_no_leak(minted + [HMAC_KEY], caplog.text, report.render())
 

@@ -91,6 +91,10 @@ def test_template_lifecycle_through_the_dynamic_provider_host(clerk_double_facto
         assert host.diff(TEMPLATE_URN, template_id, refreshed, inputs).changes == provider_pb2.DiffResponse.DIFF_NONE
         clerk.templates["hasura"]["allowed_clock_skew"] = 60  # edited in the dashboard
         _, refreshed = host.read(TEMPLATE_URN, template_id, outs)
+        # What Clerk holds is reported under `live`; no input is overwritten by an output of the same name.
+        assert refreshed["live"]["allowedClockSkew"] == 60
+        assert {key: refreshed[key] for key in inputs} == inputs
         assert host.diff(TEMPLATE_URN, template_id, refreshed, inputs).changes == provider_pb2.DiffResponse.DIFF_SOME
-        host.update(TEMPLATE_URN, template_id, refreshed, inputs)
+        updated = host.update(TEMPLATE_URN, template_id, refreshed, inputs)
+        assert {key: updated[key] for key in inputs} == inputs
         assert clerk.templates["hasura"]["allowed_clock_skew"] == 5 and clerk.templates["other"]["claims"] == {"a": "b"}

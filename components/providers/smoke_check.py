@@ -22,8 +22,9 @@ from components.smoke.runner import run_smoke
 from components.smoke.target import SESSION_COOKIE, SmokeTarget
 
 SECRET_OUTPUTS = ["hasuraAdminSecret", "clerkSecretKey", "signingKey"]
-#: Outputs computed by the provider; every other property is an input.
-COMPUTED = ("report", "passed", "tokenSource")
+#: Outputs computed by the provider; every other property is an input. No output shares an input's name: an input
+#: is never overwritten by what the run found (the configured `tokenSource` and the `tokenSourceUsed` stay apart).
+COMPUTED = ("report", "passed", "tokenSourceUsed")
 
 
 class SmokeCheckArgs(TypedDict, total=False):
@@ -38,6 +39,7 @@ class SmokeCheckArgs(TypedDict, total=False):
     tokenCookie: pulumi.Input[str | None]
     audience: pulumi.Input[str | list[str] | None]
     tokenSource: pulumi.Input[str]
+    """`smoke.tokenSource` as configured; the output `tokenSourceUsed` says which source ran."""
     tokenEnvVar: pulumi.Input[str]
     testUserEmail: pulumi.Input[str]
     timeoutSeconds: pulumi.Input[int]
@@ -65,10 +67,10 @@ _TARGET_FIELDS = {
 
 def smoke_check_args(settings: Any, jwt_secret: Any, *, hasura_url: pulumi.Input[str],
                      admin_secret: pulumi.Input[str], triggers: Mapping[str, pulumi.Input[str]],
-                     clerk_api_url: str = DEFAULT_CLERK_API_URL) -> SmokeCheckArgs:
-    """The check's inputs from validated `StackSettings` and the resolved `JwtSecret`. `triggers` names what must
-    rerun the check when it changes (Hasura container id, metadata hash, template id); the JWT secret's hash is
-    added here."""
+                     clerk_api_url: str | None = None) -> SmokeCheckArgs:
+    """The check's inputs from validated `StackSettings` and the resolved `JwtSecret`: every smoke and clerk setting
+    the check uses, unchanged. `triggers` names what must rerun the check when it changes (Hasura container id,
+    metadata hash, template id); the JWT secret's hash is added here. `clerk_api_url` defaults to `clerk.apiUrl`."""
     smoke = settings.smoke
     jwt_hash = hashlib.sha256(jwt_secret.value.encode()).hexdigest()
     args: SmokeCheckArgs = {
@@ -85,7 +87,7 @@ def smoke_check_args(settings: Any, jwt_secret: Any, *, hasura_url: pulumi.Input
         "testUserEmail": smoke.test_user_email,
         "timeoutSeconds": smoke.timeout_seconds,
         "templateClockSkew": settings.clerk.allowed_skew,
-        "clerkApiUrl": clerk_api_url,
+        "clerkApiUrl": clerk_api_url or settings.clerk.api_url,
         "triggers": {**triggers, "jwtSecret": pulumi.Output.secret(jwt_hash) if jwt_secret.holds_key else jwt_hash},
         "runId": smoke.run_id,
     }
@@ -133,7 +135,7 @@ def _run(props: dict[str, Any]) -> dict[str, Any]:
     report = run_smoke(target_from_props(inputs))
     if not report.passed:
         raise SmokeCheckFailed(report)
-    return {**inputs, "report": report.to_list(), "passed": True, "tokenSource": report.token_source}
+    return {**inputs, "report": report.to_list(), "passed": True, "tokenSourceUsed": report.token_source_used}
 
 
 class SmokeCheck(Resource, module="smoke_check", name="SmokeCheck"):
@@ -142,9 +144,12 @@ class SmokeCheck(Resource, module="smoke_check", name="SmokeCheck"):
     report: pulumi.Output[list[dict[str, Any]]]
     passed: pulumi.Output[bool]
     tokenSource: pulumi.Output[str]
+    """As configured (`smoke.tokenSource`)."""
+    tokenSourceUsed: pulumi.Output[str]
+    """The source that ran, and what it gave."""
 
     def __init__(self, resource_name: str, args: SmokeCheckArgs, opts: pulumi.ResourceOptions | None = None):
-        props = {"report": None, "passed": None, "tokenSource": None, "triggers": {}, "runId": "",
+        props = {"report": None, "passed": None, "tokenSourceUsed": None, "triggers": {}, "runId": "",
                  "clerkApiUrl": DEFAULT_CLERK_API_URL, **args}
         super().__init__(SmokeCheckProvider(), resource_name, props,
                          pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(

@@ -44,6 +44,9 @@ class SmokeReport:
 
     hasura_url: str
     token_source: str
+    """The source `smoke.tokenSource` asked for (`auto`, `clerk`, `signing-key`, `env`, `none`)."""
+    token_source_used: str
+    """The source that ran and what it gave, e.g. `clerk: Clerk template 'hasura', test user user_…`."""
     checks: tuple[CheckResult, ...]
 
     @property
@@ -60,7 +63,8 @@ class SmokeReport:
     def render(self) -> str:
         counts = {status: sum(1 for c in self.checks if c.passed is value)
                   for status, value in (("passed", True), ("failed", False), ("skipped", None))}
-        heading = (f"Smoke check of {self.hasura_url} (token source: {self.token_source}): "
+        heading = (f"Smoke check of {self.hasura_url} (token source {self.token_source}, used "
+                   f"{self.token_source_used}): "
                    + ", ".join(f"{n} {status}" for status, n in counts.items() if n))
         width = max(len(c.name) for c in self.checks)
         lines = [heading]

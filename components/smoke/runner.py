@@ -70,7 +70,7 @@ def run_smoke(target: SmokeTarget, *, environ: Mapping[str, str] | None = None,
 
 def _report(run: SmokeRun, source_label: str) -> SmokeReport:
     checks = tuple(run.results[name] for name in CHECK_NAMES if name in run.results)
-    return SmokeReport(run.target.hasura_url, run.scrub(source_label), checks)
+    return SmokeReport(run.target.hasura_url, run.target.token_source, run.scrub(source_label), checks)
 
 
 def _run_concurrently(run: SmokeRun, hasura: HasuraClient) -> None:

@@ -117,7 +117,7 @@ _SOURCE_FIX = {
 
 
 def target_from_settings(settings: Any, *, hasura_url: str, admin_secret: str, issuer: str | None,
-                         jwks_url: str | None = None, clerk_api_url: str = DEFAULT_CLERK_API_URL) -> SmokeTarget:
+                         jwks_url: str | None = None) -> SmokeTarget:
     """A `SmokeTarget` from validated `StackSettings` and the deployed Hasura's URL and admin secret."""
     secret = settings.clerk_secret_key.get_secret_value() if settings.clerk_secret_key else None
     signing = settings.clerk_signing_key.get_secret_value() if settings.clerk_signing_key else None
@@ -132,7 +132,7 @@ def target_from_settings(settings: Any, *, hasura_url: str, admin_secret: str, i
         audience=settings.clerk.audience,
         token_source=settings.smoke.token_source,
         clerk_secret_key=secret,
-        clerk_api_url=clerk_api_url,
+        clerk_api_url=settings.clerk.api_url,
         signing_key=signing,
         signing_algorithm=settings.clerk.signing_algorithm or "HS256",
         token_env_var=settings.smoke.token_env_var,
