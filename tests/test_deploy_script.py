@@ -19,7 +19,7 @@ import pytest
 from tests.pulumi_harness import PROJECT_DIR
 
 PLACEHOLDER_KEY = "pk_test_aGFwcHktaGlwcG8tMTIuY2xlcmsuYWNjb3VudHMuZGV2JA"
-TOOLS = ("bash", "env", "grep", "cat", "mkdir", "head", "dirname")
+TOOLS = ("bash", "env", "grep", "cat", "mkdir", "head", "dirname", "sed")
 
 RECORDER = """#!/usr/bin/env bash
 python3 - "$0" "$@" <<'EOF'
@@ -51,7 +51,9 @@ def project(tmp_path: Path) -> Path:
     dev_yaml = (PROJECT_DIR / "Pulumi.dev.yaml").read_text()
     (root / "Pulumi.dev.yaml").write_text(dev_yaml.replace(PLACEHOLDER_KEY, "pk_test_Y2xlcmsuZXhhbXBsZS5jb20k"))
     (root / ".venv" / "bin").mkdir(parents=True)
-    (root / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    # The venv's python runs only the post-deploy smoke command here: recorded, as the pulumi stand-in is.
+    (root / ".venv" / "bin" / "python").write_text(RECORDER)
+    (root / ".venv" / "bin" / "python").chmod(0o755)
     (root / ".venv" / ".clerk-hasura-installed").write_text(
         hashlib.sha256((root / "pyproject.toml").read_bytes()).hexdigest() + "\n")
     return root
@@ -106,8 +108,13 @@ def test_the_dev_stack_deploys_with_a_local_backend_and_the_default_passphrase(p
     pulumi_calls = [c for c in calls if c["tool"] == "pulumi"]
     assert [c["args"] for c in pulumi_calls] == [
         ["stack", "select", "--create", "--secrets-provider", "passphrase", "dev", "--non-interactive"],
-        ["up", "--stack", "dev", "--yes"],
+        # --refresh: the deploy compares with what is live, so it repairs drift.
+        ["up", "--refresh", "--stack", "dev", "--yes"],
+        ["stack", "output", "--json", "--show-secrets", "--stack", "dev"],
     ]
+    # Every deploy ends with the standalone check, which needs no user token and writes nothing.
+    assert [c["args"] for c in calls if c["tool"] == "python"] == [
+        ["-m", "components.commands.smoke", "--token-source", "none"]]
     for call in pulumi_calls:
         assert call["env"]["PULUMI_BACKEND_URL"] == f"file://{project}/.pulumi-state"
         assert call["env"]["PULUMI_CONFIG_PASSPHRASE"] == "clerk-hasura-dev"
@@ -128,7 +135,7 @@ def test_another_stack_needs_a_passphrase(project, tmp_path):
     assert completed.returncode == 0, completed.stderr
     pulumi_calls = [c for c in calls if c["tool"] == "pulumi"]
     assert pulumi_calls[0]["args"][-2:] == ["staging", "--non-interactive"]
-    assert pulumi_calls[1]["args"] == ["up", "--stack", "staging"]
+    assert pulumi_calls[1]["args"] == ["up", "--refresh", "--stack", "staging"]
     assert all(c["env"]["PULUMI_CONFIG_PASSPHRASE"] == "correct horse battery" for c in pulumi_calls)
 
 
@@ -145,6 +152,15 @@ def test_an_explicit_docker_host_is_kept(project, tmp_path):
                               DOCKER_HOST="tcp://10.0.0.5:2376")
     assert completed.returncode == 0, completed.stderr
     assert {c["env"]["DOCKER_HOST"] for c in calls if c["tool"] == "pulumi"} == {"tcp://10.0.0.5:2376"}
+
+
+def test_a_stack_on_another_target_needs_no_docker(project, tmp_path):
+    dev_yaml = (project / "Pulumi.dev.yaml").read_text()
+    (project / "Pulumi.dev.yaml").write_text(dev_yaml.replace("config:\n", "config:\n  clerk-hasura:target: existing\n"))
+    completed, calls = deploy(project, bin_dir(tmp_path, pulumi=RECORDER), "--yes")
+    assert completed.returncode == 0, completed.stderr
+    assert "docker" not in completed.stderr
+    assert all(c["env"]["DOCKER_HOST"] is None for c in calls)
 
 
 def test_the_script_is_executable_in_the_repository():

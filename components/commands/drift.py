@@ -37,6 +37,15 @@ from components.commands.stack_outputs import ENV_ADMIN_SECRET, ENV_HASURA_URL, 
 
 EXIT_IN_SYNC, EXIT_DRIFT, EXIT_COULD_NOT_CHECK = 0, 1, 2
 
+#: What repairs drift. A plain `pulumi up` compares the program with the state saved at the last deploy, which
+#: still shows the old live metadata, so it reports no change; the refresh reads what is live first.
+REPAIR = "re-apply with `scripts/deploy <stack>` (it runs `pulumi up --refresh`; a plain `pulumi up` would report " \
+         "no changes)"
+#: The JWT secret is Hasura's start-up setting: who sets it depends on the target.
+RESTORE_JWT_SECRET = "`pulumi up --refresh` (what scripts/deploy runs) recreates a Docker- or Kubernetes-target " \
+                     "Hasura changed by hand; on an existing Hasura, set HASURA_GRAPHQL_JWT_SECRET where it runs to " \
+                     "the stack output `jwtSecret`"
+
 _PROBE_QUERY = "query DriftProbe { __typename }"
 _UNTRUSTED_ISSUER = "https://clerk-hasura-drift-check.invalid"
 
@@ -75,8 +84,8 @@ class DriftReport:
                                                               else ""))
             lines += [f"      - {item}" for item in section.drift]
         lines.append("Result: in sync" if self.in_sync else
-                     "Result: DRIFT. Fix: re-apply with `pulumi up` (metadata/ is the source of truth), or copy the "
-                     "live change into metadata/ if it was intended")
+                     f"Result: DRIFT. Fix: {REPAIR} (metadata/ is the source of truth), or, if the live change was "
+                     "intended, bring it into metadata/ (`python -m components.commands.export`) and deploy that")
         return "\n".join(lines)
 
 
@@ -121,8 +130,7 @@ def _migrations_section(client: HasuraClient, project: MetadataProject) -> Secti
 
 def _auth_section(client: HasuraClient, target: DriftTarget) -> Section:
     section = Section("auth")
-    jwt_off = "JWT mode is off{how}, so Clerk tokens are not accepted. Fix: set HASURA_GRAPHQL_JWT_SECRET again " \
-              "(`pulumi up`)"
+    jwt_off = "JWT mode is off{how}, so Clerk tokens are not accepted. Fix: " + RESTORE_JWT_SECRET
     try:
         config = client.server_config()
     except HasuraApiError as error:
@@ -132,7 +140,7 @@ def _auth_section(client: HasuraClient, target: DriftTarget) -> Section:
             section.drift.append(jwt_off.format(how=" (GET /v1alpha1/config: is_jwt_set false)"))
         if config.get("is_auth_hook_set"):
             section.drift.append("an auth webhook is configured (HASURA_GRAPHQL_AUTH_HOOK); this stack authenticates "
-                                 "with Clerk JWTs only. Fix: remove the webhook (`pulumi up`)")
+                                 "with Clerk JWTs only. Fix: remove HASURA_GRAPHQL_AUTH_HOOK; " + RESTORE_JWT_SECRET)
     code, message, data = _probe(client, None)
     if data is not None:
         section.notes.append("anonymous requests run as the unauthorized role")
@@ -149,10 +157,10 @@ def _auth_section(client: HasuraClient, target: DriftTarget) -> Section:
     code, message, data = _probe(client, forge(None, issuer=target.issuer, now=now))
     if data is not None:
         section.drift.append("a token signed by an unknown key was ACCEPTED: Hasura does not verify JWT signatures "
-                             "against the Clerk keys. Fix: restore HASURA_GRAPHQL_JWT_SECRET (`pulumi up`)")
+                             "against the Clerk keys. Fix: " + RESTORE_JWT_SECRET)
     elif code == "invalid-jwt" and "JWTNotInIssuer" in message and target.issuer:
         section.drift.append(f"Hasura does not trust the expected issuer {target.issuer}: {message}. Fix: "
-                             "`pulumi up` to restore the JWT secret, or correct the expected issuer")
+                             + RESTORE_JWT_SECRET + ", or correct the expected issuer")
     elif code == "invalid-jwt":
         section.notes.append("forged token refused")
     elif code == "access-denied" and "admin-secret" in message:
@@ -166,8 +174,8 @@ def _auth_section(client: HasuraClient, target: DriftTarget) -> Section:
             section.notes.append(f"issuer checked ({target.issuer})")
         elif code == "invalid-jwt":
             section.drift.append(f"Hasura does not check the token issuer (expected {target.issuer}); a token from "
-                                 f"another issuer got {message!r}. Fix: `pulumi up` to restore the JWT secret's "
-                                 "issuer")
+                                 f"another issuer got {message!r}. Fix: restore the JWT secret's issuer: "
+                                 + RESTORE_JWT_SECRET)
     if target.jwks_url:
         section.notes.append(f"jwk_url ({target.jwks_url}) is not visible through Hasura's API; checked only "
                              "through the refusals above")
