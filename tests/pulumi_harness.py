@@ -22,7 +22,8 @@ number of stacks can be run in one pytest session.
     plaintext_leaks(run, ["the-admin-secret"])  # [] when every occurrence is inside a secret
 
 `mock_outputs={"<type token>": {...}}` adds computed outputs the mocks should return for a resource type
-(RemoteImage ids, Volume mountpoints and GeneratedSecret values are provided already).
+(RemoteImage ids, Volume mountpoints, GeneratedSecret values and Kubernetes objects' uid and generation are
+provided already).
 
 `DynamicProviderHost` runs `python -m pulumi.dynamic` (the process the engine starts for dynamic
 providers) and drives a provider serialized with the SDK's own `serialize_provider` over gRPC.
@@ -403,6 +404,9 @@ def _child_main(request: dict[str, Any]) -> dict[str, Any]:
                 state |= {"mountpoint": f"/var/lib/docker/volumes/{args.inputs.get('name')}/_data"}
             elif args.typ.endswith(":GeneratedSecret"):
                 state |= {"value": mock_generated_secret(args.name)}
+            elif args.typ.startswith("kubernetes:"):
+                # What the API server adds to every object's metadata.
+                state["metadata"] = {**state.get("metadata", {}), "uid": f"uid-{args.name}", "generation": 1}
             state |= request["mock_outputs"].get(args.typ, {})
             return f"{args.name}-id", state
 

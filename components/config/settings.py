@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from components.clerk.client import DEFAULT_CLERK_API_URL
 from components.config.containers import HasuraSettings, PostgresSettings
+from components.config.kubernetes import KubernetesSettings
 from components.errors import ClerkHasuraError
 from components.config.base import StrictModel
 from components.config.smoke import SmokeSettings
@@ -42,8 +43,9 @@ SECRET_ENV_VARS = {
     "databaseUrl": "CLERK_HASURA_DATABASE_URL",
 }
 
-#: Where Hasura runs (`target`): containers on one Docker host, or a Hasura that already runs elsewhere.
-TARGETS = ("docker", "existing")
+#: Where Hasura runs (`target`): containers on one Docker host, a Hasura that already runs elsewhere, or a
+#: Deployment in a Kubernetes cluster.
+TARGETS = ("docker", "existing", "kubernetes")
 
 #: The variable Clerk's SDKs read the Backend API base from; honoured when `clerk.apiUrl` is unset.
 CLERK_API_URL_ENV = "CLERK_API_URL"
@@ -146,6 +148,8 @@ class StackSettings(BaseSettings):
     hasura: HasuraSettings = Field(default_factory=HasuraSettings)
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
     smoke: SmokeSettings = Field(default_factory=SmokeSettings)
+    kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
+    """Read with `target: kubernetes` only."""
     clerk_signing_key: SecretStr | None = _secret("clerkSigningKey")
     clerk_secret_key: SecretStr | None = _secret("clerkSecretKey")
     hasura_admin_secret: SecretStr | None = _secret("hasuraAdminSecret")
@@ -179,7 +183,7 @@ class StackSettings(BaseSettings):
 
 
 #: Top-level stack config keys and what they are, for error messages.
-TOP_LEVEL_KEYS = ("target", "metadataDir", "clerk", "hasura", "postgres", "smoke", *SECRET_ENV_VARS)
+TOP_LEVEL_KEYS = ("target", "metadataDir", "clerk", "hasura", "postgres", "smoke", "kubernetes", *SECRET_ENV_VARS)
 
 #: Top-level keys whose values are plain strings rather than objects.
 SCALAR_KEYS = ("target", "metadataDir", *SECRET_ENV_VARS)

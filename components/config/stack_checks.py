@@ -19,10 +19,13 @@ MIN_SECRET_LENGTH = 16
 
 def stack_problems(settings: StackSettings, stack: str) -> list[str]:
     """Every problem of the target and of the container objects together; each names its key and the fix."""
+    if settings.target == "kubernetes":
+        return kubernetes_target_problems(settings, stack) + secret_problems(settings)
+    problems = unread_kubernetes_problems(settings)
     if settings.target == "existing":
         # That Hasura's admin secret is whatever it was given there: not ours to judge by length.
-        return existing_target_problems(settings, stack)
-    return docker_target_problems(settings) + secret_problems(settings)
+        return problems + existing_target_problems(settings, stack)
+    return problems + docker_target_problems(settings) + secret_problems(settings)
 
 
 def existing_target_problems(settings: StackSettings, stack: str) -> list[str]:
@@ -99,3 +102,55 @@ def secret_problems(settings: StackSettings) -> list[str]:
                             f"them: `pulumi config set --secret {key} …`")
     return problems
 
+
+#: Keys that configure Docker containers only, and why each does nothing on the `kubernetes` target.
+_DOCKER_ONLY_KEYS = {
+    ("hasura", "port"): "Hasura publishes no host port there; it listens on 8080 behind the Service `hasura`. "
+                        "Fix: remove the key; the deploy and apps outside the cluster use hasura.publicUrl",
+    ("hasura", "bind_address"): "Hasura publishes no host port there; it listens on 8080 behind the Service "
+                                "`hasura`. Fix: remove the key; the deploy and apps outside the cluster use "
+                                "hasura.publicUrl",
+    ("postgres", "host_port"): "the in-cluster Postgres is reachable only inside the cluster (Service `postgres`). "
+                               "Fix: remove the key; from this machine use `kubectl port-forward "
+                               "statefulset/postgres 5432:5432 -n <namespace>`",
+    ("postgres", "protect_volume"): "the data volume claim is always kept there (retained on destroy, on "
+                                    "replacement and on scale-down). Fix: remove the key",
+}
+
+
+def kubernetes_target_problems(settings: StackSettings, stack: str) -> list[str]:
+    """The deploy reaches Hasura through `hasura.publicUrl`; Docker-only keys and, with `databaseUrl`, the in-cluster
+    Postgres keys would silently do nothing."""
+    problems = []
+    url = settings.hasura.public_url
+    if url is None:
+        problems.append("hasura.publicUrl: required with target `kubernetes`: the URL at which this machine reaches "
+                        "Hasura (an Ingress or load balancer) to apply metadata and run the smoke check. Fix: `pulumi "
+                        "config set --path hasura.publicUrl https://graphql.example.com` (no /v1/graphql)")
+    else:
+        problems += deployer_url_problems("hasura.publicUrl", url, stack)
+    for (section, key), why in _DOCKER_ONLY_KEYS.items():
+        model = getattr(settings, section)
+        if key in model.model_fields_set:
+            problems.append(f"{section}.{model.model_fields[key].alias or key}: the `kubernetes` target ignores it: "
+                            f"{why}")
+    if settings.database_url is not None:
+        for key in sorted(settings.postgres.model_fields_set - {key for section, key in _DOCKER_ONLY_KEYS
+                                                                if section == "postgres"}):
+            alias = settings.postgres.model_fields[key].alias or key
+            problems.append(f"postgres.{alias}: `databaseUrl` replaces the in-cluster Postgres, so this key would do "
+                            "nothing. Fix: remove the key (or remove databaseUrl to run Postgres in the cluster)")
+        if "postgres_storage" in settings.kubernetes.model_fields_set:
+            problems.append("kubernetes.postgresStorage: `databaseUrl` replaces the in-cluster Postgres, so no volume "
+                            "claim is made. Fix: remove the key (or remove databaseUrl to run Postgres in the cluster)")
+        if settings.postgres_password is not None:
+            problems.append("postgresPassword: `databaseUrl` replaces the in-cluster Postgres and carries its own "
+                            "password. Fix: `pulumi config rm postgresPassword`")
+    return problems + settings.kubernetes.problems()
+
+
+def unread_kubernetes_problems(settings: StackSettings) -> list[str]:
+    """The `kubernetes` object is read by the `kubernetes` target only."""
+    return [f"kubernetes.{settings.kubernetes.model_fields[key].alias or key}: only the `kubernetes` target reads "
+            f"it, and this stack's target is `{settings.target}`. Fix: remove the key (or set `target: kubernetes`)"
+            for key in sorted(settings.kubernetes.model_fields_set)]

@@ -9,12 +9,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.config.containers import HasuraSettings
-
-#: Port inside the container. Fixed: the image's own health check hardcodes it (hasura.md §3.1).
-CONTAINER_PORT = 8080
-#: Env var the metadata's `databases.yaml` reads the app database URL from (`from_env`), so no password is
-#: ever part of the metadata.
-APP_DATABASE_URL_ENV = "PG_DATABASE_URL"
+from components.targets.hasura_env import CONTAINER_PORT, hasura_environment
 
 
 @dataclass(frozen=True)
@@ -35,31 +30,6 @@ class EngineArgs:
     depends_on: Sequence[pulumi.Resource]
     """Created only after these (the Postgres container, which is created healthy)."""
     labels: dict[str, str]
-
-
-def hasura_environment(settings: HasuraSettings, stack: str, *, database_url: str, admin_secret: str,
-                       jwt_secret: str) -> list[str]:
-    """The container's `KEY=VALUE` environment (hasura.md §3.2)."""
-    env = {
-        "HASURA_GRAPHQL_SERVER_PORT": str(CONTAINER_PORT),
-        "HASURA_GRAPHQL_METADATA_DATABASE_URL": database_url,
-        APP_DATABASE_URL_ENV: database_url,
-        "HASURA_GRAPHQL_ADMIN_SECRET": admin_secret,
-        "HASURA_GRAPHQL_JWT_SECRET": jwt_secret,
-        "HASURA_GRAPHQL_ENABLE_CONSOLE": _flag(settings.resolved_console(stack)),
-        "HASURA_GRAPHQL_DEV_MODE": _flag(settings.resolved_dev_mode(stack)),
-        "HASURA_GRAPHQL_ENABLED_LOG_TYPES": ", ".join(settings.resolved_log_types(stack)),
-        "HASURA_GRAPHQL_ENABLED_APIS": ",".join(settings.resolved_enabled_apis(stack)),
-    }
-    if settings.unauthorized_role is not None:
-        env["HASURA_GRAPHQL_UNAUTHORIZED_ROLE"] = settings.unauthorized_role
-    if settings.cors_domains is not None:
-        env["HASURA_GRAPHQL_CORS_DOMAIN"] = ", ".join(settings.cors_domains)
-    return [f"{key}={value}" for key, value in env.items()]
-
-
-def _flag(value: bool) -> str:
-    return "true" if value else "false"
 
 
 class Engine(pulumi.ComponentResource):

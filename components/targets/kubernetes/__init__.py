@@ -1,0 +1,72 @@
+"""Target `kubernetes`: Hasura as a replicated Deployment in a namespace of a Kubernetes cluster.
+
+The deploy reaches Hasura at `hasura.publicUrl` (an Ingress or a load balancer in front of the Service `hasura`);
+apps in the cluster use the Service directly. Postgres is `databaseUrl` (a managed database: recommended for
+production) or, for dev and test stacks, a StatefulSet in the same namespace whose volume claim is never deleted.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pulumi
+import pulumi_kubernetes as kubernetes
+
+from components.providers.generated_secret import secret_or_generated
+from components.targets.base import HasuraTarget, TargetArgs
+from components.targets.hasura_env import CONTAINER_PORT
+from components.targets.kubernetes.hasura import SERVICE_NAME, HasuraArgs, deploy_hasura
+from components.targets.kubernetes.objects import SKIP_AWAIT_ANNOTATION, Placement
+from components.targets.kubernetes.postgres import PostgresArgs, deploy_postgres
+
+
+def deploy(args: TargetArgs) -> HasuraTarget:
+    settings, name = args.settings, args.name
+    cluster = settings.kubernetes
+    public_url = settings.hasura.public_url
+    assert public_url is not None  # stack_problems made sure
+    provider = kubernetes.Provider(
+        f"{name}-kubernetes",
+        kubeconfig=os.path.expanduser(cluster.kubeconfig) if cluster.kubeconfig is not None else None,
+        context=cluster.context,
+        enable_server_side_apply=True,
+        opts=pulumi.ResourceOptions(parent=args.parent))
+    labels = {"app.kubernetes.io/part-of": "clerk-hasura", "app.kubernetes.io/instance": f"{args.project}-{args.stack}"}
+    namespace_name = cluster.resolved_namespace(args.project, args.stack)
+    in_cluster_postgres = settings.database_url is None
+
+    opts = pulumi.ResourceOptions(parent=args.parent, provider=provider)
+    namespace: pulumi.Input[str] = namespace_name
+    if cluster.create_namespace:
+        created = kubernetes.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(
+                name=namespace_name, labels=labels,
+                annotations={SKIP_AWAIT_ANNOTATION: "true"} if cluster.skip_await else None),
+            # Deleting a namespace deletes every object in it, the in-cluster Postgres' volume claim included.
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(retain_on_delete=in_cluster_postgres)))
+        namespace = created.metadata.name
+    place = Placement(namespace=namespace, labels=labels, skip_await=cluster.skip_await, opts=opts)
+
+    outputs: dict[str, pulumi.Input] = {"kubernetesNamespace": namespace}
+    if settings.database_url is not None:
+        database_url = pulumi.Output.secret(settings.database_url.get_secret_value())
+    else:
+        password = secret_or_generated(f"{name}-postgres-password", settings.postgres_password,
+                                       pulumi.ResourceOptions(parent=args.parent))
+        postgres = deploy_postgres(name, PostgresArgs(
+            settings=settings.postgres, storage=cluster.postgres_storage, password=password), place, namespace_name)
+        database_url = postgres.url
+    outputs["postgresUrl"] = database_url
+
+    hasura = deploy_hasura(name, HasuraArgs(
+        hasura=settings.hasura, kubernetes=cluster, stack=args.stack, database_url=database_url,
+        admin_secret=args.admin_secret, jwt_secret=args.jwt_secret), place)
+    outputs["internalGraphqlUrl"] = \
+        f"http://{SERVICE_NAME}.{namespace_name}.svc.cluster.local:{CONTAINER_PORT}/v1/graphql"
+    # The API server raises the generation on every change of the Deployment's spec, a new pod template included;
+    # the uid tells a re-created Deployment from the old one.
+    metadata = hasura.deployment.metadata
+    instance = pulumi.Output.all(metadata.uid, metadata.generation).apply(lambda values: f"{values[0]}/{values[1]}")
+    return HasuraTarget(deployer_url=public_url, public_url=public_url, instance=instance,
+                        serving=[hasura.deployment], outputs=outputs)
