@@ -85,7 +85,7 @@ def clerk_jwt_secret(clerk, **extra) -> dict:
 def clerk_target(hasura, clerk, **overrides) -> SmokeTarget:
     return SmokeTarget(**{"hasura_url": hasura.url, "admin_secret": hasura.admin_secret, "issuer": clerk.issuer,
                           "jwks_url": clerk.jwks_url, "clerk_secret_key": clerk.secret_key, "clerk_api_url": clerk.url,
-                          "timeout_seconds": 30, **overrides})
+                          "timeout_seconds": 30, "writes": True, **overrides})
 
 
 def results(report) -> dict:
@@ -135,7 +135,7 @@ def test_signing_key_source_passes_every_check_including_expiry(deploy, minted, 
     hasura = deploy({"type": "HS256", "key": HMAC_KEY, "issuer": issuer,
                                                      "allowed_skew": 5})
     target = SmokeTarget(hasura_url=hasura.url, admin_secret=hasura.admin_secret, issuer=issuer,
-                         signing_key=HMAC_KEY, timeout_seconds=30)
+                         signing_key=HMAC_KEY, timeout_seconds=30, writes=True)
     report = run_smoke(target, environ={})
     assert report.passed, report.render()
     assert all(check.passed for check in report.checks), report.render()
@@ -151,7 +151,7 @@ def test_env_source_passes_and_leaves_an_existing_row_alone(deploy, clerk_double
         client.run_sql("INSERT INTO public.users (id, name) VALUES ('user_real', 'Real Person')")
     token = clerk_double.mint_template_token("user_real", lifetime=300)
     report = run_smoke(SmokeTarget(hasura_url=hasura.url, admin_secret=hasura.admin_secret, issuer=clerk_double.issuer,
-                                   token_source="env", timeout_seconds=30),
+                                   token_source="env", timeout_seconds=30, writes=True),
                        environ={"CLERK_HASURA_SMOKE_TOKEN": f"Bearer {token}"})
     assert report.passed, report.render()
     assert results(report)["seed-rows"].detail.endswith("user_real already had a row, left as it was")
@@ -286,7 +286,8 @@ def test_smoke_resource_reports_on_success_and_fails_the_deploy_readably(deploy,
     hasura = deploy(clerk_jwt_secret(clerk_double))
     props = {"hasuraUrl": hasura.url, "hasuraAdminSecret": hasura.admin_secret, "issuer": clerk_double.issuer,
              "jwtTemplate": "hasura", "tokenSource": "auto", "clerkSecretKey": clerk_double.secret_key,
-             "clerkApiUrl": clerk_double.url, "timeoutSeconds": 30, "triggers": {"hasura": "c1"}, "runId": ""}
+             "clerkApiUrl": clerk_double.url, "timeoutSeconds": 30, "writes": True, "triggers": {"hasura": "c1"},
+             "runId": ""}
     provider = SmokeCheckProvider()
     created = provider.create(props)
     assert created.outs["passed"] is True and [c["name"] for c in created.outs["report"]] == ALL_CHECKS
@@ -357,7 +358,7 @@ def test_smoke_resource_through_the_dynamic_provider_host(deploy, clerk_double):
     props = {"__provider": serialize_provider(SmokeCheckProvider()), "hasuraUrl": hasura.url,
              "hasuraAdminSecret": hasura.admin_secret, "issuer": clerk_double.issuer, "jwksUrl": clerk_double.jwks_url,
              "clerkSecretKey": clerk_double.secret_key, "clerkApiUrl": clerk_double.url, "timeoutSeconds": 30,
-             "templateClockSkew": 5, "triggers": {"hasura": "c1"}, "runId": ""}
+             "templateClockSkew": 5, "writes": True, "triggers": {"hasura": "c1"}, "runId": ""}
     with DynamicProviderHost() as host:
         host.configure({})
         inputs, failures = host.check(urn, {}, props)
@@ -427,5 +428,5 @@ def test_deploy_order_template_resource_then_smoke_check_with_an_audience(deploy
 def test_signing_key_source_with_an_audience(deploy):
     hasura = deploy({"type": "HS256", "key": HMAC_KEY, "audience": ["my-api", "other"]})
     report = run_smoke(SmokeTarget(hasura_url=hasura.url, admin_secret=hasura.admin_secret, signing_key=HMAC_KEY,
-                                   audience=["my-api", "other"], timeout_seconds=30), environ={})
+                                   audience=["my-api", "other"], timeout_seconds=30, writes=True), environ={})
     assert report.passed and all(check.passed for check in report.checks), report.render()

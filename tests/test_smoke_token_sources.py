@@ -88,7 +88,7 @@ CONFIG = {
               "audience": ["my-api", "other-api"], "allowedSkew": 9, "claims": "session", "cookie": True,
               "signingAlgorithm": "HS384", "apiUrl": "http://127.0.0.1:9/clerk"},
     "smoke": {"tokenSource": "signing-key", "tokenEnvVar": "MY_SMOKE_TOKEN", "timeoutSeconds": 45,
-              "testUserEmail": "someone+clerk_test@example.org", "runId": "run-7"},
+              "testUserEmail": "someone+clerk_test@example.org", "runId": "run-7", "writes": True},
     "clerkSecretKey": SECRET_KEY,
     "clerkSigningKey": SIGNING_KEY,
     "hasuraAdminSecret": "the-admin-secret-value",
@@ -96,7 +96,7 @@ CONFIG = {
 #: SmokeTarget fields that come from those settings; each must differ from SmokeTarget's default.
 FROM_SETTINGS = ("issuer", "jwt_template", "audience", "token_cookie", "claims", "token_source", "clerk_secret_key",
                  "clerk_api_url", "signing_key", "signing_algorithm", "token_env_var", "test_user_email",
-                 "timeout_seconds", "template_clock_skew")
+                 "timeout_seconds", "template_clock_skew", "writes")
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,8 @@ def test_every_smoke_and_clerk_setting_reaches_the_run_unchanged(registered, mon
     inputs = registered.plain_inputs
     assert inputs["runId"] == "run-7"
     expected = target_from_settings(settings, hasura_url=inputs["hasuraUrl"], admin_secret="the-admin-secret-value",
-                                    issuer=jwt_secret.issuer, jwks_url=jwt_secret.jwks_url)
+                                    issuer=jwt_secret.issuer, jwks_url=jwt_secret.jwks_url,
+                                    writes=settings.smoke.resolved_writes("staging"))
     defaults = SmokeTarget(hasura_url="", admin_secret="")
     assert [name for name in FROM_SETTINGS if getattr(expected, name) == getattr(defaults, name)] == []
 
@@ -120,7 +121,7 @@ def test_every_smoke_and_clerk_setting_reaches_the_run_unchanged(registered, mon
 
     def run_smoke(target, **_):
         ran.append(target)
-        return SmokeReport(target.hasura_url, target.token_source, "signing-key: minted locally", ())
+        return SmokeReport(target.hasura_url, target.mode, target.token_source, "signing-key: minted locally", ())
 
     monkeypatch.setattr(smoke_check, "run_smoke", run_smoke)
     # As the engine hands them over: through the wire format (numbers become floats), created, then rerun.

@@ -112,3 +112,12 @@ def test_smoke_settings_errors_name_the_key_and_the_fix():
                                                    "smoke.testUserEmail", "smoke.enable"]
     assert all("Fix:" in p for p in problems)
     assert "did you mean `smoke.enabled`?" in problems[-1]
+
+
+def test_command_line_is_read_only_unless_asked_to_write(capsys):
+    assert _parser().parse_args([]).writes is False
+    assert _parser().parse_args(["--read-only"]).writes is False
+    assert _parser().parse_args(["--writes"]).writes is True
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["--writes", "--read-only"])
+    assert "not allowed with argument" in capsys.readouterr().err

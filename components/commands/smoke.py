@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--signing-algorithm", help="algorithm of the signing key (default: from stack output "
                                                     "jwtSecret, else HS256)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds the whole check may take")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--read-only", dest="writes", action="store_false", default=False,
+                      help="prove row isolation with the rows already in public.users, writing nothing (default)")
+    mode.add_argument("--writes", dest="writes", action="store_true",
+                      help="seed a row for the test user and one for a made-up user, then remove them (as "
+                           "smoke.writes true; fires any triggers on users)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
 
@@ -81,6 +87,7 @@ def target_from_command_line(args: argparse.Namespace, outputs: dict[str, Any],
         token_env_var=args.token_env_var,
         test_user_email=args.test_user_email,
         timeout_seconds=args.timeout,
+        writes=args.writes,
         template_clock_skew=int(jwt_secret.get("allowed_skew", TEMPLATE_CLOCK_SKEW_SECONDS)),
     )
 

@@ -1,4 +1,5 @@
-"""The `smoke` stack config object: how the post-deploy smoke check gets its token and how long it may take."""
+"""The `smoke` stack config object: how the post-deploy smoke check gets its token, whether it may write test rows,
+and how long it may take."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Literal
 from pydantic import field_validator
 
 from components.config.base import StrictModel
+from components.config.containers import DEV_STACK
 
 #: `auto` picks the first available of clerk, signing-key, env, none (see components.smoke.target.choose_token_source).
 TokenSourceName = Literal["auto", "clerk", "signing-key", "env", "none"]
@@ -36,8 +38,16 @@ class SmokeSettings(StrictModel):
     """Upper bound for the whole check, including waiting for Hasura to warm up and Clerk rate limits."""
     test_user_email: str = DEFAULT_TEST_USER_EMAIL
     """Email of the Clerk test user the `clerk` source signs in (created when missing)."""
+    writes: bool | None = None
+    """`true`: seed a row for the test user and one for a made-up user, prove isolation on them, delete them.
+    `false`: prove the same with the rows already there, writing nothing (teams attach triggers to `users`).
+    Default `true` on the `dev` stack only (see `resolved_writes`)."""
     run_id: str = ""
     """Change it (e.g. `pulumi config set --path smoke.runId "$(date +%s)"`) to run the check again on demand."""
+
+    def resolved_writes(self, stack: str) -> bool:
+        """`writes` as configured, else true on the `dev` stack and false on every other (as the console)."""
+        return self.writes if self.writes is not None else stack == DEV_STACK
 
     @field_validator("token_env_var")
     @classmethod

@@ -43,6 +43,8 @@ class SmokeCheckArgs(TypedDict, total=False):
     tokenEnvVar: pulumi.Input[str]
     testUserEmail: pulumi.Input[str]
     timeoutSeconds: pulumi.Input[int]
+    writes: pulumi.Input[bool]
+    """`smoke.writes` resolved for the stack: seed and remove test rows, or prove isolation read-only."""
     clerkSecretKey: pulumi.Input[str | None]
     clerkApiUrl: pulumi.Input[str]
     signingKey: pulumi.Input[str | None]
@@ -61,16 +63,18 @@ _TARGET_FIELDS = {
     "clerkSecretKey": "clerk_secret_key",
     "clerkApiUrl": "clerk_api_url", "signingKey": "signing_key", "signingAlgorithm": "signing_algorithm",
     "tokenEnvVar": "token_env_var", "testUserEmail": "test_user_email", "timeoutSeconds": "timeout_seconds",
+    "writes": "writes",
     "templateClockSkew": "template_clock_skew",
 }
 
 
 def smoke_check_args(settings: Any, jwt_secret: Any, *, hasura_url: pulumi.Input[str],
                      admin_secret: pulumi.Input[str], triggers: Mapping[str, pulumi.Input[str]],
-                     clerk_api_url: str | None = None) -> SmokeCheckArgs:
+                     clerk_api_url: str | None = None, writes: bool | None = None) -> SmokeCheckArgs:
     """The check's inputs from validated `StackSettings` and the resolved `JwtSecret`: every smoke and clerk setting
     the check uses, unchanged. `triggers` names what must rerun the check when it changes (Hasura container id,
-    metadata hash, template id); the JWT secret's hash is added here. `clerk_api_url` defaults to `clerk.apiUrl`."""
+    metadata hash, template id); the JWT secret's hash is added here. `clerk_api_url` defaults to `clerk.apiUrl`,
+    `writes` to `smoke.writes` resolved for the stack being deployed."""
     smoke = settings.smoke
     jwt_hash = hashlib.sha256(jwt_secret.value.encode()).hexdigest()
     args: SmokeCheckArgs = {
@@ -86,6 +90,7 @@ def smoke_check_args(settings: Any, jwt_secret: Any, *, hasura_url: pulumi.Input
         "tokenEnvVar": smoke.token_env_var,
         "testUserEmail": smoke.test_user_email,
         "timeoutSeconds": smoke.timeout_seconds,
+        "writes": smoke.resolved_writes(pulumi.get_stack()) if writes is None else writes,
         "templateClockSkew": settings.clerk.allowed_skew,
         "clerkApiUrl": clerk_api_url or settings.clerk.api_url,
         "triggers": {**triggers, "jwtSecret": pulumi.Output.secret(jwt_hash) if jwt_secret.holds_key else jwt_hash},

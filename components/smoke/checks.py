@@ -19,8 +19,8 @@ USERS_TABLE = "public.users"
 #: Longest single wait between retries while Hasura warms up.
 MAX_BACKOFF_SECONDS = 2.0
 
-#: Every check, in report order.
-CHECK_NAMES = (
+#: Every check of a seeded run (`smoke.writes` true), in report order.
+SEEDED_CHECKS = (
     "healthz",
     "user-token",
     "seed-rows",
@@ -34,6 +34,13 @@ CHECK_NAMES = (
     "expired-token-refused",
     "cleanup",
 )
+#: A read-only run samples the rows already there instead of seeding its own.
+READ_ONLY_CHECKS = tuple("sample-rows" if name == "seed-rows" else name for name in SEEDED_CHECKS)
+
+
+def check_names(writes: bool) -> tuple[str, ...]:
+    """The checks of a run in `smoke.writes` mode `writes`, in report order."""
+    return SEEDED_CHECKS if writes else READ_ONLY_CHECKS
 
 
 def _credentials(run: SmokeRun, token: str) -> dict[str, str]:
@@ -187,7 +194,7 @@ def check_token_claims(run: SmokeRun) -> tuple[bool, str]:
 _USERS_QUERY = "query { users { id } }"
 
 
-def check_reads_own_row(run: SmokeRun, hasura: HasuraClient) -> tuple[bool, str]:
+def check_reads_own_row(run: SmokeRun, hasura: HasuraClient) -> tuple[bool | None, str]:
     assert run.user is not None
     body = _graphql_as(hasura, _USERS_QUERY, _credentials(run, run.user.token))
     error = _first_error(body)
@@ -196,6 +203,9 @@ def check_reads_own_row(run: SmokeRun, hasura: HasuraClient) -> tuple[bool, str]
                        "role `user` select on users with the row filter {\"id\": {\"_eq\": \"X-Hasura-User-Id\"}}, "
                        "and the token must resolve to role `user`")
     ids = [row.get("id") for row in body["data"]["users"]]
+    if run.user.user_id not in ids and not run.target.writes and not run.own_row_exists:
+        return None, (f"no row for this user yet: {USERS_TABLE} has no row with id {run.user.user_id}, and the "
+                      "read-only check writes none (smoke.writes is false)")
     if run.user.user_id not in ids:
         return False, (f"the user's own row ({run.user.user_id}) is not among the {len(ids)} rows it can read: "
                        "Hasura resolved another user id or the row filter compares the wrong column. Fix: the "
@@ -203,24 +213,35 @@ def check_reads_own_row(run: SmokeRun, hasura: HasuraClient) -> tuple[bool, str]
     return True, f"role `user` read its own row {run.user.user_id}"
 
 
-def check_cannot_read_others(run: SmokeRun, hasura: HasuraClient) -> tuple[bool, str]:
+def check_cannot_read_others(run: SmokeRun, hasura: HasuraClient) -> tuple[bool | None, str]:
+    """Every row the user reads is its own, and another user's row (seeded, or sampled read-only) is invisible by
+    primary key. A sampled id is real personal data: it never reaches the report or a log line."""
     assert run.user is not None
     other = run.other_user_id
-    body = _graphql_as(hasura, "query ($id: String!) { users { id } other: users_by_pk(id: $id) { id } }",
-                       _credentials(run, run.user.token), {"id": other})
+    query = ("query ($id: String!) { users { id } other: users_by_pk(id: $id) { id } }" if other
+             else _USERS_QUERY)
+    body = _graphql_as(hasura, query, _credentials(run, run.user.token), {"id": other} if other else None)
     error = _first_error(body)
     if error:
         return False, f"the query failed: {error[0]}: {error[1]}"
     visible = [row.get("id") for row in body["data"]["users"]]
     foreign = [i for i in visible if i != run.user.user_id]
-    by_key = body["data"].get("other") is not None
+    by_key = other is not None and body["data"].get("other") is not None
+    other_named = f"the row of {other}" if run.target.writes else "another user's row"
     if foreign or by_key:
         seen = [f"{len(foreign)} other users' rows in the list"] if foreign else []
-        seen += [f"the row of {other} by primary key"] if by_key else []
+        seen += [f"{other_named} by primary key"] if by_key else []
         return False, (f"user {run.user.user_id} can read other users' rows ({' and '.join(seen)}): the `user` "
                        "role's select permission on users has no row filter. Fix: in metadata/ give it the filter "
                        "{\"id\": {\"_eq\": \"X-Hasura-User-Id\"}} and redeploy")
-    return True, f"another user's row ({other}) stays invisible (list and by primary key)"
+    if other is None:
+        return None, (f"could not prove row isolation: {USERS_TABLE} holds no row of another user to test against "
+                      f"(the user reads {len(visible)} rows, all its own). It is proven once another user has a "
+                      "row, or with smoke.writes true, which seeds one")
+    if run.target.writes:
+        return True, f"another user's row ({other}) stays invisible (list and by primary key)"
+    return True, ("another user's row, sampled read-only, stays invisible (list and by primary key); of the "
+                  f"{len(visible)} rows the user reads, none is another user's")
 
 
 def check_anonymous_refused(hasura: HasuraClient) -> tuple[bool, str]:

@@ -43,6 +43,8 @@ class SmokeReport:
     """What the smoke check found, in check order."""
 
     hasura_url: str
+    mode: str
+    """`seeded` (test rows written and removed, `smoke.writes` true) or `read-only` (nothing written)."""
     token_source: str
     """The source `smoke.tokenSource` asked for (`auto`, `clerk`, `signing-key`, `env`, `none`)."""
     token_source_used: str
@@ -63,7 +65,7 @@ class SmokeReport:
     def render(self) -> str:
         counts = {status: sum(1 for c in self.checks if c.passed is value)
                   for status, value in (("passed", True), ("failed", False), ("skipped", None))}
-        heading = (f"Smoke check of {self.hasura_url} (token source {self.token_source}, used "
+        heading = (f"Smoke check of {self.hasura_url} ({self.mode}; token source {self.token_source}, used "
                    f"{self.token_source_used}): "
                    + ", ".join(f"{n} {status}" for status, n in counts.items() if n))
         width = max(len(c.name) for c in self.checks)

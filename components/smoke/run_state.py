@@ -42,7 +42,8 @@ class UserToken:
     user_id: str
     description: str
     own_row_is_ours: bool
-    """True when the user is the smoke check's own (Clerk test user, signing-key user): its row is always removed."""
+    """True when the user is the smoke check's own (Clerk test user, signing-key user): a seeded run always removes
+    its row."""
     cleanup: Callable[[], str] | None = None
 
 
@@ -57,8 +58,13 @@ class SmokeRun:
         self.scrub = Scrubber(target.secrets())
         self.results: dict[str, CheckResult] = {}
         self.user: UserToken | None = None
-        self.other_user_id = f"user_clerk_hasura_smoke_other_{secrets.token_hex(6)}"
+        self.other_user_id: str | None = (f"user_clerk_hasura_smoke_other_{secrets.token_hex(6)}" if target.writes
+                                          else None)
+        """Another user's id to prove isolation with: made up and seeded, or (read-only) sampled from the table,
+        never reported; None when the table holds no other user's row."""
         self.seeded: list[str] = []
+        self.own_row_exists: bool | None = None
+        """Read-only mode: whether the table holds a row for the user (the admin saw it)."""
         self.jwks_has_kid = False
 
     def remaining(self) -> float:
@@ -72,7 +78,7 @@ class SmokeRun:
     def skip(self, name: str, why: str) -> None:
         self.record(name, None, why, time.perf_counter())
 
-    def run_check(self, name: str, check: Callable[[], tuple[bool, str]]) -> None:
+    def run_check(self, name: str, check: Callable[[], tuple[bool | None, str]]) -> None:
         started = time.perf_counter()
         try:
             passed, detail = check()

@@ -1,5 +1,6 @@
 """`run_smoke`: runs every check against a target in order (concurrently where they do not depend on each
-other), seeds the test rows first and cleans up afterwards, whatever happened.
+other). Seeded (`smoke.writes` true), it inserts the test rows first and removes them afterwards, whatever happened;
+read-only, it samples the rows already there in a read-only transaction and writes nothing.
 
 Pure: no Pulumi here. `components.providers.smoke_check` runs it as the last step of `pulumi up`; `python -m
 components.commands.smoke` runs it from CI. Tokens, the admin secret and the Clerk keys never appear in the report,
@@ -16,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from components.errors import ClerkHasuraError
 from components.hasura.client import HasuraClient, HasuraError
 from components.smoke.checks import (
-    CHECK_NAMES,
     USERS_TABLE,
     check_admin_role_refused,
     check_anonymous_refused,
@@ -27,6 +27,7 @@ from components.smoke.checks import (
     check_reads_own_row,
     check_token_accepted,
     check_token_claims,
+    check_names,
 )
 from components.smoke.report import SmokeReport
 from components.smoke.run_state import SmokeRun
@@ -45,20 +46,21 @@ def run_smoke(target: SmokeTarget, *, environ: Mapping[str, str] | None = None,
     hasura = HasuraClient(target.hasura_url, target.admin_secret, timeout=15.0,
                           retry_seconds=min(30.0, target.timeout_seconds))
     source_label = choice.name
+    rows_step = _rows_step(target)
     try:
         run.run_check("healthz", lambda: check_healthz(run, hasura))
         if not run.results["healthz"].passed:
-            for name in CHECK_NAMES[1:]:
+            for name in check_names(target.writes)[1:]:
                 run.skip(name, "Hasura is not healthy (see healthz)")
             return _report(run, source_label)
         get_user_token(run, choice)
         try:
             if run.user is not None:
                 source_label = f"{choice.name}: {run.user.description}"
-                run.run_check("seed-rows", lambda: _seed_rows(run, hasura))
+                run.run_check(rows_step, lambda: (_seed_rows if target.writes else _sample_rows)(run, hasura))
                 run.run_check("token-accepted", lambda: check_token_accepted(run, hasura))
             else:
-                run.skip("seed-rows", _NO_TOKEN)
+                run.skip(rows_step, _NO_TOKEN)
                 run.skip("token-accepted", _NO_TOKEN)
             _run_concurrently(run, hasura)
         finally:
@@ -68,32 +70,39 @@ def run_smoke(target: SmokeTarget, *, environ: Mapping[str, str] | None = None,
     return _report(run, source_label)
 
 
+def _rows_step(target: SmokeTarget) -> str:
+    """The step that provides the rows the isolation checks test against."""
+    return "seed-rows" if target.writes else "sample-rows"
+
+
 def _report(run: SmokeRun, source_label: str) -> SmokeReport:
-    checks = tuple(run.results[name] for name in CHECK_NAMES if name in run.results)
-    return SmokeReport(run.target.hasura_url, run.target.token_source, run.scrub(source_label), checks)
+    checks = tuple(run.results[name] for name in check_names(run.target.writes) if name in run.results)
+    return SmokeReport(run.target.hasura_url, run.target.mode, run.target.token_source, run.scrub(source_label),
+                       checks)
 
 
 def _run_concurrently(run: SmokeRun, hasura: HasuraClient) -> None:
-    user_checks: dict[str, Callable[[], tuple[bool, str]]] = {
+    user_checks: dict[str, Callable[[], tuple[bool | None, str]]] = {
         "token-claims": lambda: check_token_claims(run),
         "reads-own-row": lambda: check_reads_own_row(run, hasura),
         "cannot-read-others": lambda: check_cannot_read_others(run, hasura),
         "admin-role-refused": lambda: check_admin_role_refused(run, hasura),
     }
-    always: dict[str, Callable[[], tuple[bool, str]]] = {
+    always: dict[str, Callable[[], tuple[bool | None, str]]] = {
         "anonymous-refused": lambda: check_anonymous_refused(hasura),
         "forged-token-refused": lambda: check_forged_refused(run, hasura),
     }
     needs_accepted = {"reads-own-row", "cannot-read-others", "admin-role-refused"}
     accepted = run.results.get("token-accepted")
-    runnable: dict[str, Callable[[], tuple[bool, str]]] = dict(always)
+    rows = run.results.get(_rows_step(run.target))
+    runnable: dict[str, Callable[[], tuple[bool | None, str]]] = dict(always)
     for name, check in user_checks.items():
         if run.user is None:
             run.skip(name, _NO_TOKEN)
         elif name in needs_accepted and not (accepted and accepted.passed):
             run.skip(name, "Hasura did not accept the user token (see token-accepted)")
-        elif name in needs_accepted and not (run.results.get("seed-rows") and run.results["seed-rows"].passed):
-            run.skip(name, "the test rows could not be seeded (see seed-rows)")
+        elif name in needs_accepted and not (rows and rows.passed):
+            run.skip(name, f"the rows to test against are not there (see {_rows_step(run.target)})")
         else:
             runnable[name] = check
     if run.target.signing_key and run.target.signing_algorithm.startswith("HS"):
@@ -124,13 +133,30 @@ def _seed_rows(run: SmokeRun, hasura: HasuraClient) -> tuple[bool, str]:
     return True, f"inserted rows {', '.join(run.seeded) or 'none'} into {USERS_TABLE} as admin{note}"
 
 
+def _sample_rows(run: SmokeRun, hasura: HasuraClient) -> tuple[bool, str]:
+    """Read-only: whether the user has a row, and one other user's id to test isolation with (never reported)."""
+    assert run.user is not None
+    me = _sql_text(run.user.user_id)
+    # Rows, not a NULL-able scalar: run_sql answers every value as text.
+    result = hasura.run_sql(f"(SELECT 'own' AS kind, id FROM {USERS_TABLE} WHERE id = {me}) UNION ALL "
+                            f"(SELECT 'other', id FROM {USERS_TABLE} WHERE id <> {me} LIMIT 1)", read_only=True)
+    found = {row["kind"]: row["id"] for row in result.records()}
+    run.own_row_exists = "own" in found
+    run.other_user_id = found.get("other")
+    run.scrub.add(run.other_user_id)
+    own = "has a row" if run.own_row_exists else "has no row yet"
+    other = ("another user's row to test against (its id is not reported)" if run.other_user_id
+             else "no row of another user to test against")
+    return True, f"read {USERS_TABLE} as admin in a read-only transaction: the user {own}; {other}"
+
+
 def _cleanup(run: SmokeRun, hasura: HasuraClient) -> None:
     started = time.perf_counter()
     done: list[str] = []
     problems: list[str] = []
     if run.user is not None:
         remove = list(run.seeded)
-        if run.user.own_row_is_ours and run.user.user_id not in remove:
+        if run.target.writes and run.user.own_row_is_ours and run.user.user_id not in remove:
             remove.append(run.user.user_id)
         if remove:
             try:

@@ -53,8 +53,14 @@ class SmokeTarget:
     token_env_var: str = DEFAULT_TOKEN_ENV_VAR
     test_user_email: str = DEFAULT_TEST_USER_EMAIL
     timeout_seconds: float = 120.0
+    writes: bool = False
+    """`smoke.writes`: seed (and remove) test rows; False proves row isolation on the rows already there, read-only."""
     template_lifetime: int = TEMPLATE_LIFETIME_SECONDS
     template_clock_skew: int = TEMPLATE_CLOCK_SKEW_SECONDS
+
+    @property
+    def mode(self) -> str:
+        return "seeded" if self.writes else "read-only"
 
     def secrets(self) -> list[str]:
         return [s for s in (self.admin_secret, self.clerk_secret_key, self.signing_key) if s]
@@ -117,8 +123,9 @@ _SOURCE_FIX = {
 
 
 def target_from_settings(settings: Any, *, hasura_url: str, admin_secret: str, issuer: str | None,
-                         jwks_url: str | None = None) -> SmokeTarget:
-    """A `SmokeTarget` from validated `StackSettings` and the deployed Hasura's URL and admin secret."""
+                         jwks_url: str | None = None, writes: bool = False) -> SmokeTarget:
+    """A `SmokeTarget` from validated `StackSettings` and the deployed Hasura's URL and admin secret; `writes` is
+    `settings.smoke.resolved_writes(stack)`."""
     secret = settings.clerk_secret_key.get_secret_value() if settings.clerk_secret_key else None
     signing = settings.clerk_signing_key.get_secret_value() if settings.clerk_signing_key else None
     return SmokeTarget(
@@ -138,6 +145,7 @@ def target_from_settings(settings: Any, *, hasura_url: str, admin_secret: str, i
         token_env_var=settings.smoke.token_env_var,
         test_user_email=settings.smoke.test_user_email,
         timeout_seconds=settings.smoke.timeout_seconds,
+        writes=writes,
         template_clock_skew=settings.clerk.allowed_skew,
     )
 
