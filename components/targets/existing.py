@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from components.config.settings import StackSettings
 from components.errors import ClerkHasuraError
-from components.hasura.client import HasuraApiError, HasuraClient, HasuraError
+from components.hasura.client import HasuraAccessDenied, HasuraApiError, HasuraClient, HasuraError
 from components.targets.base import HasuraTarget, TargetArgs
 
 #: How long the preview waits for that Hasura: it should already be up, and a wrong URL must not hang a preview.
@@ -29,12 +29,12 @@ def preflight(settings: StackSettings) -> None:
         with HasuraClient(url, settings.hasura_admin_secret.get_secret_value(), timeout=PREFLIGHT_SECONDS,
                           retry_seconds=PREFLIGHT_SECONDS) as client:
             client.export_metadata()
+    except HasuraAccessDenied:
+        raise ExistingHasuraUnavailable(
+            f"hasuraAdminSecret: the Hasura at {url} refused it. Fix: set the admin secret that Hasura runs with "
+            "(Hasura Cloud: project settings, env vars, HASURA_GRAPHQL_ADMIN_SECRET): `pulumi config set --secret "
+            "hasuraAdminSecret …`") from None
     except HasuraApiError as error:
-        if error.status in (400, 401, 403) and error.code in ("access-denied", "invalid-headers", None):
-            raise ExistingHasuraUnavailable(
-                f"hasuraAdminSecret: the Hasura at {url} refused it ({error.code or error.status}). Fix: set the "
-                "admin secret that Hasura runs with (Hasura Cloud: project settings, env vars, "
-                "HASURA_GRAPHQL_ADMIN_SECRET): `pulumi config set --secret hasuraAdminSecret …`") from None
         raise ExistingHasuraUnavailable(f"hasura.publicUrl: {error}") from None
     except HasuraError:
         # The client's own text advises about containers, which do not apply to this target.
