@@ -43,12 +43,12 @@ def existing_target_problems(settings: StackSettings, stack: str) -> list[str]:
                         "Hasura's admin secret (HASURA_GRAPHQL_ADMIN_SECRET). Fix: `pulumi config set --secret "
                         "hasuraAdminSecret …` (or CLERK_HASURA_HASURA_ADMIN_SECRET in CI)")
     for key in sorted(settings.hasura.model_fields_set - {"public_url"}):
-        alias = settings.hasura.model_fields[key].alias or key
+        alias = type(settings.hasura).model_fields[key].alias or key
         problems.append(f"hasura.{alias}: the `existing` target runs no Hasura container, so this key would do "
                         "nothing. Fix: set it on that Hasura itself (its HASURA_GRAPHQL_* environment variables) "
                         "and remove the key")
     for key in sorted(settings.postgres.model_fields_set):
-        alias = settings.postgres.model_fields[key].alias or key
+        alias = type(settings.postgres).model_fields[key].alias or key
         problems.append(f"postgres.{alias}: the `existing` target creates no Postgres; that Hasura uses its own "
                         "database. Fix: remove the key")
     for key, value in (("postgresPassword", settings.postgres_password), ("databaseUrl", settings.database_url)):
@@ -73,7 +73,7 @@ def docker_target_problems(settings: StackSettings) -> list[str]:
     problems = []
     if settings.database_url is not None:
         for key in sorted(settings.postgres.model_fields_set):
-            alias = settings.postgres.model_fields[key].alias or key
+            alias = type(settings.postgres).model_fields[key].alias or key
             problems.append(f"postgres.{alias}: `databaseUrl` replaces the Postgres container, so this key would "
                             "do nothing. Fix: remove the key (or remove databaseUrl to run Postgres in Docker)")
         if settings.postgres_password is not None:
@@ -132,12 +132,12 @@ def kubernetes_target_problems(settings: StackSettings, stack: str) -> list[str]
     for (section, key), why in _DOCKER_ONLY_KEYS.items():
         model = getattr(settings, section)
         if key in model.model_fields_set:
-            problems.append(f"{section}.{model.model_fields[key].alias or key}: the `kubernetes` target ignores it: "
+            problems.append(f"{section}.{type(model).model_fields[key].alias or key}: the `kubernetes` target ignores it: "
                             f"{why}")
     if settings.database_url is not None:
         for key in sorted(settings.postgres.model_fields_set - {key for section, key in _DOCKER_ONLY_KEYS
                                                                 if section == "postgres"}):
-            alias = settings.postgres.model_fields[key].alias or key
+            alias = type(settings.postgres).model_fields[key].alias or key
             problems.append(f"postgres.{alias}: `databaseUrl` replaces the in-cluster Postgres, so this key would do "
                             "nothing. Fix: remove the key (or remove databaseUrl to run Postgres in the cluster)")
         if "postgres_storage" in settings.kubernetes.model_fields_set:
@@ -151,6 +151,6 @@ def kubernetes_target_problems(settings: StackSettings, stack: str) -> list[str]
 
 def unread_kubernetes_problems(settings: StackSettings) -> list[str]:
     """The `kubernetes` object is read by the `kubernetes` target only."""
-    return [f"kubernetes.{settings.kubernetes.model_fields[key].alias or key}: only the `kubernetes` target reads "
+    return [f"kubernetes.{type(settings.kubernetes).model_fields[key].alias or key}: only the `kubernetes` target reads "
             f"it, and this stack's target is `{settings.target}`. Fix: remove the key (or set `target: kubernetes`)"
             for key in sorted(settings.kubernetes.model_fields_set)]
