@@ -205,6 +205,9 @@ def test_postgres_sets_its_password_from_the_environment_on_every_start(runs):
     assert inputs["entrypoints"] == ["/bin/sh", upload["file"]]
     assert inputs["command"] == ["postgres"]
     assert "ALTER ROLE" in upload["content"] and "exec docker-entrypoint.sh" in upload["content"]
+    # Every pg_isready names the role: without -U it connects as root and the server logs FATAL on each start.
+    assert all('-U "$POSTGRES_USER"' in line for line in upload["content"].splitlines()
+               if "pg_isready" in line and not line.lstrip().startswith("#"))
     assert inputs["init"] is True
     assert "password-synced" in inputs["healthcheck"]["tests"][1]
 
@@ -218,6 +221,17 @@ def test_hasura_is_created_after_postgres_is_healthy_and_waits_for_healthz(runs)
     assert "curl" in inputs["healthcheck"]["tests"] and inputs["healthcheck"]["tests"][-1].endswith(":8080/healthz")
     assert inputs["wait"] is True and inputs["waitTimeout"] >= 60
     assert hasura.replace_on_changes == ["*"]
+    # A replace or destroy stops Hasura with SIGTERM and waits for in-flight requests before Docker kills it.
+    assert inputs["stopTimeout"] >= 10 and inputs["destroyGraceSeconds"] >= 10
+
+
+def test_health_checks_probe_often_while_starting_and_rarely_afterwards(runs):
+    # `wait` returns on the first healthy probe: probing every 500 ms at start wastes at most half a second per
+    # container (every 2 s before), and a running container is probed every 10 s.
+    for name in (POSTGRES, HASURA):
+        check = runs["dev"].one(CONTAINER, name).plain_inputs["healthcheck"]
+        assert check["startInterval"] == "500ms" and check["interval"] == "10s", name
+        assert check["startPeriod"] == "120s", name
 
 
 def test_hasura_environment_on_dev(runs):
