@@ -226,13 +226,13 @@ class KubernetesSettings(StrictModel):
                                 "kubernetes.autoscaling.minReplicas instead")
         else:
             for key in sorted(scaling.model_fields_set - {"enabled"}):
-                alias = scaling.model_fields[key].alias or key
+                alias = AutoscalingSettings.model_fields[key].alias or key
                 problems.append(f"kubernetes.autoscaling.{alias}: does nothing while kubernetes.autoscaling.enabled "
                                 "is false. Fix: set kubernetes.autoscaling.enabled to true, or remove the key")
         ingress = self.ingress
         if ingress.host is None:
             for key in sorted(ingress.model_fields_set - {"host"}):
-                alias = ingress.model_fields[key].alias or key
+                alias = IngressSettings.model_fields[key].alias or key
                 problems.append(f"kubernetes.ingress.{alias}: no Ingress is made without kubernetes.ingress.host, "
                                 "so this key would do nothing. Fix: set kubernetes.ingress.host to the DNS name of "
                                 "hasura.publicUrl (e.g. graphql.example.com), or remove the key")
