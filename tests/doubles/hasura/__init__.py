@@ -8,7 +8,8 @@ so a product bug shows up against it the way it would against the real server. M
                        `jwks` holds keys (static `key`, or `jwk_url` with the §4.4 refresh rules); `jwt_verify`
                        checks tokens with joserfc and extracts the Hasura claims
 - `metadata`           metadata parsing/normalization, consistency against the database, storage in `hdb_catalog`
-- `metadata_api`       `/v1/metadata` operations; `schema_api` `/v2/query` run_sql
+- `metadata_api`       `/v1/metadata` operations (and the catalog state); `schema_api` `/v2/query` run_sql;
+                       `query_api` the v1 query API on `/v1/query`; `pg_dump` `/v1alpha1/pg_dump` (real pg_dump)
 - `graphql`            `/v1/graphql` requests; `graphql_schema` builds the per-role schema (graphql-core);
                        `graphql_resolvers` turn root fields into parameterized SQL; `sql` has the Postgres helpers
 - `testing`            helpers for tests: `hasura_token(...)`, `sign(...)`, `rsa_key(kid)`, `JwksServer`,
@@ -29,11 +30,13 @@ unreachable `jwk_url`). Then:
 
 - `url` (`http://127.0.0.1:<port>`), `admin_secret`, `database_url` (the metadata database);
 - serves `GET /healthz[?strict=true]`, `GET /v1/version`, `GET /v1alpha1/config` (admin), `POST /v1/metadata`,
-  `POST /v2/query`, `POST /v1/graphql` (and `/v1alpha1/graphql`, which keeps 4xx statuses);
+  `POST /v2/query`, `POST /v1/query`, `POST /v1alpha1/pg_dump` (admin), `POST /v1/graphql` (and
+  `/v1alpha1/graphql`, which keeps 4xx statuses) — all the Hasura CLI sends for `metadata`, `migrate` and `seed`;
 - `requests`: Counter keyed `(path, operation)` — operation is the metadata/query `type`
   (`("/v1/metadata", "replace_metadata")`, `("/v2/query", "run_sql")`), the GraphQL operation type
   (`("/v1/graphql", "query")`, `"mutation"`, or `"unknown"`), or None for GET endpoints;
-  `count(path, operation=None)`, `writes()` (metadata writes + non-read-only run_sql), `reset_counts()`;
+  `count(path, operation=None)`, `writes()` (metadata and catalog-state writes + non-read-only run_sql),
+  `reset_counts()`;
 - `fail_next(n, mode="500"|"502"|"503"|"drop", path=None)`: the next n requests get that 5xx, or the connection
   is closed with no response; `slow(seconds)` delays every response until `slow(0)`;
 - `restart()`: same port and metadata database (metadata survives; JWK key set starts empty again), `stop()`;

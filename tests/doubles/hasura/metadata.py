@@ -35,9 +35,12 @@ _PERMISSION_KEYS = {
 }  # fmt: skip
 _REQUIRED_PERMISSION_KEYS = {"select": ("columns", "filter"), "insert": ("check",), "update": ("columns", "filter"),
                              "delete": ("filter",)}  # fmt: skip
-_POOL_DEFAULTS = {"connection_lifetime": 600, "idle_timeout": 180, "max_connections": 50, "retries": 1}
+_DEFAULT_CONNECTION_LIFETIME = 600
+_EMPTY_INTROSPECTION_OPTIONS = {"disabled_for_roles": []}
 
 EMPTY_METADATA: dict[str, Any] = {"version": 3, "sources": []}
+#: `hdb_version.version`: the server's catalog schema version (NOT NULL there; nothing here reads it).
+CATALOG_VERSION = "48"
 
 
 def parse_failed(message: str, path: str) -> HasuraError:
@@ -80,9 +83,11 @@ def normalize_permission(kind: str, entry: Any, path: str) -> dict[str, Any]:
         _require(permission, key, f"{path}.permission")
     # required keys are always exported (`columns: []`, `filter: {}` mean something); optional defaults are dropped
     kept = set(_REQUIRED_PERMISSION_KEYS[kind]) | {k for k, v in permission.items() if not _is_empty(v)}
-    if kind == "update" and permission.get("check") == {}:
+    if kind == "update":
+        # Export always writes an update permission's `check`, `null` when none was given (Hasura/RQL/Types/
+        # Metadata/Serialization.hs updPermDefToOrdJSON: ("check", AO.toOrdered check) of a Maybe).
         kept.add("check")
-    body = {k: permission[k] for k in _PERMISSION_KEYS[kind] if k in permission and k in kept}
+    body = {k: permission.get(k) for k in _PERMISSION_KEYS[kind] if k in kept}
     normalized: dict[str, Any] = {"role": role, "permission": body}
     if entry.get("comment") is not None:
         normalized["comment"] = entry["comment"]
@@ -121,7 +126,11 @@ def normalize_connection_info(info: Any, path: str) -> dict[str, Any]:
     out: dict[str, Any] = {"database_url": _require(info, "database_url", path)}
     out["isolation_level"] = info.get("isolation_level", "read-committed")
     if info.get("pool_settings") is not None:
-        out["pool_settings"] = dict(sorted({**_POOL_DEFAULTS, **info["pool_settings"]}.items()))
+        # Only what was given comes back, plus connection_lifetime: absent means 600, 0 means none (Hasura/
+        # Server/Utils.hs parseConnLifeTime; PostgresPoolSettings ToJSON omits Nothing fields).
+        pool = {**info["pool_settings"]}
+        pool["connection_lifetime"] = pool.get("connection_lifetime", _DEFAULT_CONNECTION_LIFETIME)
+        out["pool_settings"] = dict(sorted((k, v) for k, v in pool.items() if k != "connection_lifetime" or v))
     out["use_prepared_statements"] = bool(info.get("use_prepared_statements", False))
     for key in ("ssl_configuration", "extensions_schema"):
         if info.get(key) is not None:
@@ -175,7 +184,9 @@ def normalize_metadata(doc: Any, path: str, *, current: dict[str, Any]) -> dict[
         raise parse_failed("multiple declarations exist for the following sources: " + ", ".join(names), path)
     out: dict[str, Any] = {"version": 3, "sources": sources}
     for key in _TOP_LEVEL_ORDER:
-        if not _is_empty(doc.get(key)):
+        if not _is_empty(doc.get(key)) and doc[key] != _EMPTY_INTROSPECTION_OPTIONS:
+            # An introspection setting that disables nothing is dropped like every empty value
+            # (Serialization.hs introspectionDisabledRolesToOrdJSON = ifNotEmpty (== mempty)).
             out[key] = doc[key]
     return out
 
@@ -310,10 +321,39 @@ class MetadataStore:
                 "INSERT INTO hdb_catalog.hdb_metadata (id, metadata) VALUES (1, %s::json) ON CONFLICT (id) DO NOTHING",
                 (json.dumps(initial),),
             )
+            # The catalog state lives beside the metadata in one row of hdb_version, as the server's own catalog
+            # (server/src-rsr/initialise.sql: hasura_uuid gen_random_uuid(), cli_state/console_state jsonb '{}').
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS hdb_catalog.hdb_version (hasura_uuid uuid PRIMARY KEY DEFAULT "
+                "gen_random_uuid(), version text NOT NULL, upgraded_on timestamptz NOT NULL, cli_state jsonb NOT NULL "
+                "DEFAULT '{}'::jsonb, console_state jsonb NOT NULL DEFAULT '{}'::jsonb)"
+            )
+            conn.execute(
+                "CREATE UNIQUE INDEX IF NOT EXISTS hdb_version_one_row ON hdb_catalog.hdb_version((version IS NOT NULL))"
+            )
+            conn.execute(
+                "INSERT INTO hdb_catalog.hdb_version (version, upgraded_on) VALUES (%s, now()) ON CONFLICT DO NOTHING",
+                (CATALOG_VERSION,),
+            )
             metadata, version = conn.execute(
                 "SELECT metadata::text, resource_version FROM hdb_catalog.hdb_metadata WHERE id = 1"
             ).fetchone()
         return json.loads(metadata), version
+
+    def catalog_state(self) -> dict[str, Any]:
+        """`get_catalog_state` (Hasura/RQL/DDL/Metadata.hs runGetCatalogState; Postgres metadata storage
+        getCatalogStateTx: `SELECT hasura_uuid::text, cli_state::json, console_state::json FROM hdb_version`)."""
+        with pg.connect(self.url) as conn:
+            uuid, cli_state, console_state = conn.execute(
+                "SELECT hasura_uuid::text, cli_state::text, console_state::text FROM hdb_catalog.hdb_version"
+            ).fetchone()
+        return {"id": uuid, "cli_state": json.loads(cli_state), "console_state": json.loads(console_state)}
+
+    def set_catalog_state(self, kind: str, state: Any) -> None:
+        """`set_catalog_state` (setCatalogStateTx): the given value replaces the whole `cli` or `console` state."""
+        column = {"cli": "cli_state", "console": "console_state"}[kind]
+        with pg.connect(self.url) as conn:
+            conn.execute(f"UPDATE hdb_catalog.hdb_version SET {column} = %s::jsonb", (json.dumps(state),))
 
     def reachable(self) -> bool:
         try:

@@ -8,6 +8,7 @@ Only a successful write is persisted, and it bumps `resource_version` (also `rel
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -27,6 +28,8 @@ from .metadata import (
 )
 
 READ_OPERATIONS = frozenset({"export_metadata", "get_inconsistent_metadata", "get_catalog_state"})
+#: Operations on the catalog state: they leave the metadata and its resource_version alone.
+CATALOG_STATE_OPERATIONS = frozenset({"get_catalog_state", "set_catalog_state"})
 
 
 def _strip_prefix(reason: str) -> str:
@@ -73,12 +76,34 @@ class MetadataApi:
 
     @classmethod
     def is_write(cls, query: Any) -> bool:
-        """Whether a request modifies metadata (for the double's write counter)."""
+        """Whether a request changes server state: metadata or the catalog state (for the double's write counter)."""
         if not isinstance(query, dict):
             return False
         if query.get("type") in ("bulk", "bulk_atomic"):
             return any(cls.is_write(q) for q in query.get("args") or [])
         return query.get("type") not in READ_OPERATIONS
+
+    @classmethod
+    def _modifies_metadata(cls, query: Any) -> bool:
+        if query.get("type") in ("bulk", "bulk_atomic"):
+            return any(isinstance(q, dict) and cls._modifies_metadata(q) for q in query.get("args") or [])
+        return query.get("type") not in READ_OPERATIONS | CATALOG_STATE_OPERATIONS
+
+    def set_catalog_state(self, args: Any) -> dict[str, str]:
+        """`{"type": "cli"|"console", "state": <any JSON>}` replaces that state whole and answers success; it is
+        no metadata change, so `resource_version` stays (Hasura/Server/API/Metadata.hs queryModifiesMetadata:
+        RMSetCatalogState -> False; Hasura/RQL/DDL/Metadata.hs runSetCatalogState)."""
+        if not isinstance(args, dict) or "type" not in args:
+            raise parse_failed('key "type" not found', "$.args")
+        if args["type"] not in ("cli", "console"):
+            raise parse_failed(
+                f"parsing CatalogStateType failed, expected one of the tags ['cli', 'console'], "
+                f"but found tag {json.dumps(args['type'])}", "$.args.type"
+            )
+        if "state" not in args:
+            raise parse_failed('key "state" not found', "$.args")
+        self.engine.store.set_catalog_state(args["type"], args["state"])
+        return {"message": "success"}
 
     # -- dispatch ---------------------------------------------------------------------------------------------
 
@@ -95,7 +120,9 @@ class MetadataApi:
             inconsistent = self.engine.cache.inconsistent
             return {"is_consistent": not inconsistent, "inconsistent_objects": inconsistent}
         if kind == "get_catalog_state":
-            return {"id": "test-double", "cli_state": {}, "console_state": {}}
+            return self.engine.store.catalog_state()
+        if kind == "set_catalog_state":
+            return self.set_catalog_state(args)
         if kind not in self._writes:
             raise parse_failed(f'unknown metadata operation "{kind}"', "$.type")
         with self.engine.lock:
@@ -109,7 +136,7 @@ class MetadataApi:
                 )
             work = Work(copy.deepcopy(cache.metadata), cache)
             result = self._writes[kind](work, args, version)
-            if not self.is_write(query):  # e.g. a bulk of reads
+            if not self._modifies_metadata(query):  # e.g. a bulk of reads
                 return result
             version_now = self.engine.store.save(work.metadata)
             work.cache.resource_version = version_now
@@ -222,6 +249,9 @@ class MetadataApi:
             if kind in READ_OPERATIONS:
                 results.append(self._read_in_bulk(work, child))
                 continue
+            if kind == "set_catalog_state":
+                results.append(self.set_catalog_state(child.get("args")))
+                continue
             if kind not in self._writes:
                 raise parse_failed(f'unknown metadata operation "{kind}"', f"$.args[{index}].type")
             results.append(self._writes[kind](work, child.get("args", {}), child.get("version")))
@@ -232,7 +262,7 @@ class MetadataApi:
             return copy.deepcopy(work.metadata)
         if child["type"] == "get_inconsistent_metadata":
             return {"is_consistent": not work.cache.inconsistent, "inconsistent_objects": work.cache.inconsistent}
-        return {}
+        return self.engine.store.catalog_state()
 
     # -- sources ----------------------------------------------------------------------------------------------
 

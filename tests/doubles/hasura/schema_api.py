@@ -1,14 +1,21 @@
 """`POST /v2/query` — the schema API: `run_sql` (and `bulk` of it, as the CLI sends migrations) (hasura.md §1.10).
 
 The SQL runs through libpq's simple-query protocol in one transaction, so several `;`-separated statements work
-and only the last result is returned, as on the real server. Unless `read_only`, the schema cache is rebuilt
-afterwards; when the SQL breaks tracked objects, the transaction is rolled back with `dependency-error` — or, with
-`cascade: true`, the dependent metadata is dropped (issues #4717/#5493).
+and only the last result is returned, as on the real server. Whether the schema cache is rebuilt afterwards
+follows the server's rule (Hasura/Backends/Postgres/DDL/RunSQL.hs isSchemaCacheBuildRequiredRunSQL): never for
+`read_only`; else `check_metadata_consistency` when given (the Hasura CLI sends `false` with every migration);
+else only when the SQL contains a DDL keyword that can change metadata (`alter`, `drop`, `replace`,
+`create function`, `comment on`). When rebuilt, SQL that breaks tracked objects is rolled back with
+`dependency-error` — or, with `cascade: true`, the dependent metadata is dropped (issues #4717/#5493).
+`no_transaction: true` (docs run-sql.mdx "no_transaction flag"; issue #10707) sends the SQL without BEGIN/COMMIT,
+so a lone `CREATE INDEX CONCURRENTLY` runs; a rebuild then cannot roll anything back, and objects the SQL broke
+show up as inconsistent.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import psycopg
@@ -20,6 +27,16 @@ from .errors import HasuraError
 from .metadata import build_schema_cache, find_inconsistencies, parse_failed, table_display
 
 RUN_SQL_TYPES = frozenset({"run_sql", "pg_run_sql", "citus_run_sql", "cockroach_run_sql"})
+#: The server's "(fairly stupid) heuristic" for SQL that may change metadata (RunSQL.hs containsDDLKeyword).
+_DDL_KEYWORD = re.compile(r"\balter\b|\bdrop\b|\breplace\b|\bcreate function\b|\bcomment on\b", re.IGNORECASE)
+
+
+def rebuilds_schema_cache(args: dict[str, Any]) -> bool:
+    """RunSQL.hs isSchemaCacheBuildRequiredRunSQL: read-only never; else the flag when given, else DDL keywords."""
+    if args.get("read_only", False):
+        return False
+    flag = args.get("check_metadata_consistency")
+    return bool(flag) if flag is not None else bool(_DDL_KEYWORD.search(args["sql"]))
 
 
 def _dependency_name(obj: dict[str, Any]) -> str:
@@ -56,7 +73,8 @@ class SchemaApi:
         source_name = args.get("source", "default")
         read_only = bool(args.get("read_only", False))
         cascade = bool(args.get("cascade", False))
-        check_consistency = args.get("check_metadata_consistency", True) and not read_only
+        in_transaction = not args.get("no_transaction", False)
+        rebuild = rebuilds_schema_cache(args)
         with self.engine.lock:
             cache = self.engine.cache
             state = cache.sources.get(source_name)
@@ -65,17 +83,20 @@ class SchemaApi:
             if state.url is None:
                 raise HasuraError("unexpected", f'source "{source_name}" is inconsistent: {state.error}', path="$.args")
             with pg.connect(state.url) as conn:
-                conn.pgconn.exec_(b"BEGIN READ ONLY" if read_only else b"BEGIN")
+                if in_transaction:
+                    conn.pgconn.exec_(b"BEGIN READ ONLY" if read_only else b"BEGIN")
                 result = conn.pgconn.exec_(args["sql"].encode())
                 if result.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
-                    conn.pgconn.exec_(b"ROLLBACK")
+                    if in_transaction:
+                        conn.pgconn.exec_(b"ROLLBACK")
                     raise _postgres_error(result, args["sql"])
                 body = _result_body(result)
                 metadata = cache.metadata
-                if check_consistency:
+                if rebuild and in_transaction:
                     metadata = self._settle_dependencies(conn, source_name, cascade)
-                conn.pgconn.exec_(b"COMMIT")
-            if not read_only:
+                if in_transaction:
+                    conn.pgconn.exec_(b"COMMIT")
+            if rebuild:
                 rebuilt = build_schema_cache(
                     metadata, cache.resource_version, self.engine.env, cache, reload_sources=[source_name]
                 )

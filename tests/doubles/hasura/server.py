@@ -17,10 +17,14 @@ from .engine import Engine
 from .errors import HasuraError, StartupError, access_denied_admin_only
 from .graphql import operation_type, run_graphql
 from .metadata_api import MetadataApi
+from .pg_dump import CONTENT_TYPE as SQL_CONTENT_TYPE
+from .pg_dump import run_pg_dump
+from .query_api import QueryApi
 from .schema_api import SchemaApi
 
 HASURA_VERSION = "v2.48.3"
 METADATA_PATH, SCHEMA_PATH, GRAPHQL_PATH = "/v1/metadata", "/v2/query", "/v1/graphql"
+QUERY_PATH, PG_DUMP_PATH = "/v1/query", "/v1alpha1/pg_dump"
 _GRAPHQL_PATHS = (GRAPHQL_PATH, "/v1alpha1/graphql")
 
 
@@ -240,6 +244,11 @@ class HasuraDouble:
             return self._admin_api(headers, body, parse_error, MetadataApi(self._engine).run)
         if method == "POST" and path == SCHEMA_PATH:
             return self._admin_api(headers, body, parse_error, SchemaApi(self._engine).run)
+        if method == "POST" and path == QUERY_PATH:
+            return self._admin_api(headers, body, parse_error, QueryApi(self._engine).run)
+        if method == "POST" and path == PG_DUMP_PATH:
+            reply = self._admin_api(headers, body, parse_error, lambda request: run_pg_dump(self._engine, request))
+            return _Reply(200, reply.body, SQL_CONTENT_TYPE) if reply.status == 200 else reply
         if method == "POST" and path in _GRAPHQL_PATHS:
             return self._graphql(path, headers, body, parse_error)
         return _Reply(404, {"path": "$", "error": "resource does not exist", "code": "not-found"})
@@ -346,6 +355,9 @@ def _classify(path: str, body: Any) -> tuple[str | None, bool]:
     if path == SCHEMA_PATH:
         kind = body.get("type") if isinstance(body, dict) else None
         return kind, SchemaApi.is_write(body)
+    if path == QUERY_PATH:
+        kind = body.get("type") if isinstance(body, dict) else None
+        return kind, QueryApi.is_write(body)
     if path in _GRAPHQL_PATHS:
         if not isinstance(body, dict):
             return "unknown", False
