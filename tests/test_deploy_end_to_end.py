@@ -76,7 +76,7 @@ def test_a_dev_stack_deploy_ends_with_a_passing_smoke_check(clerk_double, hasura
     assert metadata["applied_migrations"] == ["1763856000000"]
     assert clerk_double.templates["hasura"]["claims"] == HASURA_TEMPLATE_CLAIMS
     assert template["templateId"] == template_id
-    report = {check["name"]: check for check in smoke["report"]}
+    report = {check["name"]: check for check in smoke["report"]["checks"]}
     failed = {name: check["detail"] for name, check in report.items() if check.get("passed") is False}
     assert failed == {}
     assert smoke["tokenSourceUsed"].startswith("clerk: Clerk template 'hasura'")

@@ -58,15 +58,14 @@ def test_template_provider_works_in_a_fresh_interpreter(clerk_double_factory):
     assert diffed["changes"] is False
 
 
-def test_smoke_provider_works_in_a_fresh_interpreter_and_fails_readably():
+def test_smoke_provider_works_in_a_fresh_interpreter_and_reports_a_failure_without_raising():
     props = {"hasuraUrl": "http://127.0.0.1:9", "hasuraAdminSecret": "admin-secret-value", "timeoutSeconds": 1,
              "tokenSource": "none", "triggers": {}, "runId": ""}
-    serialized = serialize_provider(SmokeCheckProvider())
-    completed = subprocess.run([sys.executable, "-c", DRIVER], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                               input=json.dumps({"provider": serialized, "method": "create", "args": [props]}))
-    assert completed.returncode != 0
-    assert "SmokeCheckFailed" in completed.stderr and "FAIL  healthz" in completed.stderr
-    assert "admin-secret-value" not in completed.stderr + completed.stdout
+    created, completed = drive(SmokeCheckProvider(), "create", props)
+    assert created["outs"]["passed"] is False and completed.stderr == ""
+    checks = {check["name"]: check for check in created["outs"]["report"]["checks"]}
+    assert checks["healthz"]["passed"] is False
+    assert "admin-secret-value" not in json.dumps(created["outs"]["report"]) + completed.stderr
 
 
 TEMPLATE_URN = "urn:pulumi:dev::clerk-hasura::pulumi-python:dynamic/clerk_jwt_template:ClerkJwtTemplate::backend-jwt"

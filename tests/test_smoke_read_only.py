@@ -175,7 +175,8 @@ def test_the_program_passes_the_resolved_setting_to_the_check(stack, writes):
 def test_a_bad_value_is_refused_before_anything_is_created():
     with pytest.raises(SettingsError) as caught:
         load_settings({"smoke": {"writes": "sometimes"}}, environ={})
-    assert caught.value.problems[0].startswith("smoke.writes:") and "Fix: give true or false" in caught.value.problems[0]
+    (problem,) = caught.value.problems
+    assert problem.startswith("smoke.writes:") and "Fix: give true or false" in problem
     run = run_program("prod", {"smoke": {"writes": "sometimes"}})
     assert run.error is not None and "smoke.writes" in run.error
     assert run.registrations == []

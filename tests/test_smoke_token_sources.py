@@ -121,7 +121,8 @@ def test_every_smoke_and_clerk_setting_reaches_the_run_unchanged(registered, mon
 
     def run_smoke(target, **_):
         ran.append(target)
-        return SmokeReport(target.hasura_url, target.mode, target.token_source, "signing-key: minted locally", ())
+        return SmokeReport(target.hasura_url, "2026-11-27T00:00:00+00:00", target.mode, target.token_source,
+                           "signing-key: minted locally", ())
 
     monkeypatch.setattr(smoke_check, "run_smoke", run_smoke)
     # As the engine hands them over: through the wire format (numbers become floats), created, then rerun.

@@ -75,7 +75,7 @@ def runs(dev_config: dict) -> dict[str, ProgramRun]:
         "clerk-template": lambda: run_program(
             "dev", with_overrides(dev_config, {"clerkSecretKey": CLERK_SECRET_KEY}), secret_keys=["clerkSecretKey"],
             mock_outputs={TEMPLATE: {"templateId": "jtmp_mock"},
-                          SMOKE: {"report": [{"name": "healthz", "passed": True}]}}),
+                          SMOKE: {"report": {"passed": True, "checks": [{"name": "healthz", "passed": True}]}}}),
         "session-claims": lambda: run_program(
             "dev", with_overrides(dev_config, {"clerkSecretKey": CLERK_SECRET_KEY, "clerk.claims": "session"}),
             secret_keys=["clerkSecretKey"]),
@@ -296,7 +296,7 @@ def test_the_smoke_check_runs_last_and_reruns_when_hasura_or_metadata_change(run
     assert set(smoke.plain_inputs["triggers"]) == {"hasura", "metadata", "metadataApplied", "template", "jwtSecret"}
     assert smoke.plain_inputs["triggers"]["metadata"] == metadata.plain_inputs["metadata_hash"]
     assert smoke.plain_inputs["hasuraUrl"] == "http://127.0.0.1:8080"
-    assert run.outputs["smoke"].value == [{"name": "healthz", "passed": True}]
+    assert run.outputs["smoke"].value == {"passed": True, "checks": [{"name": "healthz", "passed": True}]}
 
 
 def test_the_clerk_template_is_managed_only_with_a_secret_key_and_template_claims(runs):

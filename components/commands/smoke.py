@@ -102,8 +102,7 @@ def main(argv: list[str] | None = None, *, stdin: Any = sys.stdin, environ: Mapp
     except ClerkHasuraError as error:
         print(f"smoke check could not run: {error}", file=sys.stderr)
         return 2
-    print(json.dumps({"passed": report.passed, "checks": report.to_list()}, indent=2) if args.json
-          else report.render())
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.render())
     return 0 if report.passed else 1
 
 

@@ -1,9 +1,15 @@
 """The smoke check as the last step of `pulumi up` (a dynamic resource running components.smoke.runner).
 
-It runs on create, and again on update, which `diff()` asks for whenever an input changes: the inputs include
-`triggers` (ids or hashes of the Hasura container, the JWT secret and the applied metadata) and `runId`
-(`smoke.runId`, change it to run the check on demand). A failing check raises, so the deploy fails with the
-readable report; the `report` output holds the structured one. Tokens never reach the report or the state.
+It runs on create, and again on update, which `diff()` asks for whenever an input changes (the inputs include
+`triggers`, ids or hashes of the Hasura instance, the JWT secret and the applied metadata, and `runId`, which
+`smoke.runId` changes on demand) and whenever the last run did not pass.
+
+A failing check does not raise in the provider: the engine would then keep the previous state, so the `smoke`
+output would go on showing the last passing report, and the SDK's provider host would print a traceback. Instead
+the run's outputs always hold the new report (`passed: false` included), and the program fails the deploy with
+`fail_deploy_unless_passed`, whose error is the readable report and the fixes. The report says when it ran
+(`ranAt`) and against what (`against`: the triggers, except the JWT secret's hash). Tokens never reach the report
+or the state.
 """
 
 from __future__ import annotations
@@ -17,14 +23,17 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
 from components.clerk.client import DEFAULT_CLERK_API_URL
-from components.smoke.report import SmokeCheckFailed
+from components.smoke.report import SmokeReport
 from components.smoke.runner import run_smoke
 from components.smoke.target import SESSION_COOKIE, SmokeTarget
 
 SECRET_OUTPUTS = ["hasuraAdminSecret", "clerkSecretKey", "signingKey"]
 #: Outputs computed by the provider; every other property is an input. No output shares an input's name: an input
 #: is never overwritten by what the run found (the configured `tokenSource` and the `tokenSourceUsed` stay apart).
-COMPUTED = ("report", "passed", "tokenSourceUsed")
+COMPUTED = ("report", "passed", "tokenSourceUsed", "ranAt")
+#: A trigger the report never repeats: a hash of the JWT secret, which is a secret when it embeds a key, while
+#: `report` is a plain output.
+_NOT_REPORTED_TRIGGERS = ("jwtSecret",)
 
 
 class SmokeCheckArgs(TypedDict, total=False):
@@ -122,7 +131,9 @@ class SmokeCheckProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         keys = (set(olds) | set(news)) - set(COMPUTED) - {"__provider"}
         changed = sorted(key for key in keys if olds.get(key) != news.get(key))
-        return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
+        # A run that did not pass is rerun by the next `pulumi up` even when nothing changed, until it passes.
+        return DiffResult(changes=bool(changed) or olds.get("passed") is not True, replaces=[],
+                          delete_before_replace=False)
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(_run(news))
@@ -138,23 +149,49 @@ class SmokeCheckProvider(ResourceProvider):
 def _run(props: dict[str, Any]) -> dict[str, Any]:
     inputs = {key: value for key, value in props.items() if key not in COMPUTED}
     report = run_smoke(target_from_props(inputs))
-    if not report.passed:
-        raise SmokeCheckFailed(report)
-    return {**inputs, "report": report.to_list(), "passed": True, "tokenSourceUsed": report.token_source_used}
+    against = {key: value for key, value in (inputs.get("triggers") or {}).items()
+               if key not in _NOT_REPORTED_TRIGGERS}
+    return {**inputs, "report": {**report.to_dict(), "against": against}, "passed": report.passed,
+            "tokenSourceUsed": report.token_source_used, "ranAt": report.ran_at}
+
+
+def failure_message(report: dict[str, Any]) -> str:
+    """What `pulumi up` ends with when the check failed: what happened, then the report with each fix."""
+    return ("The smoke check failed, so this deploy is not proven to work. The `smoke` stack output holds this "
+            "report; the check runs again at every `pulumi up` until it passes.\n"
+            + SmokeReport.from_dict(report).render())
+
+
+def fail_deploy_unless_passed(check: SmokeCheck) -> pulumi.Output[bool]:
+    """Fail `pulumi up` with the rendered report once `check` has run and not passed.
+
+    The check's outputs (the failed report) are in the state by then, and the stack outputs are updated too; a
+    `pulumi.RunError` is printed by the language host without a traceback. A preview never fails here: it has not
+    run the check."""
+
+    def judge(values: list[Any]) -> bool:
+        passed, report = values
+        if passed is False and not pulumi.runtime.is_dry_run():
+            raise pulumi.RunError(failure_message(report))
+        return passed is not False
+
+    return pulumi.Output.all(check.passed, check.report).apply(judge)
 
 
 class SmokeCheck(Resource, module="smoke_check", name="SmokeCheck"):
-    """The post-deploy smoke check; `report` is the list of {name, passed, skipped, detail, ms}."""
+    """The post-deploy smoke check. `report` is {passed, ranAt, mode, tokenSource, tokenSourceUsed, hasuraUrl,
+    against, checks: [{name, passed, skipped, detail, ms}]}."""
 
-    report: pulumi.Output[list[dict[str, Any]]]
+    report: pulumi.Output[dict[str, Any]]
     passed: pulumi.Output[bool]
+    ranAt: pulumi.Output[str]
     tokenSource: pulumi.Output[str]
     """As configured (`smoke.tokenSource`)."""
     tokenSourceUsed: pulumi.Output[str]
     """The source that ran, and what it gave."""
 
     def __init__(self, resource_name: str, args: SmokeCheckArgs, opts: pulumi.ResourceOptions | None = None):
-        props = {"report": None, "passed": None, "tokenSourceUsed": None, "triggers": {}, "runId": "",
+        props = {"report": None, "passed": None, "tokenSourceUsed": None, "ranAt": None, "triggers": {}, "runId": "",
                  "clerkApiUrl": DEFAULT_CLERK_API_URL, **args}
         super().__init__(SmokeCheckProvider(), resource_name, props,
                          pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(

@@ -16,6 +16,9 @@ from components.smoke.run_state import SmokeRun
 from components.smoke.tokens import SMOKE_USER_ID, forge, mint_with_signing_key, template_claims_for, unverified_claims
 
 USERS_TABLE = "public.users"
+#: Where metadata/ defines the permissions on users.
+USERS_METADATA_FILE = "metadata/metadata/databases/default/tables/public_users.yaml"
+ROW_FILTER = '{"id": {"_eq": "X-Hasura-User-Id"}}'
 #: Longest single wait between retries while Hasura warms up.
 MAX_BACKOFF_SECONDS = 2.0
 
@@ -58,12 +61,22 @@ def _first_error(body: dict[str, Any]) -> tuple[str, str] | None:
     return (first.get("extensions") or {}).get("code", "unknown"), str(first.get("message", ""))
 
 
+def metadata_fix(wanted: str) -> str:
+    """The fix when Hasura enforces a permission other than the wanted one. Either metadata/ is right and the live
+    metadata drifted from it (a refreshing deploy re-applies it), or metadata/ itself is wrong."""
+    return (f"Fix: {wanted} in {USERS_METADATA_FILE}. If the file already says so, the live metadata has drifted "
+            "from it: `scripts/deploy` (pulumi up --refresh) applies metadata/ again; if not, change the file and "
+            "run `scripts/deploy`")
+
+
 def check_healthz(run: SmokeRun, hasura: HasuraClient) -> tuple[bool, str]:
     status = hasura.healthz()
     if status == "OK":
         return True, "Hasura answered OK"
-    return False, (f"Hasura answered {status!r}: its metadata is inconsistent with the database. Fix: see "
-                   "`python -m components.commands.drift` for what is inconsistent, then redeploy")
+    return False, (f"Hasura answered {status!r}: its metadata is inconsistent with the database. Fix: "
+                   "`python -m components.commands.drift` names what is inconsistent. If metadata/ is right, "
+                   "`scripts/deploy` (pulumi up --refresh) applies it again; if not, correct metadata/ (or the "
+                   "database) and run `scripts/deploy`")
 
 
 def _graphql_as(hasura: HasuraClient, query: str, headers: dict[str, str],
@@ -199,17 +212,18 @@ def check_reads_own_row(run: SmokeRun, hasura: HasuraClient) -> tuple[bool | Non
     body = _graphql_as(hasura, _USERS_QUERY, _credentials(run, run.user.token))
     error = _first_error(body)
     if error:
-        return False, (f"the user could not read {USERS_TABLE}: {error[0]}: {error[1]}. Fix: metadata/ must give "
-                       "role `user` select on users with the row filter {\"id\": {\"_eq\": \"X-Hasura-User-Id\"}}, "
-                       "and the token must resolve to role `user`")
+        return False, (f"the user could not read {USERS_TABLE}: {error[0]}: {error[1]} (the token must resolve to "
+                       "role `user`, see token-claims). "
+                       + metadata_fix(f"role `user` must have a select permission on users with the filter "
+                                      f"{ROW_FILTER}"))
     ids = [row.get("id") for row in body["data"]["users"]]
     if run.user.user_id not in ids and not run.target.writes and not run.own_row_exists:
         return None, (f"no row for this user yet: {USERS_TABLE} has no row with id {run.user.user_id}, and the "
                       "read-only check writes none (smoke.writes is false)")
     if run.user.user_id not in ids:
         return False, (f"the user's own row ({run.user.user_id}) is not among the {len(ids)} rows it can read: "
-                       "Hasura resolved another user id or the row filter compares the wrong column. Fix: the "
-                       "filter must be {\"id\": {\"_eq\": \"X-Hasura-User-Id\"}}")
+                       "Hasura resolved another user id or the row filter compares the wrong column. "
+                       + metadata_fix(f"the `user` select permission on users must have the filter {ROW_FILTER}"))
     return True, f"role `user` read its own row {run.user.user_id}"
 
 
@@ -232,8 +246,8 @@ def check_cannot_read_others(run: SmokeRun, hasura: HasuraClient) -> tuple[bool 
         seen = [f"{len(foreign)} other users' rows in the list"] if foreign else []
         seen += [f"{other_named} by primary key"] if by_key else []
         return False, (f"user {run.user.user_id} can read other users' rows ({' and '.join(seen)}): the `user` "
-                       "role's select permission on users has no row filter. Fix: in metadata/ give it the filter "
-                       "{\"id\": {\"_eq\": \"X-Hasura-User-Id\"}} and redeploy")
+                       "role's select permission on users has no row filter. "
+                       + metadata_fix(f"the `user` select permission on users must have the filter {ROW_FILTER}"))
     if other is None:
         return None, (f"could not prove row isolation: {USERS_TABLE} holds no row of another user to test against "
                       f"(the user reads {len(visible)} rows, all its own). It is proven once another user has a "
@@ -250,8 +264,9 @@ def check_anonymous_refused(hasura: HasuraClient) -> tuple[bool, str]:
     if error is None:
         rows = len((body.get("data") or {}).get("users") or [])
         return False, (f"a request without a token can query users ({rows} rows visible): the unauthorized role "
-                       "(HASURA_GRAPHQL_UNAUTHORIZED_ROLE) has a select permission on users. Fix: remove that "
-                       "permission from metadata/, or unset the unauthorized role")
+                       "(hasura.unauthorizedRole) has a select permission on users. "
+                       + metadata_fix("the unauthorized role must have no select permission on users (or unset "
+                                      "hasura.unauthorizedRole)"))
     code, message = error
     if code == "invalid-headers":
         return True, f"refused: {code}: {message}"

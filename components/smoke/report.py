@@ -9,16 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from components.errors import ClerkHasuraError
-
-
-class SmokeCheckFailed(ClerkHasuraError):
-    """At least one smoke check failed; the message is the readable report, `report` the structured one."""
-
-    def __init__(self, report: SmokeReport):
-        super().__init__(report.render())
-        self.report = report
-
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -40,9 +30,11 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class SmokeReport:
-    """What the smoke check found, in check order."""
+    """What the smoke check found, in check order: when it ran, against what, how, and each check's result."""
 
     hasura_url: str
+    ran_at: str
+    """When the run started, UTC, ISO 8601 (e.g. `2026-11-27T04:47:04+00:00`)."""
     mode: str
     """`seeded` (test rows written and removed, `smoke.writes` true) or `read-only` (nothing written)."""
     token_source: str
@@ -62,13 +54,25 @@ class SmokeReport:
     def to_list(self) -> list[dict[str, Any]]:
         return [check.to_dict() for check in self.checks]
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, "ranAt": self.ran_at, "mode": self.mode, "tokenSource": self.token_source,
+                "tokenSourceUsed": self.token_source_used, "hasuraUrl": self.hasura_url, "checks": self.to_list()}
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> SmokeReport:
+        """The report `to_dict` gave, as it comes back from Pulumi state (which drops null values)."""
+        checks = tuple(CheckResult(c["name"], c.get("passed"), c.get("detail", ""), int(c.get("ms", 0)))
+                       for c in value.get("checks") or [])
+        return cls(value.get("hasuraUrl", ""), value.get("ranAt", ""), value.get("mode", ""),
+                   value.get("tokenSource", ""), value.get("tokenSourceUsed", ""), checks)
+
     def render(self) -> str:
         counts = {status: sum(1 for c in self.checks if c.passed is value)
                   for status, value in (("passed", True), ("failed", False), ("skipped", None))}
-        heading = (f"Smoke check of {self.hasura_url} ({self.mode}; token source {self.token_source}, used "
-                   f"{self.token_source_used}): "
+        heading = (f"Smoke check of {self.hasura_url} at {self.ran_at} ({self.mode}; token source "
+                   f"{self.token_source}, used {self.token_source_used}): "
                    + ", ".join(f"{n} {status}" for status, n in counts.items() if n))
-        width = max(len(c.name) for c in self.checks)
+        width = max((len(c.name) for c in self.checks), default=0)
         lines = [heading]
         for check in self.checks:
             status = {True: "PASS", False: "FAIL", None: "SKIP"}[check.passed]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
@@ -43,6 +44,7 @@ def run_smoke(target: SmokeTarget, *, environ: Mapping[str, str] | None = None,
     environ = os.environ if environ is None else environ
     choice = choose_token_source(target, environ)
     run = SmokeRun(target, environ, clock)
+    ran_at = datetime.fromtimestamp(clock(), UTC).isoformat(timespec="seconds")
     hasura = HasuraClient(target.hasura_url, target.admin_secret, timeout=15.0,
                           retry_seconds=min(30.0, target.timeout_seconds))
     source_label = choice.name
@@ -52,7 +54,7 @@ def run_smoke(target: SmokeTarget, *, environ: Mapping[str, str] | None = None,
         if not run.results["healthz"].passed:
             for name in check_names(target.writes)[1:]:
                 run.skip(name, "Hasura is not healthy (see healthz)")
-            return _report(run, source_label)
+            return _report(run, ran_at, source_label)
         get_user_token(run, choice)
         try:
             if run.user is not None:
@@ -67,7 +69,7 @@ def run_smoke(target: SmokeTarget, *, environ: Mapping[str, str] | None = None,
             _cleanup(run, hasura)  # whatever happened: remove the test rows, revoke the session
     finally:
         hasura.close()
-    return _report(run, source_label)
+    return _report(run, ran_at, source_label)
 
 
 def _rows_step(target: SmokeTarget) -> str:
@@ -75,10 +77,10 @@ def _rows_step(target: SmokeTarget) -> str:
     return "seed-rows" if target.writes else "sample-rows"
 
 
-def _report(run: SmokeRun, source_label: str) -> SmokeReport:
+def _report(run: SmokeRun, ran_at: str, source_label: str) -> SmokeReport:
     checks = tuple(run.results[name] for name in check_names(run.target.writes) if name in run.results)
-    return SmokeReport(run.target.hasura_url, run.target.mode, run.target.token_source, run.scrub(source_label),
-                       checks)
+    return SmokeReport(run.target.hasura_url, ran_at, run.target.mode, run.target.token_source,
+                       run.scrub(source_label), checks)
 
 
 def _run_concurrently(run: SmokeRun, hasura: HasuraClient) -> None:
