@@ -139,10 +139,14 @@ def test_in_cluster_postgres_deploy_rolls_on_change_and_keeps_its_data_claim(kub
     print(f"second up: {time.monotonic() - started:.1f} s")
     assert set(again.summary.resource_changes) == {"same"}, again.summary.resource_changes
 
+    assert engine.outputs()["smoke"]["ranAt"] == outputs["smoke"]["ranAt"]
+
     generation = deployment["metadata"]["generation"]
-    engine.set_config("hasura", {"publicUrl": engine.outputs()["hasuraUrl"], "corsDomains": ["https://app.example.com"]})
+    engine.set_config("hasura", {"publicUrl": outputs["hasuraUrl"], "corsDomains": ["https://app.example.com"]})
     changed = engine.up()
     assert changed.summary.resource_changes.get("update", 0) >= 1
+    # A new pod template is a new Hasura: the smoke check proves it again.
+    assert engine.outputs()["smoke"]["ranAt"] != outputs["smoke"]["ranAt"]
     rolled = api.get(f"{apps}/deployments/hasura").json()
     assert rolled["metadata"]["generation"] == generation + 1
     env = {e["name"]: e.get("value") for e in rolled["spec"]["template"]["spec"]["containers"][0]["env"]}
