@@ -178,3 +178,29 @@ def test_a_disabled_config_api_is_an_api_error_with_code_not_found():
     with pytest.raises(HasuraApiError) as caught:
         client.server_config()
     assert caught.value.code == "not-found" and caught.value.status == 404
+
+
+def test_catalog_state_is_read_and_written_whole_and_a_lost_write_answer_is_retried():
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        seen.append(body)
+        if body["type"] == "get_catalog_state":
+            return httpx.Response(200, json={"id": "9c5e1f1e-6a3b-4f61-9d9a-2f0f3b7c8e11", "cli_state": {
+                "isStateCopyCompleted": True}, "console_state": {"onboardingShown": True}})
+        if len(seen) == 2:
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        return httpx.Response(200, json={"message": "success"})
+
+    client = client_for(handler, retry_seconds=5)
+    state = client.get_catalog_state()
+    assert (state.cli_state, state.console_state) == ({"isStateCopyCompleted": True}, {"onboardingShown": True})
+    client.set_catalog_state("cli", {"migrations": {}})  # writing the same whole state twice is the same state
+    assert seen[1:] == [{"type": "set_catalog_state", "args": {"type": "cli", "state": {"migrations": {}}}}] * 2
+
+
+def test_a_catalog_state_that_is_not_an_object_is_named():
+    client = client_for(answer(200, {"id": "x", "cli_state": ["not", "an", "object"], "console_state": {}}))
+    with pytest.raises(HasuraApiError, match="cli_state that is not a JSON object.*Fix"):
+        client.get_catalog_state()

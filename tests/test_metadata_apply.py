@@ -7,6 +7,7 @@ import time
 import jwt
 import psycopg
 import pytest
+import yaml
 
 from components.errors import ClerkHasuraError
 from components.hasura.client import HasuraClient, HasuraConflict, HasuraInconsistentMetadata, HasuraUnreachable
@@ -67,7 +68,19 @@ def test_re_apply_writes_nothing(client, hasura_double):
     assert not result.wrote_anything and result.changes == []
     assert hasura_double.writes() == 0
     assert hasura_double.count("/v1/metadata", "replace_metadata") == 0
+    assert hasura_double.count("/v1/metadata", "get_catalog_state") == 1  # the Hasura CLI's migration record
     assert hasura_double.count("/v2/query") == 2  # migrations table present? + recorded versions (read-only)
+
+
+def test_a_fresh_deploy_logs_what_it_did_in_deploy_words(hasura_double_factory):
+    double = hasura_double_factory(jwt_secret=None)  # as the container starts: no source yet
+    with HasuraClient(double.url, double.admin_secret) as client:
+        result = apply_project(client, load_project(PROJECT))
+    assert result.changes == [
+        f"migration {MIGRATION} › applied and recorded",
+        "source default › table public.users › tracked",
+    ]
+    assert not any("live" in line for line in result.changes)  # nothing reads like drift
 
 
 def test_changing_one_permission_changes_only_that(client, hasura_double, project_copy):
@@ -76,13 +89,15 @@ def test_changing_one_permission_changes_only_that(client, hasura_double, projec
     edit_users(project_copy, lambda d: d["update_permissions"][0]["permission"]["columns"].remove("last_seen"))
     hasura_double.reset_counts()
     result = apply_project(client, load_project(project_copy))
-    assert [str(c) for c in result.changes] == [
-        "source default › table public.users › role user › update permission › column last_seen: allowed live, "
-        "not in metadata/"]
+    assert result.changes == [
+        "source default › table public.users › role user › update permission › column last_seen: no longer allowed"]
     assert result.migrations_applied == [] and hasura_double.count("/v1/metadata", "replace_metadata") == 1
     assert hasura_double.writes() == 1
     after = live(client)
-    assert [str(c) for c in diff_metadata(after, before)] == [str(c) for c in result.changes]
+    # The drift check words the same difference from metadata/'s side.
+    assert [str(c) for c in diff_metadata(after, before)] == [
+        "source default › table public.users › role user › update permission › column last_seen: allowed live, "
+        "not in metadata/"]
 
 
 def test_a_concurrent_edit_between_export_and_replace_fails_and_is_kept(client, hasura_double, project_copy):
@@ -178,8 +193,9 @@ def test_faults_during_apply_end_applied_or_cleanly_failed(hasura_double_factory
     desired = normalize_metadata(project.metadata)
     outcomes = []
     for mode in ("500", "drop"):
-        # healthz, export, pg_add_source, 2 migration reads, the migration, export, replace
-        for at in range(8):
+        # healthz, export, pg_add_source, export, catalog state, migrations table, mark dirty (read + write),
+        # the migration, mark clean (read + write), export, replace
+        for at in range(13):
             database_url = postgres_cluster.create_database("faults")
             # Like the container: only PG_DATABASE_URL, so source `default` is added by the first apply.
             double = hasura_double_factory(jwt_secret=None, database_url=database_url,
@@ -288,3 +304,25 @@ def test_writes_whose_answer_was_lost_are_confirmed_from_the_live_state(hasura_d
     with HasuraClient(double.url, double.admin_secret) as check:
         assert live(check) == normalize_metadata(load_project(PROJECT).metadata)
         assert [m.version for m in read_applied_migrations(check)] == [1763856000000]
+
+
+def test_what_export_fills_in_or_leaves_out_compares_equal(client, hasura_double, project_copy):
+    """Hasura exports a partial pool_settings with connection_lifetime added, an update permission without check
+    as `check: null`, and drops an introspection setting that disables nothing (the double does the same):
+    none of it is a difference, so a second deploy writes nothing."""
+    databases = project_copy / "metadata/databases/databases.yaml"
+    sources = yaml.safe_load(databases.read_text())
+    sources[0]["configuration"]["connection_info"]["pool_settings"] = {"max_connections": 10}
+    databases.write_text(yaml.safe_dump(sources, sort_keys=False))
+    edit_users(project_copy, lambda d: d["update_permissions"][0]["permission"].pop("check"))
+    project = load_project(project_copy)
+    apply_project(client, project)
+    exported = client.export_metadata().metadata
+    [source] = exported["sources"]
+    assert source["configuration"]["connection_info"]["pool_settings"] == {"connection_lifetime": 600,
+                                                                          "max_connections": 10}
+    assert source["tables"][0]["update_permissions"][0]["permission"]["check"] is None
+    assert "graphql_schema_introspection" not in exported
+    hasura_double.reset_counts()
+    assert not apply_project(client, project).wrote_anything
+    assert hasura_double.writes() == 0

@@ -4,11 +4,15 @@ Pure orchestration over `HasuraClient` (no Pulumi). Order and guarantees:
 
 1. Wait until Hasura answers `/healthz` (the client retries connection errors and 5xx within its bound).
    A source that migrations need but Hasura does not have yet is added first (`pg_add_source`, no tables).
-2. Migrations: each `up.sql` not yet recorded runs in ONE `run_sql` call together with the row that records
-   it in `hdb_catalog.schema_migrations` (the Hasura CLI's table convention: `version bigint primary key,
-   dirty boolean`). `run_sql` is a single transaction, so a migration is either applied and recorded or
-   neither; the primary key makes a concurrent second run fail instead of applying twice. Down migrations
-   are never run, `cascade` is never used: nothing here drops data.
+2. Migrations (records: `migration_state`): a migration is applied when Hasura's catalog state (the Hasura CLI's
+   record) or `hdb_catalog.schema_migrations` has it, so nothing applied by `hasura migrate apply` or an earlier
+   deploy runs again. Versions only the table has are copied into the catalog state first, so the CLI sees them.
+   Each pending migration is then marked dirty in the catalog state, run in ONE `run_sql` transaction together
+   with its row in the table (applied and recorded, or neither; the primary key makes a concurrent second run
+   fail instead of applying twice), and marked clean. A process that dies in between leaves the dirty mark: the
+   next deploy clears it when the row shows the SQL committed, and otherwise stops naming the `hasura migrate`
+   commands that resolve it (the Hasura CLI refuses `migrate apply` on it too). Down migrations are never run,
+   `cascade` is never used: nothing here drops data.
 3. Metadata: the `export_metadata` v2 taken before (again after migrations ran, as DDL may bump it). When
    its normalized form equals the desired one, nothing is written (inconsistent live metadata still fails
    the apply, listing the objects). Otherwise `replace_metadata` v2 with `allow_inconsistent_metadata:
@@ -40,11 +44,20 @@ from components.hasura.loader import (
     normalize_metadata,
     validate_project,
 )
+from components.hasura.migration_state import (
+    MIGRATIONS_TABLE,
+    AppliedMigration,
+    SourceRecords,
+    read_applied_migrations,
+    read_cli_state,
+    read_source_records,
+    read_table,
+    update_catalog_state,
+)
 
-MIGRATIONS_TABLE = "hdb_catalog.schema_migrations"
+__all__ = ["AppliedMigration", "ApplyResult", "Change", "MIGRATIONS_TABLE", "MetadataApplyError", "apply_project",
+           "diff_metadata", "read_applied_migrations"]
 
-_MIGRATIONS_TABLE_EXISTS = f"SELECT to_regclass('{MIGRATIONS_TABLE}') IS NOT NULL AS present"
-_APPLIED_MIGRATIONS = f"SELECT version, dirty FROM {MIGRATIONS_TABLE} ORDER BY version"
 _CREATE_MIGRATIONS_TABLE = (
     "CREATE SCHEMA IF NOT EXISTS hdb_catalog;\n"
     f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (version bigint PRIMARY KEY, dirty boolean NOT NULL);\n"
@@ -57,28 +70,30 @@ class MetadataApplyError(ClerkHasuraError):
 
 @dataclass(frozen=True)
 class Change:
-    """One semantic difference: `where` names source, table, role and permission; `what` the column or field."""
+    """One semantic difference: `where` names source, table, role and permission; `what` the column or field,
+    from metadata/'s point of view against the live server (drift words); `done` the same difference as what
+    replacing the live metadata with metadata/ does about it (deploy words)."""
 
     where: str
     what: str
+    done: str = ""
 
     def __str__(self) -> str:
         return f"{self.where} › {self.what}" if self.where else self.what
 
-
-@dataclass(frozen=True)
-class AppliedMigration:
-    version: int
-    dirty: bool
+    def applied(self) -> str:
+        return f"{self.where} › {self.done}" if self.where else self.done
 
 
 @dataclass
 class ApplyResult:
-    """What an apply did: migrations run, whether the metadata was replaced, and the metadata changes made."""
+    """What an apply did: migrations run, whether the metadata was replaced, and each step in deploy words."""
 
     migrations_applied: list[str] = field(default_factory=list)
     metadata_replaced: bool = False
-    changes: list[Change] = field(default_factory=list)
+    catalog_state_updated: bool = False
+    changes: list[str] = field(default_factory=list)
+    """What the apply did, one line each: migration records caught up, migrations run, metadata changed."""
     live_metadata: dict[str, Any] = field(default_factory=dict)
     """Normalized live metadata after the apply (equal to the desired metadata, normalized)."""
     applied_versions: list[str] = field(default_factory=list)
@@ -86,7 +101,7 @@ class ApplyResult:
 
     @property
     def wrote_anything(self) -> bool:
-        return bool(self.migrations_applied) or self.metadata_replaced
+        return bool(self.migrations_applied) or self.metadata_replaced or self.catalog_state_updated
 
 
 def apply_project(client: HasuraClient, project: MetadataProject) -> ApplyResult:
@@ -97,7 +112,7 @@ def apply_project(client: HasuraClient, project: MetadataProject) -> ApplyResult
     exported = client.export_metadata()
     if _add_missing_sources(client, project, exported):
         exported = client.export_metadata()
-    result.migrations_applied, result.applied_versions = apply_migrations(client, project.migrations)
+    apply_migrations(client, project.migrations, result)
     if result.migrations_applied:
         exported = client.export_metadata()  # DDL may have bumped the resource_version
     desired = normalize_metadata(project.metadata)
@@ -112,7 +127,7 @@ def apply_project(client: HasuraClient, project: MetadataProject) -> ApplyResult
             )
         result.live_metadata = live
         return result
-    result.changes = diff_metadata(desired, live)
+    changes = diff_metadata(desired, live)
     try:
         client.replace_metadata(project.metadata, resource_version=exported.resource_version)
     except HasuraUnreachable as error:
@@ -124,6 +139,7 @@ def apply_project(client: HasuraClient, project: MetadataProject) -> ApplyResult
                 f"({error}). Fix: check Hasura's health and run the deploy again"
             ) from None
     result.metadata_replaced = True
+    result.changes += [change.applied() for change in changes]
     result.live_metadata = desired
     return result
 
@@ -157,75 +173,114 @@ def _add_missing_sources(client: HasuraClient, project: MetadataProject, exporte
 # Migrations
 
 
-def read_applied_migrations(client: HasuraClient, source: str = "default") -> list[AppliedMigration]:
-    """The migrations recorded in `hdb_catalog.schema_migrations` of `source`.
-
-    Empty when the table is absent, or when Hasura does not know the source yet (nothing can be recorded there).
-    """
-    try:
-        present = client.run_sql(_MIGRATIONS_TABLE_EXISTS, source=source, read_only=True).records()
-    except HasuraApiError as error:
-        if error.code == "not-exists":
-            return []
-        raise
-    if not present or present[0]["present"] not in ("t", "true", "True"):
-        return []
-    rows = client.run_sql(_APPLIED_MIGRATIONS, source=source, read_only=True).records()
-    return [AppliedMigration(version=int(row["version"]), dirty=row["dirty"] in ("t", "true", "True"))
-            for row in rows]
-
-
 def pending_migrations(migrations: tuple[Migration, ...] | list[Migration],
                        applied: list[AppliedMigration]) -> list[Migration]:
     done = {m.version for m in applied}
     return [m for m in migrations if m.version not in done]
 
 
-def apply_migrations(client: HasuraClient, migrations: tuple[Migration, ...]) -> tuple[list[str], list[str]]:
-    """Run every migration not yet recorded, each with its record in one transaction.
-
-    Returns the labels of the migrations run now and every version recorded live afterwards (as strings).
-    """
-    applied_labels: list[str] = []
+def apply_migrations(client: HasuraClient, migrations: tuple[Migration, ...], result: ApplyResult) -> None:
+    """Run every migration neither record has; fills `result` with what ran, what was recorded, every version."""
+    sources = sorted({m.source for m in migrations})
+    if not sources:
+        return
+    cli_state = read_cli_state(client)
+    records = {source: read_source_records(client, source, cli_state) for source in sources}
+    _refuse_unresolved_dirty(list(records.values()))
+    catch_up = {source: versions for source, r in records.items() if (versions := r.catch_up())}
+    if catch_up:
+        update_catalog_state(client, catch_up)
+        result.catalog_state_updated = True
+        result.changes += [_catch_up_line(records[source], version) for source, versions in catch_up.items()
+                           for version in sorted(versions)]
     recorded: set[int] = set()
-    for source in sorted({m.source for m in migrations}):
-        source_migrations = [m for m in migrations if m.source == source]
-        applied = read_applied_migrations(client, source)
-        dirty = [str(m.version) for m in applied if m.dirty]
-        if dirty:
-            raise MetadataApplyError(
-                f"{MIGRATIONS_TABLE} on source {source!r} marks migration(s) {', '.join(dirty)} as dirty (a run "
-                "of the Hasura CLI failed half-way). Fix: repair the database by hand, then "
-                f"`UPDATE {MIGRATIONS_TABLE} SET dirty = false WHERE version = …`"
-            )
+    for source in sources:
+        applied = records[source].applied()
         recorded |= {m.version for m in applied}
-        for migration in pending_migrations(source_migrations, applied):
+        for migration in pending_migrations([m for m in migrations if m.source == source], applied):
             _run_migration(client, migration)
-            applied_labels.append(f"{migration.source}/{migration.label}")
+            result.migrations_applied.append(f"{migration.source}/{migration.label}")
+            result.changes.append(f"migration {migration.source}/{migration.label} › applied and recorded")
             recorded.add(migration.version)
-    return applied_labels, [str(v) for v in sorted(recorded)]
+    result.applied_versions = [str(v) for v in sorted(recorded)]
+
+
+def _catch_up_line(records: SourceRecords, version: int) -> str:
+    where = f"migration {records.source}/{version}"
+    if version in records.catalog_state:
+        return f"{where} › dirty mark cleared in Hasura's catalog state ({MIGRATIONS_TABLE} shows its SQL committed)"
+    return f"{where} › recorded in Hasura's catalog state (it was only in {MIGRATIONS_TABLE})"
+
+
+def _refuse_unresolved_dirty(records: list[SourceRecords]) -> None:
+    """A dirty mark the table does not explain: nothing here can tell whether that migration's SQL took effect."""
+    problems: list[str] = []
+    for source in records:
+        for migration in source.applied():
+            if not migration.dirty or migration.committed:
+                continue
+            version, name = migration.version, source.source
+            cli = f"hasura migrate delete --version {version} --server --database-name {name}"
+            if migration.in_catalog_state:
+                problems.append(
+                    f"{name}/{version} is marked dirty in Hasura's catalog state and {MIGRATIONS_TABLE} has no row "
+                    "for it: a deploy stopped between marking it and recording it. Check the database, then either\n"
+                    f"      its SQL did not take effect: `{cli}` and deploy again (the deploy runs it), or\n"
+                    f"      it did: `{cli}` then `hasura migrate apply --version {version} --skip-execution "
+                    f"--database-name {name}` (records it as applied without running it)\n"
+                    "      (the Hasura CLI run in metadata/, with --endpoint <Hasura URL> and "
+                    "HASURA_GRAPHQL_ADMIN_SECRET set)")
+            else:
+                problems.append(
+                    f"{name}/{version} is marked dirty in {MIGRATIONS_TABLE} (written by an older Hasura CLI, or by "
+                    "hand). Check the database, then, in SQL on that source (psql or the console's SQL tab):\n"
+                    f"      its SQL did not take effect: `DELETE FROM {MIGRATIONS_TABLE} WHERE version = {version}` "
+                    "and deploy again (the deploy runs it), or\n"
+                    f"      it did: `UPDATE {MIGRATIONS_TABLE} SET dirty = false WHERE version = {version}`")
+    if problems:
+        raise MetadataApplyError(
+            "Migrations were not run: " + ("a migration is" if len(problems) == 1 else "migrations are")
+            + " dirty, so whether the SQL took effect is unknown:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
 
 
 def _run_migration(client: HasuraClient, migration: Migration) -> None:
+    label = f"{migration.source}/{migration.label}"
+    update_catalog_state(client, {migration.source: {migration.version: True}})
     sql = (f"{_CREATE_MIGRATIONS_TABLE}{migration.up_sql.rstrip().rstrip(';')};\n"
            f"INSERT INTO {MIGRATIONS_TABLE} (version, dirty) VALUES ({migration.version}, false);")
     try:
         client.run_sql(sql, source=migration.source)
     except HasuraUnreachable as error:
-        if not error.outcome_unknown:
-            raise
-        recorded = {m.version for m in read_applied_migrations(client, migration.source)}
-        if migration.version not in recorded:
+        if not error.outcome_unknown or read_table(client, migration.source).get(migration.version) is not False:
             raise MetadataApplyError(
-                f"Migration {migration.source}/{migration.label} was not confirmed by Hasura and is not recorded "
-                f"in {MIGRATIONS_TABLE}, so it was rolled back ({error}). Fix: check Hasura's health and run the "
-                "deploy again"
+                f"Migration {label} was not confirmed by Hasura and is not recorded in {MIGRATIONS_TABLE}, so it was "
+                f"rolled back ({error}){_unmark(client, migration)}. Fix: check Hasura's health and run the deploy "
+                "again"
             ) from None
     except HasuraApiError as error:
         raise MetadataApplyError(
-            f"Migration {migration.source}/{migration.label} failed and was rolled back; nothing of it was "
-            f"applied: {error}"
+            f"Migration {label} failed and was rolled back; nothing of it was applied: {error}"
+            f"{_unmark(client, migration)}"
         ) from None
+    try:
+        update_catalog_state(client, {migration.source: {migration.version: False}})
+    except ClerkHasuraError as error:
+        raise MetadataApplyError(
+            f"Migration {label} was applied and recorded in {MIGRATIONS_TABLE}, but clearing its dirty mark in "
+            f"Hasura's catalog state failed ({error}). Fix: run the deploy again: it sees the record and clears the "
+            "mark without running the migration again"
+        ) from None
+
+
+def _unmark(client: HasuraClient, migration: Migration) -> str:
+    """Remove the dirty mark of a migration that did not commit; what to add to the error when that fails."""
+    try:
+        update_catalog_state(client, {migration.source: {migration.version: None}})
+    except ClerkHasuraError as error:
+        return (f"; Hasura's catalog state still marks it dirty ({error}), so the next deploy stops on it: first run "
+                f"`hasura migrate delete --version {migration.version} --server --database-name {migration.source}`")
+    return ""
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -235,30 +290,32 @@ def _run_migration(client: HasuraClient, migration: Migration) -> None:
 def diff_metadata(desired: dict[str, Any], live: dict[str, Any]) -> list[Change]:
     """Differences between two NORMALIZED documents, naming source, table, role, permission and column.
 
-    Each `Change.what` reads from the point of view of `metadata/` (desired) against the live server.
+    Each `Change.what` reads from the point of view of `metadata/` (desired) against the live server; each
+    `Change.done` says what replacing the live metadata with the desired one does about it.
     """
     changes: list[Change] = []
     for key in sorted((set(desired) | set(live)) - {"sources"}):
-        changes += _generic_diff(desired.get(key), live.get(key), key)
+        changes += [Change("", what, done) for what, done in _generic_diff(desired.get(key), live.get(key), key)]
     changes += _matched_diff({s["name"]: s for s in desired.get("sources", [])},
                              {s["name"]: s for s in live.get("sources", [])},
                              lambda name: f"source {name}", _source_diff,
-                             missing_live="missing live (declared in metadata/)",
-                             missing_desired="present live, not in metadata/")
+                             missing_live=("missing live (declared in metadata/)", "added"),
+                             missing_desired=("present live, not in metadata/", "removed from the metadata"))
     return changes
 
 
 def _matched_diff(desired: dict[str, Any], live: dict[str, Any], where: Callable[[str], str],
-                  inner: Callable[[Any, Any, str], list[Change]], *, missing_live: str,
-                  missing_desired: str) -> list[Change]:
-    """Items matched by key: one change for each item on one side only, `inner` for each item on both."""
+                  inner: Callable[[Any, Any, str], list[Change]], *, missing_live: tuple[str, str],
+                  missing_desired: tuple[str, str]) -> list[Change]:
+    """Items matched by key: one change for each item on one side only, `inner` for each item on both.
+    `missing_live` and `missing_desired` are (drift words, deploy words)."""
     changes: list[Change] = []
     for key in sorted(set(desired) | set(live)):
         here = where(key)
         if key not in live:
-            changes.append(Change(here, missing_live))
+            changes.append(Change(here, *missing_live))
         elif key not in desired:
-            changes.append(Change(here, missing_desired))
+            changes.append(Change(here, *missing_desired))
         else:
             changes += inner(desired[key], live[key], here)
     return changes
@@ -267,12 +324,12 @@ def _matched_diff(desired: dict[str, Any], live: dict[str, Any], where: Callable
 def _source_diff(desired: dict[str, Any], live: dict[str, Any], where: str) -> list[Change]:
     changes: list[Change] = []
     for key in sorted((set(desired) | set(live)) - {"tables", "name"}):
-        changes += [Change(where, c) for c in _generic_diff(desired.get(key), live.get(key), key, as_text=True)]
+        changes += [Change(where, what, done) for what, done in _generic_diff(desired.get(key), live.get(key), key)]
     changes += _matched_diff({_table_label(t): t for t in desired.get("tables", [])},
                              {_table_label(t): t for t in live.get("tables", [])},
                              lambda label: f"{where} › table {label}", _table_diff,
-                             missing_live="not tracked live (tracked in metadata/)",
-                             missing_desired="tracked live, not in metadata/")
+                             missing_live=("not tracked live (tracked in metadata/)", "tracked"),
+                             missing_desired=("tracked live, not in metadata/", "untracked (its rows stay)"))
     return changes
 
 
@@ -284,14 +341,14 @@ def _table_diff(desired: dict[str, Any], live: dict[str, Any], where: str) -> li
     changes: list[Change] = []
     permission_keys = {f"{kind}_permissions" for kind in PERMISSION_KINDS}
     for key in sorted((set(desired) | set(live)) - permission_keys - {"table"}):
-        changes += [Change(where, c) for c in _generic_diff(desired.get(key), live.get(key), key, as_text=True)]
+        changes += [Change(where, what, done) for what, done in _generic_diff(desired.get(key), live.get(key), key)]
     for kind in PERMISSION_KINDS:
         changes += _matched_diff({p["role"]: p for p in desired.get(f"{kind}_permissions", [])},
                                  {p["role"]: p for p in live.get(f"{kind}_permissions", [])},
                                  lambda role, kind=kind: f"{where} › role {role} › {kind} permission",
                                  _permission_diff,
-                                 missing_live="missing live (defined in metadata/)",
-                                 missing_desired="present live, not in metadata/")
+                                 missing_live=("missing live (defined in metadata/)", "created"),
+                                 missing_desired=("present live, not in metadata/", "dropped"))
     return changes
 
 
@@ -301,26 +358,35 @@ def _permission_diff(desired: dict[str, Any], live: dict[str, Any], where: str) 
     for key in sorted(set(want) | set(have)):
         if key == "columns" and isinstance(want.get(key), list) and isinstance(have.get(key), list):
             for column in sorted(set(have[key]) - set(want[key])):
-                changes.append(Change(where, f"column {column}: allowed live, not in metadata/"))
+                changes.append(Change(where, f"column {column}: allowed live, not in metadata/",
+                                      f"column {column}: no longer allowed"))
             for column in sorted(set(want[key]) - set(have[key])):
-                changes.append(Change(where, f"column {column}: in metadata/, not allowed live"))
+                changes.append(Change(where, f"column {column}: in metadata/, not allowed live",
+                                      f"column {column}: now allowed"))
         elif want.get(key) != have.get(key):
             # A boolean expression or preset reads best whole.
-            changes.append(Change(where, f"{key}: metadata/ has {_show(want.get(key))}, live has {_show(have.get(key))}"))
+            changes.append(Change(where, f"{key}: metadata/ has {_show(want.get(key))}, live has {_show(have.get(key))}",
+                                  _set_to(key, want.get(key), have.get(key))))
     if desired.get("comment") != live.get("comment"):
-        changes += [Change(where, c) for c in _generic_diff(desired.get("comment"), live.get("comment"), "comment",
-                                                             as_text=True)]
+        changes += [Change(where, what, done)
+                    for what, done in _generic_diff(desired.get("comment"), live.get("comment"), "comment")]
     return changes
 
 
-def _generic_diff(want: Any, have: Any, key: str, *, as_text: bool = False) -> list[Any]:
+def _generic_diff(want: Any, have: Any, key: str) -> list[tuple[str, str]]:
+    """(drift words, deploy words) for each leaf that differs."""
     if want == have:
         return []
     if isinstance(want, dict) and isinstance(have, dict):
         return [item for sub in sorted(set(want) | set(have))
-                for item in _generic_diff(want.get(sub), have.get(sub), f"{key}.{sub}", as_text=as_text)]
-    text = f"{key}: metadata/ has {_show(want)}, live has {_show(have)}"
-    return [text] if as_text else [Change("", text)]
+                for item in _generic_diff(want.get(sub), have.get(sub), f"{key}.{sub}")]
+    return [(f"{key}: metadata/ has {_show(want)}, live has {_show(have)}", _set_to(key, want, have))]
+
+
+def _set_to(key: str, want: Any, have: Any) -> str:
+    if want is None:  # absent from metadata/, which for normalized documents means Hasura's default
+        return f"{key}: reset to the default (was {_show(have)})"
+    return f"{key}: set to {_show(want)} (was {_show(have)})"
 
 
 def _show(value: Any) -> str:

@@ -80,6 +80,17 @@ class ExportedMetadata:
 
 
 @dataclass(frozen=True)
+class CatalogState:
+    """`get_catalog_state`: the server's id and the free-form states the Hasura CLI (`cli`) and the console
+    (`console`) keep on the server, each written whole by `set_catalog_state` (server source
+    `Hasura/RQL/DDL/Metadata.hs` runGetCatalogState/runSetCatalogState; stored in `hdb_catalog.hdb_version`)."""
+
+    id: str
+    cli_state: dict[str, Any]
+    console_state: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class SqlResult:
     """A `run_sql` answer: `rows` are lists of text values; for `TuplesOk` the first row holds the column names."""
 
@@ -191,6 +202,16 @@ class HasuraClient:
             return list(answer["inconsistent_objects"] or [])
         # Servers older than the fix of issue #8129 do not report inconsistencies from a reload.
         return self.get_inconsistent_metadata()
+
+    def get_catalog_state(self) -> CatalogState:
+        answer = self.metadata("get_catalog_state", {}, idempotent=True)
+        return CatalogState(id=str(answer.get("id")), cli_state=_state(answer.get("cli_state"), "cli_state"),
+                            console_state=_state(answer.get("console_state"), "console_state"))
+
+    def set_catalog_state(self, kind: str, state: dict[str, Any]) -> None:
+        """Replace the whole `cli` or `console` state. Sending the same state twice leaves the same state, so a
+        lost answer is retried like a read (the caller read, changed and wrote it back whole)."""
+        self.metadata("set_catalog_state", {"type": kind, "state": state}, idempotent=True)
 
     # -- schema API and GraphQL -----------------------------------------------------------------
 
@@ -323,6 +344,17 @@ class HasuraClient:
                 f"; hint: {detail['hint']}" if detail.get("hint") else "")
         raise HasuraApiError(f"{where}: {error} (code {code or 'none'}, path {path or '$'}, HTTP "
                              f"{response.status_code})", code=code, path=path, status=response.status_code)
+
+
+def _state(value: Any, key: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise HasuraApiError(f"get_catalog_state answered a {key} that is not a JSON object ({str(value)[:100]!r}). "
+                             "Fix: find what wrote it and write a JSON object back (`set_catalog_state`); the Hasura CLI and "
+                             "the deploy keep their migration records in it",
+                             code=None, path=f"$.{key}", status=200)
+    return value
 
 
 def _error_text(response: httpx.Response) -> str:
