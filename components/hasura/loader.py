@@ -198,13 +198,18 @@ class _IncludeLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml 
 _IncludeLoader.add_constructor("!include", lambda loader, node: _INCLUDE + loader.construct_scalar(node))
 
 
+def parse_yaml(text: str) -> Any:
+    """One metadata file's YAML as the loader reads it, `!include` (tag or string) left as the string it names."""
+    return yaml.load(text, Loader=_IncludeLoader)  # noqa: S506 - SafeLoader subclass
+
+
 def _read_yaml(path: Path, problems: list[str], base: Path, seen: tuple[Path, ...] = ()) -> Any:
     label = _relative(path, base)
     if path.resolve() in seen:
         problems.append(f"{label}: includes itself (through {' -> '.join(_relative(p, base) for p in seen)})")
         return None
     try:
-        value = yaml.load(path.read_text(), Loader=_IncludeLoader)  # noqa: S506 - SafeLoader subclass
+        value = parse_yaml(path.read_text())
     except FileNotFoundError:
         problems.append(f"{label}: file not found")
         return None

@@ -1,0 +1,81 @@
+"""`python -m components.commands.export`: write a stack's live Hasura metadata into `metadata/`.
+
+A change made in the console of a running stack becomes a reviewable diff of the files it touched, in the Hasura
+CLI's layout (`components.hasura.export`); files whose content is unchanged keep their bytes and comments, so an
+export right after a deploy changes nothing. Migrations are not touched (`hasura migrate create --from-server`
+makes one from the database).
+
+Where Hasura is and its admin secret come from the stack outputs piped on stdin, or `--hasura-url` and the
+environment, as for the drift command; the secret is never a flag and never printed. Exit codes: 0 exported
+(changed or not), 2 could not export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from components.commands.stack_outputs import ENV_ADMIN_SECRET, ENV_HASURA_URL, hasura_endpoint, read_stack_outputs
+from components.errors import ClerkHasuraError
+from components.hasura.client import HasuraClient
+from components.hasura.export import ExportReport, metadata_directory, render_metadata_files, write_metadata_files
+from components.hasura.loader import PROJECT_DIR
+
+EXIT_EXPORTED, EXIT_COULD_NOT_EXPORT = 0, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m components.commands.export",
+        description="Write the live metadata of a stack's Hasura into metadata/ (the Hasura CLI's file layout). "
+                    f"The admin secret comes from {ENV_ADMIN_SECRET} or from `pulumi stack output --json "
+                    "--show-secrets` piped into stdin. Exit 0 exported, 2 could not export.",
+    )
+    parser.add_argument("--hasura-url", help=f"Hasura base URL (or {ENV_HASURA_URL}, or stack output graphqlUrl)")
+    parser.add_argument("--project-dir", default=str(PROJECT_DIR),
+                        help="the Hasura CLI project to write into (default: this repository's metadata/)")
+    parser.add_argument("--wait", type=float, default=30.0,
+                        help="seconds to keep retrying while Hasura does not answer (default 30)")
+    return parser
+
+
+def render_report(url: str, metadata_dir: Path, report: ExportReport) -> str:
+    if not report.changed and not report.removed:
+        return (f"Exported the metadata of Hasura at {url} into {metadata_dir}: no file changed "
+                f"({len(report.unchanged)} files already say what is live)")
+    lines = [f"Exported the metadata of Hasura at {url} into {metadata_dir}:"]
+    lines += [f"  changed  {path}" for path in report.changed]
+    lines += [f"  removed  {path}" for path in report.removed]
+    lines.append(f"  {len(report.unchanged)} files unchanged. Review with `git diff -- {metadata_dir}`")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None, *, stdin: Any = sys.stdin, environ: Mapping[str, str] | None = None) -> int:
+    environ = os.environ if environ is None else environ
+    args = _parser().parse_args(argv)
+    secret = None
+    try:
+        endpoint = hasura_endpoint(args.hasura_url, read_stack_outputs(stdin), environ)
+        secret = endpoint.admin_secret
+        metadata_dir = metadata_directory(Path(args.project_dir))
+        with HasuraClient(endpoint.url, endpoint.admin_secret, retry_seconds=args.wait) as client:
+            files = render_metadata_files(client.export_metadata().metadata)
+        report = write_metadata_files(metadata_dir, files)
+    except ClerkHasuraError as error:
+        message = str(error).replace(secret, "[secret]") if secret else str(error)
+        print(f"export could not run: {message}", file=sys.stderr)
+        return EXIT_COULD_NOT_EXPORT
+    except OSError as error:
+        print(f"export could not write the files ({error}); files written before it are in place. Fix: make the "
+              "project folder writable and export again", file=sys.stderr)
+        return EXIT_COULD_NOT_EXPORT
+    print(render_report(endpoint.url, metadata_dir, report))
+    return EXIT_EXPORTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

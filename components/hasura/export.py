@@ -1,0 +1,179 @@
+"""Live metadata written into a Hasura CLI (config v3) project, in the files `hasura metadata export` writes.
+
+Pure but for the file writes: `render_metadata_files` turns a metadata document (an `export_metadata` answer)
+into the CLI's layout (`cli/internal/metadataobject/*`; hasura.md §2.1), which `loader.load_project` reads back
+into the same document:
+
+- `databases/databases.yaml`: the sources (name, kind, configuration, other keys, then
+  `tables: "!include <source>/tables/tables.yaml"` and, when there are functions, `functions: …`);
+- `databases/<source>/tables/tables.yaml`: one `- "!include <schema>_<table>.yaml"` per table, each table in its
+  own file (`cli/internal/metadataobject/sources/sources.go` Export); functions alike under `functions/`;
+- one file per other top-level key (`allow_list.yaml`, `remote_schemas.yaml`, …), written with its empty value
+  when the server leaves the key out; `version.yaml`; `actions.yaml` and an empty `actions.graphql`.
+
+YAML as the CLI's encoder writes it: keys in the server's order, 2-space indentation with list items indented
+under their key, `!include` strings double-quoted, multi-line strings as `|` blocks, no line wrapping.
+
+`write_metadata_files` rewrites a file only when what it says changed (YAML compared as data), so an export
+right after a deploy changes no file and keeps its comments, and a change made in the console becomes a diff of
+exactly the files it touched. Table and function files the live metadata no longer has are removed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.errors import ClerkHasuraError
+from components.hasura.loader import TOP_LEVEL_FILES, parse_yaml
+
+#: The value each top-level file holds when the live metadata leaves its key out (as `hasura metadata export`).
+EMPTY_TOP_LEVEL = {
+    "allow_list.yaml": [],
+    "api_limits.yaml": {},
+    "backend_configs.yaml": {},
+    "cron_triggers.yaml": [],
+    "graphql_schema_introspection.yaml": {"disabled_for_roles": []},
+    "inherited_roles.yaml": [],
+    "metrics_config.yaml": {},
+    "network.yaml": {},
+    "opentelemetry.yaml": {},
+    "query_collections.yaml": [],
+    "remote_schemas.yaml": [],
+    "rest_endpoints.yaml": [],
+}
+NO_ACTIONS = {"actions": [], "custom_types": {"enums": [], "input_objects": [], "objects": [], "scalars": []}}
+_SOURCE_KEYS_FIRST = ("name", "kind", "configuration")
+_INCLUDED_KEYS = ("tables", "functions")
+
+
+class ExportError(ClerkHasuraError):
+    """The live metadata cannot be written as this project's files; nothing was written."""
+
+
+@dataclass
+class ExportReport:
+    """Paths relative to the metadata directory."""
+
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+class _CliDumper(yaml.SafeDumper):
+    """PyYAML emitting what the Hasura CLI's YAML encoder emits for metadata."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        # Lists under a key are indented (`key:\n  - item`), not flush with the key.
+        return super().increase_indent(flow, False)
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if value.startswith("!include "):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_CliDumper.add_representer(str, _represent_str)
+
+
+def dump_yaml(value: Any) -> str:
+    return yaml.dump(value, Dumper=_CliDumper, default_flow_style=False, sort_keys=False, allow_unicode=True,
+                     width=float("inf"))
+
+
+def render_metadata_files(metadata: dict[str, Any]) -> dict[str, str]:
+    """Every file of the metadata directory (path relative to it -> text) for one metadata document."""
+    unsupported = sorted(set(metadata) - {"version", "sources", "actions", "custom_types", *TOP_LEVEL_FILES.values()})
+    if unsupported:
+        raise ExportError(f"the live metadata holds {', '.join(unsupported)}, which this export has no file for. "
+                          "Fix: export with the Hasura CLI (`hasura metadata export`)")
+    if metadata.get("actions") or metadata.get("custom_types"):
+        raise ExportError("the live metadata defines actions or custom types, whose SDL the Hasura CLI writes into "
+                          "actions.graphql (with its cli-ext plugin); this export does not. Fix: export with "
+                          "`hasura metadata export`, and apply actions with `hasura metadata apply`")
+    files = {"version.yaml": dump_yaml({"version": metadata.get("version", 3)}),
+             "actions.yaml": dump_yaml(NO_ACTIONS), "actions.graphql": ""}
+    for file_name, key in TOP_LEVEL_FILES.items():
+        value = metadata.get(key)
+        files[file_name] = dump_yaml(value if value is not None else EMPTY_TOP_LEVEL[file_name])
+    sources = []
+    for source in metadata.get("sources") or []:
+        entry = {key: source[key] for key in _SOURCE_KEYS_FIRST if key in source}
+        entry |= {key: value for key, value in source.items() if key not in (*_SOURCE_KEYS_FIRST, *_INCLUDED_KEYS)}
+        files.update(_included_files(source["name"], "tables", "table", source.get("tables") or []))
+        entry["tables"] = f"!include {source['name']}/tables/tables.yaml"
+        if source.get("functions"):
+            files.update(_included_files(source["name"], "functions", "function", source["functions"]))
+            entry["functions"] = f"!include {source['name']}/functions/functions.yaml"
+        sources.append(entry)
+    files["databases/databases.yaml"] = dump_yaml(sources)
+    return files
+
+
+def _included_files(source: str, folder: str, key: str, items: list[dict[str, Any]]) -> dict[str, str]:
+    """`<folder>/<folder>.yaml` listing one `!include <schema>_<name>.yaml` per item, and those files."""
+    files: dict[str, str] = {}
+    includes = []
+    for item in items:
+        name = item[key] if isinstance(item[key], dict) else {"schema": "public", "name": item[key]}
+        file_name = f"{name.get('schema', 'public')}_{name['name']}.yaml"
+        includes.append(f"!include {file_name}")
+        files[f"databases/{source}/{folder}/{file_name}"] = dump_yaml(item)
+    files[f"databases/{source}/{folder}/{folder}.yaml"] = dump_yaml(includes)
+    return files
+
+
+def write_metadata_files(metadata_dir: Path, files: dict[str, str]) -> ExportReport:
+    """Write the files whose content changed; remove table/function files the metadata no longer has."""
+    report = ExportReport()
+    for relative, text in sorted(files.items()):
+        path = metadata_dir / relative
+        if path.exists() and _same_content(path.read_text(), text, relative):
+            report.unchanged.append(relative)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        report.changed.append(relative)
+    databases = metadata_dir / "databases"
+    if databases.is_dir():
+        for path in sorted(databases.rglob("*.yaml")):
+            relative = path.relative_to(metadata_dir).as_posix()
+            if relative not in files:
+                path.unlink()
+                report.removed.append(relative)
+        for folder in sorted((p for p in databases.rglob("*") if p.is_dir()), key=lambda p: len(p.parts),
+                             reverse=True):
+            if not any(folder.iterdir()):
+                folder.rmdir()
+    return report
+
+
+def _same_content(existing: str, rendered: str, relative: str) -> bool:
+    if not relative.endswith(".yaml"):
+        return existing == rendered
+    try:
+        return parse_yaml(existing) == parse_yaml(rendered)
+    except yaml.YAMLError:
+        return False
+
+
+def metadata_directory(project_dir: Path) -> Path:
+    """The metadata folder a config v3 project's config.yaml names (`metadata_directory`, default `metadata`)."""
+    config_file = project_dir / "config.yaml"
+    if not config_file.is_file():
+        raise ExportError(f"{project_dir} has no config.yaml, so it is not a Hasura CLI project. Fix: pass the "
+                          "folder holding config.yaml (this repository's metadata/) as --project-dir")
+    try:
+        config = yaml.safe_load(config_file.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ExportError(f"{config_file} is not valid YAML ({error})".replace("\n", " ")) from None
+    if not isinstance(config, dict) or config.get("version") != 3:
+        raise ExportError(f"{config_file} is not a config v3 project (version: 3). Fix: run "
+                          "`hasura scripts update-project-v3` on it first")
+    return project_dir / str(config.get("metadata_directory") or "metadata")
