@@ -1,0 +1,127 @@
+"""`python -m components.commands.status`: each migration of `metadata/migrations`, applied or not, per source —
+what `hasura migrate status` shows, from both records the deploy reads (`components.hasura.migration_state`):
+Hasura's catalog state, which the Hasura CLI reads, and `hdb_catalog.schema_migrations`, which older deploys
+wrote. A migration recorded only in the table is applied, but the Hasura CLI does not see it until the next deploy
+copies it over.
+
+Where Hasura is and its admin secret come from the stack outputs piped on stdin, or `--hasura-url` and the
+environment, as for the drift command. Reads only. Exit codes: 0 every migration is present on both sides and
+none is dirty, 1 otherwise (each listed), 2 the status could not be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from components.commands.stack_outputs import ENV_ADMIN_SECRET, ENV_HASURA_URL, hasura_endpoint, read_stack_outputs
+from components.errors import ClerkHasuraError
+from components.hasura.client import HasuraClient
+from components.hasura.loader import PROJECT_DIR, MetadataProject, load_project
+from components.hasura.migration_state import MIGRATIONS_TABLE, read_cli_state, read_source_records
+
+EXIT_IN_SYNC, EXIT_NOT_IN_SYNC, EXIT_COULD_NOT_READ = 0, 1, 2
+_COLUMNS = ("VERSION", "NAME", "SOURCE STATUS", "DATABASE STATUS", "RECORDED IN")
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    source: str
+    version: int
+    name: str | None
+    """The local migration's name; None when only the server has the version."""
+    applied: bool
+    dirty: bool
+    recorded_in: tuple[str, ...]
+
+    @property
+    def in_sync(self) -> bool:
+        return self.name is not None and self.applied and not self.dirty
+
+
+def migration_status(client: HasuraClient, project: MetadataProject) -> list[MigrationStatus]:
+    """Every migration either side knows, by source then version."""
+    cli_state = read_cli_state(client)
+    recorded = cli_state.get("migrations")
+    recorded_sources = set(recorded) if isinstance(recorded, dict) else set()
+    statuses = []
+    for source in sorted({m.source for m in project.migrations} | recorded_sources | {"default"}):
+        local = {m.version: m.name for m in project.migrations if m.source == source}
+        records = read_source_records(client, source, cli_state)
+        applied = {m.version: m for m in records.applied()}
+        for version in sorted(set(local) | set(applied)):
+            record = applied.get(version)
+            where = tuple(name for name, has in (("catalog state", version in records.catalog_state),
+                                                 (MIGRATIONS_TABLE, version in records.table)) if has)
+            statuses.append(MigrationStatus(source, version, local.get(version), record is not None,
+                                            bool(record and record.dirty), where))
+    return statuses
+
+
+def render(url: str, project_dir: str, statuses: list[MigrationStatus]) -> str:
+    lines = [f"Migrations of {project_dir} on Hasura at {url}:"]
+    for source in sorted({s.source for s in statuses}):
+        rows = [_COLUMNS] + [(str(s.version), s.name or "-", "Present" if s.name is not None else "Not Present",
+                              ("Present (dirty)" if s.dirty else "Present") if s.applied else "Not Present",
+                              ", ".join(s.recorded_in) or "-") for s in statuses if s.source == source]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+        lines.append(f"database {source}")
+        lines += ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+                  for row in rows]
+    if not statuses:
+        lines.append("  no migrations, locally or on the server")
+    lines.append(_summary(statuses))
+    return "\n".join(lines)
+
+
+def _summary(statuses: list[MigrationStatus]) -> str:
+    if all(s.in_sync for s in statuses):
+        return f"Result: in sync - every migration is applied ({len(statuses)})"
+    parts = [f"{count} {what}" for count, what in (
+        (sum(s.name is not None and not s.applied for s in statuses), "not applied (`pulumi up` applies them)"),
+        (sum(s.dirty for s in statuses), "dirty (the next deploy says how to resolve them)"),
+        (sum(s.name is None for s in statuses), "applied on the server but not in metadata/migrations"),
+    ) if count]
+    return "Result: NOT in sync - " + "; ".join(parts)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m components.commands.status",
+        description="Show each migration of metadata/migrations, applied or not, per source, as `hasura migrate "
+                    f"status` does. The admin secret comes from {ENV_ADMIN_SECRET} or from `pulumi stack output "
+                    "--json --show-secrets` piped into stdin. Exit 0 in sync, 1 not in sync, 2 could not read.",
+    )
+    parser.add_argument("--hasura-url", help=f"Hasura base URL (or {ENV_HASURA_URL}, or stack output graphqlUrl)")
+    parser.add_argument("--project-dir", default=str(PROJECT_DIR),
+                        help="the Hasura CLI project whose migrations to list (default: this repository's metadata/)")
+    parser.add_argument("--wait", type=float, default=30.0,
+                        help="seconds to keep retrying while Hasura does not answer (default 30)")
+    return parser
+
+
+def main(argv: list[str] | None = None, *, stdin: Any = sys.stdin, environ: Mapping[str, str] | None = None) -> int:
+    environ = os.environ if environ is None else environ
+    args = _parser().parse_args(argv)
+    secret = None
+    try:
+        endpoint = hasura_endpoint(args.hasura_url, read_stack_outputs(stdin), environ)
+        secret = endpoint.admin_secret
+        project = load_project(args.project_dir, validate=False)
+        with HasuraClient(endpoint.url, endpoint.admin_secret, retry_seconds=args.wait) as client:
+            statuses = migration_status(client, project)
+    except ClerkHasuraError as error:
+        message = str(error).replace(secret, "[secret]") if secret else str(error)
+        print(f"status could not be read: {message}", file=sys.stderr)
+        return EXIT_COULD_NOT_READ
+    print(render(endpoint.url, str(Path(args.project_dir)), statuses))
+    return EXIT_IN_SYNC if all(s.in_sync for s in statuses) else EXIT_NOT_IN_SYNC
+
+
+if __name__ == "__main__":
+    sys.exit(main())
