@@ -6,6 +6,7 @@ the program would leave a half-built stack: every check runs here, first.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,12 +39,17 @@ class StackPlan:
 
 
 def plan_stack(raw: Mapping[str, Any], stack: str, environ: Mapping[str, str] | None = None) -> StackPlan:
-    """Validate the config, reach Clerk's JWKS (and an existing Hasura), load and validate `metadata/` and the smoke
-    token source; any failure is a `ClerkHasuraError` naming what to fix."""
+    """Validate the config, reach Clerk's JWKS (and an existing Hasura, or read the kubeconfig), load and validate
+    `metadata/` and the smoke token source; any failure is a `ClerkHasuraError` naming what to fix."""
     settings = validate_stack_config(raw, stack, environ)
     jwt_secret = resolve_jwt_secret(settings)
     metadata_project = load_project(PROJECT_DIR.parent / settings.metadata_dir)
     preflight(settings, environ)
     if settings.target == "existing":
         existing.preflight(settings)
+    if settings.target == "kubernetes":
+        # Imported here: only this target loads the Kubernetes SDK.
+        from components.targets.kubernetes import kubeconfig
+
+        kubeconfig.preflight(settings.kubernetes, os.environ if environ is None else environ)
     return StackPlan(settings, jwt_secret, metadata_project)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -44,12 +46,26 @@ def config(jwks_url: str, **overrides: object) -> dict:
     return base | overrides
 
 
+def write_kubeconfig(path: Path) -> Path:
+    """A kubeconfig with the contexts `local` (current) and `production` (the program only checks they exist)."""
+    path.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "local",
+        "contexts": [{"name": name, "context": {"cluster": name, "user": name}} for name in ("local", "production")],
+    }))
+    return path
+
+
 @pytest.fixture(scope="module")
-def runs() -> Iterator[dict[str, ProgramRun]]:
+def kubeconfig(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_kubeconfig(tmp_path_factory.mktemp("kube") / "config")
+
+
+@pytest.fixture(scope="module")
+def runs(kubeconfig: Path) -> Iterator[dict[str, ProgramRun]]:
     with serve_jwks({"keys": [new_rsa_signing_key().jwk]}) as jwks_url:
         production = config(
             jwks_url, postgresPassword=None, databaseUrl=DATABASE_URL,
-            kubernetes={"kubeconfig": "/etc/kube/config", "context": "production", "namespace": "graphql",
+            kubernetes={"kubeconfig": str(kubeconfig), "context": "production", "namespace": "graphql",
                         "createNamespace": False, "skipAwait": True,
                         "resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}},
                         "autoscaling": {"enabled": True, "minReplicas": 3, "maxReplicas": 8},
@@ -67,7 +83,8 @@ def runs() -> Iterator[dict[str, ProgramRun]]:
         }
         secret_keys = ["hasuraAdminSecret", "postgresPassword", "databaseUrl"]
         with ThreadPoolExecutor(len(scenarios)) as pool:
-            futures = {name: pool.submit(run_program, stack, raw,
+            # The ambient kubeconfig, as kubectl finds it.
+            futures = {name: pool.submit(run_program, stack, raw, env={"KUBECONFIG": str(kubeconfig)},
                                          secret_keys=[k for k in secret_keys if k in raw])
                        for name, (stack, raw) in scenarios.items()}
             yield {name: future.result().check() for name, future in futures.items()}
@@ -81,9 +98,11 @@ def hasura_pod(run: ProgramRun) -> dict:
     return run.one(DEPLOYMENT).plain_inputs["spec"]["template"]["spec"]
 
 
-def test_every_object_goes_through_the_explicit_provider_under_the_stack_component(runs):
+def test_every_object_goes_through_the_explicit_provider_under_the_stack_component(runs, kubeconfig):
     run = runs["dev"]
     provider = run.one(PROVIDER)
+    # Unset: the ambient kubeconfig (the SDK reads KUBECONFIG) and its current context.
+    assert provider.plain_inputs["kubeconfig"] == str(kubeconfig) and "context" not in provider.plain_inputs
     component = run.one("clerk-hasura:backend_stack:ClerkHasuraStack")
     assert provider.parent == component.urn
     assert sorted(r.type for r in kubernetes_objects(run)) == sorted([
@@ -201,10 +220,10 @@ def test_in_cluster_postgres_keeps_its_data(runs):
     assert run.outputs["postgresUrl"].secret
 
 
-def test_production_shape(runs):
+def test_production_shape(runs, kubeconfig):
     run = runs["production"]
     provider = run.one(PROVIDER).plain_inputs
-    assert (provider["kubeconfig"], provider["context"]) == ("/etc/kube/config", "production")
+    assert (provider["kubeconfig"], provider["context"]) == (str(kubeconfig), "production")
     assert run.by_type(NAMESPACE) == [] and run.by_type(STATEFULSET) == []
     assert {r.plain_inputs["metadata"]["namespace"] for r in kubernetes_objects(run)} == {"graphql"}
     for registration in kubernetes_objects(run):

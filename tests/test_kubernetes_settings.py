@@ -1,15 +1,20 @@
-"""The `kubernetes` object and the `kubernetes` target: every problem is found before anything is created, named by
-its key, with the fix."""
+"""The `kubernetes` object, the `kubernetes` target and its kubeconfig: every problem is found before anything is
+created, named by its key, with the fix."""
 
 from __future__ import annotations
 
 import base64
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from components.config.kubernetes import KubernetesSettings
 from components.config.settings import SettingsError
 from components.plan import validate_stack_config
+from components.targets.kubernetes.kubeconfig import KubeconfigProblem, preflight
 
 PK = "pk_test_" + base64.b64encode(b"happy-hippo-12.clerk.accounts.dev$").decode().rstrip("=")
 PUBLIC_URL = "https://graphql.example.com"
@@ -122,3 +127,43 @@ def test_defaults_follow_the_stack() -> None:
                                    "prod", environ={})
     assert custom.kubernetes.resources.requests.cpu == "250m"
     assert custom.kubernetes.resources.requests.memory == "512Mi"
+
+
+def write_kubeconfig(path: Path, contexts: list[str], current: str | None) -> Path:
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "Config", "current-context": current,
+                                "contexts": [{"name": name, "context": {"cluster": name}} for name in contexts]}))
+    return path
+
+
+def preflight_problem(settings: dict[str, Any], environ: dict[str, str]) -> str:
+    with pytest.raises(KubeconfigProblem) as error:
+        preflight(KubernetesSettings.model_validate(settings), environ)
+    return str(error.value)
+
+
+def test_the_kubeconfig_and_its_context_are_checked_before_anything_is_created(tmp_path: Path) -> None:
+    config = write_kubeconfig(tmp_path / "config", ["local", "production"], "local")
+    preflight(KubernetesSettings(kubeconfig=str(config), context="production"), {})
+    preflight(KubernetesSettings(), {"KUBECONFIG": str(config)})
+
+    missing = preflight_problem({"kubeconfig": str(tmp_path / "nope")}, {})
+    assert missing.startswith("kubernetes.kubeconfig: there is no file") and "Fix:" in missing
+    unknown = preflight_problem({"kubeconfig": str(config), "context": "staging"}, {})
+    assert unknown.startswith("kubernetes.context: 'staging' is not a context") and "local, production" in unknown
+    ambient = preflight_problem({}, {"KUBECONFIG": str(tmp_path / "nope")})
+    assert ambient.startswith("kubernetes.kubeconfig: unset, and KUBECONFIG") and "Fix:" in ambient
+    # KUBECONFIG lists several files, as kubectl merges them: the first current context wins.
+    other = write_kubeconfig(tmp_path / "other", ["staging"], None)
+    preflight(KubernetesSettings(context="staging"), {"KUBECONFIG": f"{config}{os.pathsep}{other}"})
+    no_current = preflight_problem({}, {"KUBECONFIG": str(other)})
+    assert no_current.startswith("kubernetes.context:") and "selects no current context" in no_current
+    broken = tmp_path / "broken"
+    broken.write_text("contexts: [unclosed")
+    assert preflight_problem({"kubeconfig": str(broken)}, {}).startswith(
+        f"kubernetes.kubeconfig: {broken} is not a readable kubeconfig")
+
+
+def test_in_a_pod_without_a_kubeconfig_the_service_account_is_used(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    preflight(KubernetesSettings(), {"KUBERNETES_SERVICE_HOST": "10.96.0.1"})
+    assert preflight_problem({}, {}).startswith("kubernetes.kubeconfig: unset, and ~/.kube/config names no file")
