@@ -289,6 +289,50 @@ def test_users_create_and_filter_by_email(clerk_double, bapi):
     assert bapi.get(f"/users/{user['id']}").json() == user
 
 
+# Clerk's published API schema (clerk/openapi-specs bapi/2025-11-10.yml): every `required` property of User, of
+# EmailAddress and of verification_admin, with the JSON types it allows (`nullable: true` adds null).
+USER_REQUIRED = {
+    "id": (str,), "object": (str,), "username": (str, None), "first_name": (str, None), "last_name": (str, None),
+    "has_image": (bool,), "primary_email_address_id": (str, None), "primary_phone_number_id": (str, None),
+    "primary_web3_wallet_id": (str, None), "password_enabled": (bool,), "two_factor_enabled": (bool,),
+    "totp_enabled": (bool,), "backup_code_enabled": (bool,), "email_addresses": (list,), "phone_numbers": (list,),
+    "web3_wallets": (list,), "passkeys": (list,), "external_accounts": (list,), "saml_accounts": (list,),
+    "enterprise_accounts": (list,), "public_metadata": (dict,), "external_id": (str, None),
+    "last_sign_in_at": (int, None), "banned": (bool,), "locked": (bool,), "lockout_expires_in_seconds": (int, None),
+    "verification_attempts_remaining": (int, None), "created_at": (int,), "updated_at": (int,),
+    "delete_self_enabled": (bool,), "create_organization_enabled": (bool,), "last_active_at": (int, None),
+    "mfa_enabled_at": (int, None), "mfa_disabled_at": (int, None), "legal_accepted_at": (int, None),
+}
+EMAIL_ADDRESS_REQUIRED = {"object": (str,), "email_address": (str,), "verification": (dict, None),
+                          "linked_to": (list,), "reserved": (bool,), "created_at": (int,), "updated_at": (int,)}
+VERIFICATION_ADMIN_REQUIRED = {"status": (str,), "strategy": (str,), "attempts": (int, None),
+                               "expire_at": (int, None)}
+
+
+def json_type_allowed(value, types: tuple) -> bool:
+    if value is None:
+        return None in types
+    if isinstance(value, bool):  # a JSON boolean is no integer
+        return bool in types
+    return any(t not in (None, bool) and isinstance(value, t) for t in types)
+
+
+def schema_problems(obj: dict, required: dict, where: str) -> list[str]:
+    return ([f"{where}.{key} missing" for key in required if key not in obj]
+            + [f"{where}.{key} = {obj[key]!r} is not one of {types}" for key, types in required.items()
+               if key in obj and not json_type_allowed(obj[key], types)])
+
+
+def test_user_objects_carry_every_field_clerks_api_schema_requires(bapi):
+    user = bapi.post("/users", json={"email_address": [TEST_EMAIL], "first_name": "Ada"}).json()
+    [address] = user["email_addresses"]
+    problems = (schema_problems(user, USER_REQUIRED, "User")
+                + schema_problems(address, EMAIL_ADDRESS_REQUIRED, "EmailAddress")
+                + schema_problems(address["verification"], VERIFICATION_ADMIN_REQUIRED, "verification_admin"))
+    assert problems == []
+    assert bapi.get(f"/users/{user['id']}").json() == user
+
+
 def test_user_errors(bapi):
     bapi.post("/users", json={"email_address": [TEST_EMAIL]})
     error = assert_clerk_error(bapi.post("/users", json={"email_address": [TEST_EMAIL]}), 422,

@@ -694,6 +694,22 @@ class ClerkDouble:
                 "last_sign_in_at": None,
                 "created_at": now,
                 "updated_at": now,
+                # Always present per Clerk's API reference (clerk/openapi-specs bapi/2025-11-10.yml, schema User,
+                # `required`), with what a fresh admin-created user holds: no passkeys, SSO or MFA yet, never active.
+                "passkeys": [],
+                "saml_accounts": [],
+                "enterprise_accounts": [],
+                "mfa_enabled_at": None,
+                "mfa_disabled_at": None,
+                "lockout_expires_in_seconds": None,
+                # Lockout is on by default: 10 failed attempts for instances created since 2026-07-06 (clerk.com/
+                # docs/guides/protect/user-lockout); null only when lockout is disabled.
+                "verification_attempts_remaining": 10,
+                # CreateUser takes both (same spec, POST /users body); true when not given is unverified.
+                "delete_self_enabled": body.get("delete_self_enabled", True),
+                "create_organization_enabled": body.get("create_organization_enabled", True),
+                "last_active_at": None,
+                "legal_accepted_at": None,
             }
             self.users[user_id] = user
             return user
