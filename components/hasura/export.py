@@ -155,7 +155,7 @@ def write_metadata_files(metadata_dir: Path, files: dict[str, str]) -> ExportRep
 
 
 def _same_content(existing: str, rendered: str, relative: str) -> bool:
-    if not relative.endswith(".yaml"):
+    if existing == rendered or not relative.endswith(".yaml"):
         return existing == rendered
     try:
         return parse_yaml(existing) == parse_yaml(rendered)
