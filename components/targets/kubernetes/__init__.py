@@ -7,6 +7,7 @@ production) or, for dev and test stacks, a StatefulSet in the same namespace who
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pulumi
@@ -16,7 +17,7 @@ from components.providers.generated_secret import secret_or_generated
 from components.targets.base import HasuraTarget, TargetArgs
 from components.targets.hasura_env import CONTAINER_PORT
 from components.targets.kubernetes.hasura import SERVICE_NAME, HasuraArgs, deploy_hasura
-from components.targets.kubernetes.objects import SKIP_AWAIT_ANNOTATION, Placement
+from components.targets.kubernetes.objects import Placement
 from components.targets.kubernetes.postgres import PostgresArgs, deploy_postgres
 
 
@@ -33,22 +34,22 @@ def deploy(args: TargetArgs) -> HasuraTarget:
         opts=pulumi.ResourceOptions(parent=args.parent))
     labels = {"app.kubernetes.io/part-of": "clerk-hasura", "app.kubernetes.io/instance": f"{args.project}-{args.stack}"}
     namespace_name = cluster.resolved_namespace(args.project, args.stack)
-    in_cluster_postgres = settings.database_url is None
 
-    opts = pulumi.ResourceOptions(parent=args.parent, provider=provider)
-    namespace: pulumi.Input[str] = namespace_name
+    place = Placement(namespace=namespace_name, labels=labels, field_manager=f"{args.project}-{args.stack}",
+                      skip_await=cluster.skip_await,
+                      opts=pulumi.ResourceOptions(parent=args.parent, provider=provider))
     if cluster.create_namespace:
-        created = kubernetes.core.v1.Namespace(
+        namespace = kubernetes.core.v1.Namespace(
             f"{name}-namespace",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(
-                name=namespace_name, labels=labels,
-                annotations={SKIP_AWAIT_ANNOTATION: "true"} if cluster.skip_await else None),
-            # Deleting a namespace deletes every object in it, the in-cluster Postgres' volume claim included.
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(retain_on_delete=in_cluster_postgres)))
-        namespace = created.metadata.name
-    place = Placement(namespace=namespace, labels=labels, skip_await=cluster.skip_await, opts=opts)
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=namespace_name, labels=labels,
+                                                       annotations=place.annotations()),
+            # Deleting a namespace deletes every object in it: the in-cluster Postgres' volume claim, also one retained
+            # from before a switch to `databaseUrl`. So Pulumi never deletes it; a later deploy adopts it.
+            opts=place.options(retain_on_delete=True))
+        # Every other object refers to the namespace through it, so it is created first.
+        place = dataclasses.replace(place, namespace=namespace.metadata.name)
 
-    outputs: dict[str, pulumi.Input] = {"kubernetesNamespace": namespace}
+    outputs: dict[str, pulumi.Input] = {"kubernetesNamespace": place.namespace}
     if settings.database_url is not None:
         database_url = pulumi.Output.secret(settings.database_url.get_secret_value())
     else:

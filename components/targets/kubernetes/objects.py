@@ -12,6 +12,8 @@ import pulumi_kubernetes as kubernetes
 
 #: Tells the provider not to wait for an object to become ready (pulumi-kubernetes "skipAwait" annotation).
 SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait"
+#: The server-side apply field manager the provider applies an object as (by default a random name per resource).
+FIELD_MANAGER_ANNOTATION = "pulumi.com/patchFieldManager"
 #: On a pod template: a digest of the Secrets (and scripts) its containers read at start, so changing one of them
 #: changes the template and rolls the pods (Kubernetes does not restart pods when a Secret changes).
 INPUTS_DIGEST_ANNOTATION = "clerk-hasura/inputs-sha256"
@@ -24,6 +26,10 @@ class Placement:
     namespace: pulumi.Input[str]
     labels: Mapping[str, str]
     """On every object: which stack it belongs to."""
+    field_manager: str
+    """One per stack: a deploy after `destroy` applies the objects Pulumi kept (namespace, Postgres StatefulSet) as
+    the same manager that made them, so it adopts them instead of conflicting with itself; another stack's objects
+    of the same name conflict instead of being overwritten."""
     skip_await: bool
     opts: pulumi.ResourceOptions
     """Parent (the stack component) and the explicit Kubernetes provider."""
@@ -35,9 +41,9 @@ class Placement:
             name=name, namespace=self.namespace, labels={**self.labels, **(labels or {})},
             annotations=self.annotations(annotations))
 
-    def annotations(self, extra: Mapping[str, str] | None = None) -> dict[str, str] | None:
-        annotations = {**(extra or {}), **({SKIP_AWAIT_ANNOTATION: "true"} if self.skip_await else {})}
-        return annotations or None
+    def annotations(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        return {**(extra or {}), FIELD_MANAGER_ANNOTATION: self.field_manager,
+                **({SKIP_AWAIT_ANNOTATION: "true"} if self.skip_await else {})}
 
     def options(self, **extra: object) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions.merge(self.opts, pulumi.ResourceOptions(**extra))
