@@ -174,16 +174,20 @@ def test_in_cluster_postgres_deploy_rolls_on_change_and_keeps_its_data_claim(kub
     assert api.get(f"{apps}/deployments/hasura").status_code == 200
 
 
-def test_production_shape_with_external_database_autoscaler_and_ingress(kubernetes_stack, api, postgres_database_url):
+def test_production_shape_in_a_given_namespace_with_external_database_autoscaler_and_ingress(
+        kubernetes_stack, api, postgres_database_url):
     namespace = _unique_namespace("prod")
+    # Made by the cluster's admins, as `createNamespace: false` expects.
+    assert api.post("/api/v1/namespaces", json={"metadata": {"name": namespace}}).status_code == 201
     engine = kubernetes_stack(
-        namespace, stack="prod", secrets={"databaseUrl": postgres_database_url},
+        namespace, stack="prod", secrets={"databaseUrl": postgres_database_url}, createNamespace=False,
         autoscaling={"enabled": True, "minReplicas": 3, "maxReplicas": 6, "targetCpuUtilization": 60},
         ingress={"className": "nginx", "host": "graphql.example.com", "tlsSecretName": "graphql-tls",
                  "annotations": {"cert-manager.io/cluster-issuer": "letsencrypt"}})
     result = engine.up()
     assert result.summary.result == "succeeded", "".join(engine.log)
     assert "postgresUrl" in engine.secret_outputs()
+    assert not [r for r in engine.resources() if r["type"] == "kubernetes:core/v1:Namespace"]
 
     apps = f"/apis/apps/v1/namespaces/{namespace}"
     deployment = api.get(f"{apps}/deployments/hasura").json()
@@ -208,5 +212,5 @@ def test_production_shape_with_external_database_autoscaler_and_ingress(kubernet
                  "hasura", f"/apis/networking.k8s.io/v1/namespaces/{namespace}/ingresses/hasura",
                  f"/api/v1/namespaces/{namespace}/secrets/hasura-env"):
         assert api.get(path).status_code == 404, path
-    # Pulumi never deletes the namespace: it could hold a claim kept from an in-cluster Postgres.
+    # Not the stack's namespace: it stays as it was.
     assert api.get(f"/api/v1/namespaces/{namespace}").json()["status"]["phase"] == "Active"
