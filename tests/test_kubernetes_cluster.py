@@ -3,8 +3,8 @@
 No kubelet runs (tests/fixtures/kube_cluster.py), so pods never start: `kubernetes.skipAwait` tells the provider not
 to wait for them, and `hasura.publicUrl` points at the Hasura double, so metadata, the Clerk template and the smoke
 check run as on any deploy. What is checked is what the cluster decided: the objects it accepted (read back from
-the API server), what its controllers made of them (ReplicaSets, the StatefulSet's volume claim), and what the engine wrote (the
-checkpoint, the update summaries).
+the API server), what its controllers made of them (ReplicaSets, the StatefulSet's volume claim), and what the
+engine wrote (the checkpoint, the update summaries).
 """
 
 from __future__ import annotations

@@ -132,8 +132,8 @@ def kubernetes_target_problems(settings: StackSettings, stack: str) -> list[str]
     for (section, key), why in _DOCKER_ONLY_KEYS.items():
         model = getattr(settings, section)
         if key in model.model_fields_set:
-            problems.append(f"{section}.{type(model).model_fields[key].alias or key}: the `kubernetes` target ignores it: "
-                            f"{why}")
+            alias = type(model).model_fields[key].alias or key
+            problems.append(f"{section}.{alias}: the `kubernetes` target ignores it: {why}")
     if settings.database_url is not None:
         for key in sorted(settings.postgres.model_fields_set - {key for section, key in _DOCKER_ONLY_KEYS
                                                                 if section == "postgres"}):
@@ -151,6 +151,7 @@ def kubernetes_target_problems(settings: StackSettings, stack: str) -> list[str]
 
 def unread_kubernetes_problems(settings: StackSettings) -> list[str]:
     """The `kubernetes` object is read by the `kubernetes` target only."""
-    return [f"kubernetes.{type(settings.kubernetes).model_fields[key].alias or key}: only the `kubernetes` target reads "
-            f"it, and this stack's target is `{settings.target}`. Fix: remove the key (or set `target: kubernetes`)"
+    fields = type(settings.kubernetes).model_fields
+    return [f"kubernetes.{fields[key].alias or key}: only the `kubernetes` target reads it, and this stack's target is "
+            f"`{settings.target}`. Fix: remove the key (or set `target: kubernetes`)"
             for key in sorted(settings.kubernetes.model_fields_set)]

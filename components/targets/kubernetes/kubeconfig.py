@@ -46,8 +46,8 @@ def preflight(settings: KubernetesSettings, environ: Mapping[str, str]) -> None:
         try:
             document = yaml.safe_load(path.read_text()) or {}
         except (OSError, yaml.YAMLError) as error:
-            raise KubeconfigProblem(f"kubernetes.kubeconfig: {path} is not a readable kubeconfig ({type(error).__name__}). Fix: "
-                                    "point it at a valid kubeconfig file") from None
+            raise KubeconfigProblem(f"kubernetes.kubeconfig: {path} is not a readable kubeconfig "
+                                    f"({type(error).__name__}). Fix: point it at a valid kubeconfig file") from None
         contexts += [entry.get("name") for entry in document.get("contexts") or [] if isinstance(entry, dict)]
         current = current or document.get("current-context") or None
     shown = ", ".join(str(p) for p in paths)

@@ -80,8 +80,9 @@ def deploy_postgres(prefix: str, args: PostgresArgs, place: Placement, namespace
             replicas=1,
             service_name=service.metadata.name,
             selector=kubernetes.meta.v1.LabelSelectorArgs(match_labels=selector),
-            persistent_volume_claim_retention_policy=kubernetes.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs(
-                when_deleted="Retain", when_scaled="Retain"),
+            persistent_volume_claim_retention_policy=(
+                kubernetes.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs(
+                    when_deleted="Retain", when_scaled="Retain")),
             template=kubernetes.core.v1.PodTemplateSpecArgs(
                 metadata=kubernetes.meta.v1.ObjectMetaArgs(labels=selector, annotations={
                     INPUTS_DIGEST_ANNOTATION: secret_digest({"password": password, "script": ENTRYPOINT_SCRIPT})}),
