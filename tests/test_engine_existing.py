@@ -90,7 +90,7 @@ def changes(result) -> dict[str, int]:
 
 
 def smoke_failures(outputs: dict) -> dict[str, str]:
-    return {check["name"]: check["detail"] for check in outputs["smoke"] if check.get("passed") is False}
+    return {check["name"]: check["detail"] for check in outputs["smoke"]["checks"] if check.get("passed") is False}
 
 
 def metadata_writes(hasura) -> dict[str, int]:
@@ -132,7 +132,7 @@ def test_first_deploy_gives_the_documented_outputs_a_passing_smoke_check_and_no_
     assert json.loads(outputs["jwtSecret"])["issuer"] == clerk_double.issuer == outputs["issuer"]
     assert deployed.secret_outputs() == {"hasuraAdminSecret"}
     assert smoke_failures(outputs) == {}
-    assert {c["name"] for c in outputs["smoke"] if c.get("passed")} >= {
+    assert {c["name"] for c in outputs["smoke"]["checks"] if c.get("passed")} >= {
         "token-accepted", "reads-own-row", "cannot-read-others", "anonymous-refused", "forged-token-refused",
         "admin-role-refused"}
 
