@@ -219,7 +219,7 @@ def check_reads_own_row(run: SmokeRun, hasura: HasuraClient) -> tuple[bool | Non
     ids = [row.get("id") for row in body["data"]["users"]]
     if run.user.user_id not in ids and not run.target.writes and not run.own_row_exists:
         return None, (f"no row for this user yet: {USERS_TABLE} has no row with id {run.user.user_id}, and the "
-                      "read-only check writes none (smoke.writes is false)")
+                      "read-only check (smoke.writes false, or --read-only) writes none")
     if run.user.user_id not in ids:
         return False, (f"the user's own row ({run.user.user_id}) is not among the {len(ids)} rows it can read: "
                        "Hasura resolved another user id or the row filter compares the wrong column. "
