@@ -18,7 +18,7 @@ from components.hasura.loader import MetadataProject
 from components.providers.clerk_jwt_template import ClerkJwtTemplate, template_args
 from components.providers.generated_secret import secret_or_generated
 from components.providers.hasura_metadata import HasuraMetadata, HasuraMetadataArgs
-from components.providers.smoke_check import SmokeCheck, smoke_check_args
+from components.providers.smoke_check import SmokeCheck, fail_deploy_unless_passed, smoke_check_args
 from components.targets.base import HasuraTarget, TargetArgs
 
 
@@ -56,8 +56,9 @@ class ClerkHasuraStack(pulumi.ComponentResource):
     """Migrations and metadata of `metadata/`, applied once Hasura serves."""
     jwt_template: ClerkJwtTemplate | None
     """The Clerk JWT template, managed when `clerkSecretKey` is set and `clerk.claims` is `template`."""
-    smoke_report: pulumi.Output[list] | None
-    """The post-deploy smoke check's report; None when `smoke.enabled` is false."""
+    smoke_report: pulumi.Output[dict] | None
+    """The post-deploy smoke check's report (when it ran, against what, each check); None when `smoke.enabled` is
+    false."""
 
     def __init__(self, name: str, args: ClerkHasuraStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         # The type token predates `components.stack`; changing it would change every child's URN.
@@ -79,7 +80,7 @@ class ClerkHasuraStack(pulumi.ComponentResource):
             hasura_url=self.hasura_url, admin_secret=self.admin_secret, project=args.metadata_project,
         ), opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.target.serving)))
 
-        template = template_args(settings, clerk_api_url=settings.clerk.api_url) \
+        template = template_args(settings) \
             if settings.clerk.claims == "template" else None
         self.jwt_template = None if template is None else ClerkJwtTemplate(f"{name}-jwt-template", template,
                                                                             opts=child)
@@ -94,10 +95,12 @@ class ClerkHasuraStack(pulumi.ComponentResource):
                 triggers["template"] = self.jwt_template.templateId
             smoke = SmokeCheck(f"{name}-smoke", smoke_check_args(
                 settings, jwt, hasura_url=self.hasura_url, admin_secret=self.admin_secret, triggers=triggers,
-                clerk_api_url=settings.clerk.api_url,
+                writes=settings.smoke.resolved_writes(args.stack),
             ), opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[self.metadata, *([self.jwt_template] if self.jwt_template else [])]))
             self.smoke_report = smoke.report
+            # The failed report is already in the state and outputs; this makes `pulumi up` fail with it.
+            fail_deploy_unless_passed(smoke)
 
         self.register_outputs({
             "admin_secret": self.admin_secret, "hasura_url": self.hasura_url, "graphql_url": self.graphql_url,

@@ -34,7 +34,7 @@ template = ClerkJwtTemplate("backend-jwt-template", template_args(settings),
                             opts=pulumi.ResourceOptions(depends_on=[metadata]))
 smoke = SmokeCheck("backend-smoke", smoke_check_args(
     settings, jwt_secret, hasura_url="http://127.0.0.1:8080", admin_secret="%(admin)s",
-    triggers={"hasura": "container-id", "metadata": metadata.id, "template": template.templateId}),
+    triggers={"hasura": "container-id", "metadata": metadata.id, "template": template.templateId}, writes=True),
     opts=pulumi.ResourceOptions(depends_on=[metadata, template]))
 pulumi.export("smoke", smoke.report)
 ''' % {"secret_key": SECRET_KEY, "signing_key": SIGNING_KEY, "admin": ADMIN_SECRET}

@@ -56,7 +56,7 @@ class TemplateSigningMismatch(ClerkHasuraError):
     """The template is not signed the way Hasura verifies, and the stack cannot fix it (it lacks the private key)."""
 
 
-def template_args(settings: Any, *, clerk_api_url: str = DEFAULT_CLERK_API_URL) -> ClerkJwtTemplateArgs | None:
+def template_args(settings: Any) -> ClerkJwtTemplateArgs | None:
     """The template's inputs from validated `StackSettings`; None when `clerkSecretKey` is not set."""
     if settings.clerk_secret_key is None:
         return None
@@ -67,7 +67,7 @@ def template_args(settings: Any, *, clerk_api_url: str = DEFAULT_CLERK_API_URL) 
         "lifetime": DEFAULT_LIFETIME,
         "allowedClockSkew": settings.clerk.allowed_skew,
         "clerkSecretKey": pulumi.Output.secret(settings.clerk_secret_key.get_secret_value()),
-        "clerkApiUrl": clerk_api_url,
+        "clerkApiUrl": settings.clerk.api_url,
     }
     if settings.clerk_signing_key is not None:
         algorithm = settings.clerk.signing_algorithm or "HS256"

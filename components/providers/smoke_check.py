@@ -79,11 +79,11 @@ _TARGET_FIELDS = {
 
 def smoke_check_args(settings: Any, jwt_secret: Any, *, hasura_url: pulumi.Input[str],
                      admin_secret: pulumi.Input[str], triggers: Mapping[str, pulumi.Input[str]],
-                     clerk_api_url: str | None = None, writes: bool | None = None) -> SmokeCheckArgs:
+                     writes: bool) -> SmokeCheckArgs:
     """The check's inputs from validated `StackSettings` and the resolved `JwtSecret`: every smoke and clerk setting
     the check uses, unchanged. `triggers` names what must rerun the check when it changes (Hasura container id,
-    metadata hash, template id); the JWT secret's hash is added here. `clerk_api_url` defaults to `clerk.apiUrl`,
-    `writes` to `smoke.writes` resolved for the stack being deployed."""
+    metadata hash, template id); the JWT secret's hash is added here. `writes` is `smoke.writes` resolved for the
+    stack being deployed."""
     smoke = settings.smoke
     jwt_hash = hashlib.sha256(jwt_secret.value.encode()).hexdigest()
     args: SmokeCheckArgs = {
@@ -99,9 +99,9 @@ def smoke_check_args(settings: Any, jwt_secret: Any, *, hasura_url: pulumi.Input
         "tokenEnvVar": smoke.token_env_var,
         "testUserEmail": smoke.test_user_email,
         "timeoutSeconds": smoke.timeout_seconds,
-        "writes": smoke.resolved_writes(pulumi.get_stack()) if writes is None else writes,
+        "writes": writes,
         "templateClockSkew": settings.clerk.allowed_skew,
-        "clerkApiUrl": clerk_api_url or settings.clerk.api_url,
+        "clerkApiUrl": settings.clerk.api_url,
         "triggers": {**triggers, "jwtSecret": pulumi.Output.secret(jwt_hash) if jwt_secret.holds_key else jwt_hash},
         "runId": smoke.run_id,
     }
