@@ -190,11 +190,16 @@ def test_a_failing_smoke_check_fails_the_deploy_with_the_check_and_the_fix_and_t
     # Everyone may read every row, and a plain `pulumi up` (no refresh) does not see it; a new run of the check
     # (smoke.runId) does.
     set_live_select_permission(hasura, {**wanted, "filter": {}})
+    passed_before = deployed.outputs()["smoke"]
     deployed.set_config("smoke", {"runId": "after-console-change"})
     with pytest.raises(auto.CommandError) as failed:
         deployed.up()
     message = str(failed.value)
-    assert "cannot-read-others" in message and "Fix:" in message
+    assert "cannot-read-others" in message and "Fix:" in message and "Traceback" not in message
+    # The failed run is what the stack now reports, not the last passing one.
+    report = deployed.outputs()["smoke"]
+    assert report["passed"] is False and report["ranAt"] > passed_before["ranAt"]
+    assert "cannot-read-others" in smoke_failures(deployed.outputs())
 
     result = deployed.up(refresh=True)  # the documented deploy repairs the filter and checks again
     assert result.summary.result == "succeeded"
