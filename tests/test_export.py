@@ -127,7 +127,9 @@ def test_yaml_is_written_in_the_clis_style():
                                  "webhook": "https://example.com/" + "x" * 200}]}
     assert dump_yaml(table) == (
         "table:\n  schema: public\n  name: t1\n"
-        "update_permissions:\n  - role: user\n    permission:\n      columns: '*'\n      filter: {}\n      check: null\n"
-        "event_triggers:\n  - name: t\n    request_transform:\n      body: |-\n        {\n          \"a\": 1\n        }\n"
+        "update_permissions:\n  - role: user\n    permission:\n      columns: '*'\n      filter: {}\n"
+        "      check: null\n"
+        "event_triggers:\n  - name: t\n    request_transform:\n      body: |-\n        {\n"
+        "          \"a\": 1\n        }\n"
         f"    webhook: https://example.com/{'x' * 200}\n")
     assert dump_yaml(["!include public_users.yaml"]) == '- "!include public_users.yaml"\n'

@@ -20,6 +20,8 @@ from tests.fixtures.metadata import PROJECT
 
 VERSION = 1763856000000
 CLI_SETTINGS = {"settings": {"migration_mode": "true"}, "isStateCopyCompleted": True}
+CREATE_TABLE = (f"CREATE SCHEMA IF NOT EXISTS hdb_catalog; "
+                f"CREATE TABLE {MIGRATIONS_TABLE} (version bigint PRIMARY KEY, dirty boolean NOT NULL)")
 
 
 class ProcessDied(BaseException):
@@ -106,8 +108,7 @@ def test_a_stack_deployed_with_the_table_only_record_upgrades_without_running_an
     project = load_project(PROJECT)
     # What the deploy did before the catalog state was shared: the migration and its row in one run_sql.
     add_default_source(client)
-    client.run_sql(f"CREATE SCHEMA IF NOT EXISTS hdb_catalog; CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} "
-                   f"(version bigint PRIMARY KEY, dirty boolean NOT NULL); {project.migrations[0].up_sql}; "
+    client.run_sql(f"{CREATE_TABLE}; {project.migrations[0].up_sql}; "
                    f"INSERT INTO {MIGRATIONS_TABLE} (version, dirty) VALUES ({VERSION}, false);")
     client.replace_metadata(project.metadata, resource_version=None)
     assert client.get_catalog_state().cli_state == {}
@@ -219,8 +220,7 @@ def test_a_failing_migration_leaves_no_mark_behind(client, project_copy):
 
 def test_a_dirty_row_of_the_config_v2_table_stops_the_deploy(client, double):
     add_default_source(client)
-    client.run_sql(f"CREATE SCHEMA IF NOT EXISTS hdb_catalog; CREATE TABLE {MIGRATIONS_TABLE} (version bigint PRIMARY KEY, "
-                   f"dirty boolean NOT NULL); INSERT INTO {MIGRATIONS_TABLE} VALUES ({VERSION}, true)")
+    client.run_sql(f"{CREATE_TABLE}; INSERT INTO {MIGRATIONS_TABLE} VALUES ({VERSION}, true)")
     with pytest.raises(MetadataApplyError, match=rf"(?s)default/{VERSION} is marked dirty in {MIGRATIONS_TABLE} .*"
                                                  rf"SET dirty = false WHERE version = {VERSION}"):
         apply_project(client, load_project(PROJECT))
@@ -229,8 +229,7 @@ def test_a_dirty_row_of_the_config_v2_table_stops_the_deploy(client, double):
 
 def test_applied_migrations_are_read_from_both_records(client):
     add_default_source(client)
-    client.run_sql(f"CREATE SCHEMA IF NOT EXISTS hdb_catalog; CREATE TABLE {MIGRATIONS_TABLE} (version bigint PRIMARY KEY, "
-                   f"dirty boolean NOT NULL); INSERT INTO {MIGRATIONS_TABLE} VALUES (1, false), (2, false)")
+    client.run_sql(f"{CREATE_TABLE}; INSERT INTO {MIGRATIONS_TABLE} VALUES (1, false), (2, false)")
     client.set_catalog_state("cli", {"migrations": {"default": {"2": True, "3": False}, "other": {"9": False}}})
     assert [(m.version, m.dirty, m.in_catalog_state, m.committed) for m in read_applied_migrations(client)] == [
         (1, False, False, True),

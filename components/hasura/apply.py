@@ -16,8 +16,8 @@ Pure orchestration over `HasuraClient` (no Pulumi). Order and guarantees:
 3. Metadata: the `export_metadata` v2 taken before (again after migrations ran, as DDL may bump it). When
    its normalized form equals the desired one, nothing is written (inconsistent live metadata still fails
    the apply, listing the objects). Otherwise `replace_metadata` v2 with `allow_inconsistent_metadata:
-   false` and that export's `resource_version`, so Hasura either takes the whole document or keeps the live one (inconsistent →
-   `HasuraInconsistentMetadata` listing the objects; concurrent edit → `HasuraConflict`).
+   false` and that export's `resource_version`, so Hasura either takes the whole document or keeps the live one
+   (inconsistent → `HasuraInconsistentMetadata` listing the objects; concurrent edit → `HasuraConflict`).
 4. When the answer to a write is lost (dropped connection, 5xx), the live state is read again: the write is
    reported as done only when the live state shows it, otherwise `MetadataApplyError` says nothing changed.
 """
@@ -254,9 +254,9 @@ def _run_migration(client: HasuraClient, migration: Migration) -> None:
     except HasuraUnreachable as error:
         if not error.outcome_unknown or read_table(client, migration.source).get(migration.version) is not False:
             raise MetadataApplyError(
-                f"Migration {label} was not confirmed by Hasura and is not recorded in {MIGRATIONS_TABLE}, so it was "
-                f"rolled back ({error}){_unmark(client, migration)}. Fix: check Hasura's health and run the deploy "
-                "again"
+                f"Migration {label} was not confirmed by Hasura and is not recorded in {MIGRATIONS_TABLE} (which it "
+                f"would be, in the same transaction), so nothing of it took effect ({error})"
+                f"{_unmark(client, migration)}. Fix: check Hasura's health and run the deploy again"
             ) from None
     except HasuraApiError as error:
         raise MetadataApplyError(
@@ -365,19 +365,19 @@ def _permission_diff(desired: dict[str, Any], live: dict[str, Any], where: str) 
                                       f"column {column}: now allowed"))
         elif want.get(key) != have.get(key):
             # A boolean expression or preset reads best whole.
-            changes.append(Change(where, f"{key}: metadata/ has {_show(want.get(key))}, live has {_show(have.get(key))}",
-                                  _set_to(key, want.get(key), have.get(key))))
+            [(what, done)] = _generic_diff(want.get(key), have.get(key), key, whole=True)
+            changes.append(Change(where, what, done))
     if desired.get("comment") != live.get("comment"):
         changes += [Change(where, what, done)
                     for what, done in _generic_diff(desired.get("comment"), live.get("comment"), "comment")]
     return changes
 
 
-def _generic_diff(want: Any, have: Any, key: str) -> list[tuple[str, str]]:
-    """(drift words, deploy words) for each leaf that differs."""
+def _generic_diff(want: Any, have: Any, key: str, *, whole: bool = False) -> list[tuple[str, str]]:
+    """(drift words, deploy words) for each leaf that differs, or for the value as one (`whole`)."""
     if want == have:
         return []
-    if isinstance(want, dict) and isinstance(have, dict):
+    if isinstance(want, dict) and isinstance(have, dict) and not whole:
         return [item for sub in sorted(set(want) | set(have))
                 for item in _generic_diff(want.get(sub), have.get(sub), f"{key}.{sub}")]
     return [(f"{key}: metadata/ has {_show(want)}, live has {_show(have)}", _set_to(key, want, have))]

@@ -350,10 +350,10 @@ def _state(value: Any, key: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise HasuraApiError(f"get_catalog_state answered a {key} that is not a JSON object ({str(value)[:100]!r}). "
-                             "Fix: find what wrote it and write a JSON object back (`set_catalog_state`); the Hasura CLI and "
-                             "the deploy keep their migration records in it",
-                             code=None, path=f"$.{key}", status=200)
+        raise HasuraApiError(
+            f"get_catalog_state answered a {key} that is not a JSON object ({str(value)[:100]!r}). Fix: find what "
+            "wrote it and write a JSON object back (`set_catalog_state`); the Hasura CLI and the deploy keep their "
+            "migration records in it", code=None, path=f"$.{key}", status=200)
     return value
 
 

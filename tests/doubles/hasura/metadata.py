@@ -329,7 +329,8 @@ class MetadataStore:
                 "DEFAULT '{}'::jsonb, console_state jsonb NOT NULL DEFAULT '{}'::jsonb)"
             )
             conn.execute(
-                "CREATE UNIQUE INDEX IF NOT EXISTS hdb_version_one_row ON hdb_catalog.hdb_version((version IS NOT NULL))"
+                "CREATE UNIQUE INDEX IF NOT EXISTS hdb_version_one_row "
+                "ON hdb_catalog.hdb_version((version IS NOT NULL))"
             )
             conn.execute(
                 "INSERT INTO hdb_catalog.hdb_version (version, upgraded_on) VALUES (%s, now()) ON CONFLICT DO NOTHING",
