@@ -122,7 +122,9 @@ def _migrations_section(client: HasuraClient, project: MetadataProject) -> Secti
                           if v not in recorded]
         section.drift += [f"migration {source}/{m.version} is recorded live but not in metadata/migrations/{source}"
                           for m in applied if m.version not in local]
-        section.drift += [f"migration {source}/{m.version} is marked dirty (a CLI run failed half-way)"
+        section.drift += [f"migration {source}/{m.version} is marked dirty (a deploy or a Hasura CLI run stopped in the "
+                          "middle of it; the next deploy clears the mark when its SQL had committed, and otherwise "
+                          "names how to resolve it)"
                           for m in applied if m.dirty]
         section.notes.append(f"{source}: {len(recorded & set(local))}/{len(local)} applied")
     return section
