@@ -96,6 +96,11 @@ def test_in_cluster_postgres_deploy_rolls_on_change_and_keeps_its_data_claim(kub
     namespace = _unique_namespace("dev")
     engine = kubernetes_stack(namespace, secrets={"postgresPassword": POSTGRES_PASSWORD})
 
+    # A preview plans every object and creates none.
+    preview = engine.preview()
+    assert preview.change_summary.get("create", 0) >= 10, preview.change_summary
+    assert api.get(f"/api/v1/namespaces/{namespace}").status_code == 404
+
     started = time.monotonic()
     result = engine.up()
     print(f"first up: {time.monotonic() - started:.1f} s")
