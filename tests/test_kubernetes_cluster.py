@@ -29,6 +29,7 @@ pytestmark = pytest.mark.timeout(5400)
 
 ADMIN_SECRET = "kubernetes-admin-secret-0123456789"
 POSTGRES_PASSWORD = "kubernetes-postgres-password-0123456789"
+NEW_POSTGRES_PASSWORD = "rotated-postgres-password-9876543210"
 
 
 def _eventually(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
@@ -158,6 +159,17 @@ def test_in_cluster_postgres_deploy_rolls_on_change_and_keeps_its_data_claim(kub
     assert env["HASURA_GRAPHQL_CORS_DOMAIN"] == "https://app.example.com"
     # The Deployment controller rolls the new template out as a new ReplicaSet beside the old one.
     _eventually(lambda: len(api.get(f"{apps}/replicasets").json()["items"]) == 2, "a second ReplicaSet")
+
+    # A changed secret reaches the pods only at their start: both pod templates change, so both roll.
+    statefulset_generation = api.get(f"{apps}/statefulsets/postgres").json()["metadata"]["generation"]
+    engine.set_config("postgresPassword", NEW_POSTGRES_PASSWORD, secret=True)
+    rotated = engine.up()
+    assert "replace" not in rotated.summary.resource_changes, "".join(engine.log)
+    assert api.get(f"{apps}/deployments/hasura").json()["metadata"]["generation"] == generation + 2
+    assert api.get(f"{apps}/statefulsets/postgres").json()["metadata"]["generation"] == statefulset_generation + 1
+    password = api.get(f"{base}/secrets/postgres").json()["data"]["POSTGRES_PASSWORD"]
+    assert base64.b64decode(password).decode() == NEW_POSTGRES_PASSWORD
+    assert NEW_POSTGRES_PASSWORD not in engine.backend_text()
 
     started = time.monotonic()
     engine.destroy()

@@ -103,6 +103,9 @@ def test_every_object_goes_through_the_explicit_provider_under_the_stack_compone
     provider = run.one(PROVIDER)
     # Unset: the ambient kubeconfig (the SDK reads KUBECONFIG) and its current context.
     assert provider.plain_inputs["kubeconfig"] == str(kubeconfig) and "context" not in provider.plain_inputs
+    # Secrets and ConfigMaps are updated in place (a replacement would take the Deployment's pods with it).
+    assert provider.plain_inputs["enableSecretMutable"] == "true"
+    assert provider.plain_inputs["enableConfigMapMutable"] == "true"
     component = run.one("clerk-hasura:backend_stack:ClerkHasuraStack")
     assert provider.parent == component.urn
     assert sorted(r.type for r in kubernetes_objects(run)) == sorted([

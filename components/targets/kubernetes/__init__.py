@@ -31,6 +31,11 @@ def deploy(args: TargetArgs) -> HasuraTarget:
         kubeconfig=os.path.expanduser(cluster.kubeconfig) if cluster.kubeconfig is not None else None,
         context=cluster.context,
         enable_server_side_apply=True,
+        # By default the provider replaces a Secret or ConfigMap whenever its data changes; with the fixed names
+        # here that is a delete before the create, and the Deployment and StatefulSet that read them were replaced
+        # with it (every pod at once). Updated in place, the digest in the pod templates rolls the pods instead.
+        enable_secret_mutable=True,
+        enable_config_map_mutable=True,
         opts=pulumi.ResourceOptions(parent=args.parent))
     labels = {"app.kubernetes.io/part-of": "clerk-hasura", "app.kubernetes.io/instance": f"{args.project}-{args.stack}"}
     namespace_name = cluster.resolved_namespace(args.project, args.stack)
