@@ -6,3 +6,4 @@ from tests.fixtures.jwks import *  # noqa: F403
 from tests.fixtures.metadata import *  # noqa: F403
 from tests.fixtures.postgres import *  # noqa: F403
 from tests.fixtures.engine import *  # noqa: F403
+from tests.fixtures.kube_cluster import *  # noqa: F403
