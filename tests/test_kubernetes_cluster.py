@@ -21,7 +21,7 @@ import pytest
 
 from components.auth.jwt_secret import resolve_jwt_secret
 from components.config.settings import load_settings
-from tests.fixtures.kube_cluster import KubeCluster, kube_cluster  # noqa: F401  (also registered in conftest.py)
+from tests.fixtures.kube_cluster import KubeCluster
 from tests.fixtures.kubernetes_plugin import install_kubernetes_plugin
 
 # The first test to use the cluster may build it (about 40 minutes cold on 2 cores); later runs reuse the cache.
