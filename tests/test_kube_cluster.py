@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 # Imported here too so this file works without conftest.py; registered twice, the fixture still starts one cluster.
-from tests.fixtures.kube_cluster import KubeCluster, kube_cluster  # noqa: F401
+from tests.fixtures.kube_cluster import KubeCluster
 
 # The first test to use the fixture may build the binaries (25 to 35 minutes cold on 2 cores); later runs reuse them.
 pytestmark = pytest.mark.timeout(5400)

@@ -7,7 +7,6 @@ PostgreSQL, metadata/ applied) and the Clerk double."""
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider

@@ -25,15 +25,15 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from components.errors import ClerkHasuraError
 from components.hasura.client import HasuraApiError, HasuraClient, describe_inconsistent_objects
 from components.hasura.apply import diff_metadata, read_applied_migrations
-from components.hasura.loader import PROJECT_DIR, MetadataProject, load_project, normalize_metadata
+from components.hasura.loader import MetadataProject, load_project, normalize_metadata
 from components.smoke.tokens import forge
-from components.commands.stack_outputs import ENV_ADMIN_SECRET, ENV_HASURA_URL, hasura_endpoint, read_stack_outputs
+from components.commands.stack_outputs import ENV_ADMIN_SECRET, add_hasura_arguments, hasura_endpoint, \
+    read_stack_outputs
 
 EXIT_IN_SYNC, EXIT_DRIFT, EXIT_COULD_NOT_CHECK = 0, 1, 2
 
@@ -204,12 +204,9 @@ def _parser() -> argparse.ArgumentParser:
                     "2 could not check. The admin secret comes from "
                     f"{ENV_ADMIN_SECRET} or from `pulumi stack output --json --show-secrets` piped into stdin.",
     )
-    parser.add_argument("--hasura-url", help=f"Hasura base URL (or {ENV_HASURA_URL}, or stack output graphqlUrl)")
-    parser.add_argument("--project-dir", default=str(PROJECT_DIR),
-                        help="the Hasura CLI project to compare with (default: this repository's metadata/)")
+    add_hasura_arguments(parser, project_dir_help=(
+        "the Hasura CLI project to compare with (default: this repository's metadata/)"))
     parser.add_argument("--issuer", help="the issuer Hasura must trust (default: stack output issuer)")
-    parser.add_argument("--wait", type=float, default=30.0,
-                        help="seconds to keep retrying while Hasura does not answer (default 30)")
     parser.add_argument("--jwks-url", help="the JWKS URL the stack configured (default: stack output jwksUrl)")
     return parser
 

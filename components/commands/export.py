@@ -19,11 +19,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from components.commands.stack_outputs import ENV_ADMIN_SECRET, ENV_HASURA_URL, hasura_endpoint, read_stack_outputs
+from components.commands.stack_outputs import ENV_ADMIN_SECRET, add_hasura_arguments, hasura_endpoint, \
+    read_stack_outputs
 from components.errors import ClerkHasuraError
 from components.hasura.client import HasuraClient
 from components.hasura.export import ExportReport, metadata_directory, render_metadata_files, write_metadata_files
-from components.hasura.loader import PROJECT_DIR
 
 EXIT_EXPORTED, EXIT_COULD_NOT_EXPORT = 0, 2
 
@@ -35,11 +35,8 @@ def _parser() -> argparse.ArgumentParser:
                     f"The admin secret comes from {ENV_ADMIN_SECRET} or from `pulumi stack output --json "
                     "--show-secrets` piped into stdin. Exit 0 exported, 2 could not export.",
     )
-    parser.add_argument("--hasura-url", help=f"Hasura base URL (or {ENV_HASURA_URL}, or stack output graphqlUrl)")
-    parser.add_argument("--project-dir", default=str(PROJECT_DIR),
-                        help="the Hasura CLI project to write into (default: this repository's metadata/)")
-    parser.add_argument("--wait", type=float, default=30.0,
-                        help="seconds to keep retrying while Hasura does not answer (default 30)")
+    add_hasura_arguments(parser, project_dir_help=(
+        "the Hasura CLI project to write into (default: this repository's metadata/)"))
     return parser
 
 

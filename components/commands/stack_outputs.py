@@ -3,12 +3,14 @@ the stack's outputs piped on stdin, flags, and the environment."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from components.errors import ClerkHasuraError
+from components.hasura.loader import PROJECT_DIR
 from components.config.settings import SECRET_ENV_VARS
 
 ENV_HASURA_URL = "CLERK_HASURA_HASURA_URL"
@@ -58,3 +60,11 @@ def hasura_endpoint(url_flag: str | None, outputs: Mapping[str, Any], environ: M
         raise StackOutputsError(f"no Hasura admin secret. Fix: set {ENV_ADMIN_SECRET}, or pipe the stack outputs "
                                 "with --show-secrets")
     return HasuraEndpoint(str(url).rstrip("/").removesuffix("/v1/graphql"), str(admin_secret))
+
+
+def add_hasura_arguments(parser: argparse.ArgumentParser, *, project_dir_help: str) -> None:
+    """The flags of every command that reads a stack's live Hasura against a Hasura CLI project."""
+    parser.add_argument("--hasura-url", help=f"Hasura base URL (or {ENV_HASURA_URL}, or stack output hasuraUrl)")
+    parser.add_argument("--project-dir", default=str(PROJECT_DIR), help=project_dir_help)
+    parser.add_argument("--wait", type=float, default=30.0,
+                        help="seconds to keep retrying while Hasura does not answer (default 30)")

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.commands.stack_outputs import ENV_ADMIN_SECRET, ENV_HASURA_URL, hasura_endpoint, read_stack_outputs
+from components.commands.stack_outputs import ENV_ADMIN_SECRET, add_hasura_arguments, hasura_endpoint, \
+    read_stack_outputs
 from components.errors import ClerkHasuraError
 from components.hasura.client import HasuraClient
-from components.hasura.loader import PROJECT_DIR, MetadataProject, load_project
+from components.hasura.loader import MetadataProject, load_project
 from components.hasura.migration_state import MIGRATIONS_TABLE, read_cli_state, read_source_records
 
 EXIT_IN_SYNC, EXIT_NOT_IN_SYNC, EXIT_COULD_NOT_READ = 0, 1, 2
@@ -97,11 +98,8 @@ def _parser() -> argparse.ArgumentParser:
                     f"status` does. The admin secret comes from {ENV_ADMIN_SECRET} or from `pulumi stack output "
                     "--json --show-secrets` piped into stdin. Exit 0 in sync, 1 not in sync, 2 could not read.",
     )
-    parser.add_argument("--hasura-url", help=f"Hasura base URL (or {ENV_HASURA_URL}, or stack output graphqlUrl)")
-    parser.add_argument("--project-dir", default=str(PROJECT_DIR),
-                        help="the Hasura CLI project whose migrations to list (default: this repository's metadata/)")
-    parser.add_argument("--wait", type=float, default=30.0,
-                        help="seconds to keep retrying while Hasura does not answer (default 30)")
+    add_hasura_arguments(parser, project_dir_help=(
+        "the Hasura CLI project whose migrations to list (default: this repository's metadata/)"))
     return parser
 
 
