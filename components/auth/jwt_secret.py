@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from components.auth.jwks import fetch_jwks, require_rs256_key, rs256_public_pem
 from components.config.settings import ClerkSettings, SettingsError, StackSettings
-from components.config.urls import is_loopback_host
+from components.config.urls import is_plain_http_off_machine
 
 HASURA_CLAIMS_NAMESPACE = "https://hasura.io/jwt/claims"
 SESSION_COOKIE = "__session"
@@ -99,8 +99,7 @@ def normalize_frontend_api(value: str) -> str:
 def check_jwks_url(value: str) -> str:
     """A JWKS URL override: https, or plain http only to this machine (a local test server)."""
     parts = urlsplit(value.strip())
-    loopback = is_loopback_host(parts.hostname)
-    if parts.scheme not in ("https", "http") or not parts.hostname or (parts.scheme == "http" and not loopback):
+    if parts.scheme not in ("https", "http") or not parts.hostname or is_plain_http_off_machine(parts):
         raise ValueError(f"{value!r} must be an https URL (plain http only for localhost). Fix: leave it unset to use "
                          "https://<frontend-api>/.well-known/jwks.json")
     if parts.username or parts.password:

@@ -25,7 +25,7 @@ from components.config.kubernetes import KubernetesSettings
 from components.errors import ClerkHasuraError
 from components.config.base import StrictModel
 from components.config.smoke import SmokeSettings
-from components.config.urls import is_loopback_host
+from components.config.urls import is_plain_http_off_machine
 
 #: Algorithms Hasura accepts in `HASURA_GRAPHQL_JWT_SECRET.type` (hasura.md §4.1).
 JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "Ed25519")
@@ -115,7 +115,7 @@ class ClerkSettings(StrictModel):
     def _api_url(cls, value: str) -> str:
         parts = urlsplit(value.strip())
         if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment \
-                or (parts.scheme == "http" and not is_loopback_host(parts.hostname)):
+                or is_plain_http_off_machine(parts):
             raise ValueError(f"{value!r} is not an https base URL (plain http only for localhost). Fix: remove the "
                              f"key for Clerk's own {DEFAULT_CLERK_API_URL}, or give the base URL without a path "
                              "after the host, e.g. https://api.clerk.com")

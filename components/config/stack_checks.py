@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from components.config.containers import DEV_STACK
 from components.config.settings import StackSettings
-from components.config.urls import is_loopback_host
+from components.config.urls import is_plain_http_off_machine
 
 
 #: Shortest admin secret / password accepted from config; generated ones are 40 characters.
@@ -30,14 +30,9 @@ def stack_problems(settings: StackSettings, stack: str) -> list[str]:
 
 def existing_target_problems(settings: StackSettings, stack: str) -> list[str]:
     """An existing Hasura needs its URL and admin secret; container settings would silently do nothing there."""
-    problems = []
-    url = settings.hasura.public_url
-    if url is None:
-        problems.append("hasura.publicUrl: required with target `existing`: the base URL of the running Hasura. "
-                        "Fix: `pulumi config set --path hasura.publicUrl https://<project>.hasura.app` (no "
-                        "/v1/graphql)")
-    else:
-        problems += deployer_url_problems("hasura.publicUrl", url, stack)
+    problems = public_url_problems(settings, stack, missing=(
+        "hasura.publicUrl: required with target `existing`: the base URL of the running Hasura. Fix: `pulumi config "
+        "set --path hasura.publicUrl https://<project>.hasura.app` (no /v1/graphql)"))
     if settings.hasura_admin_secret is None:
         problems.append("hasuraAdminSecret: required with target `existing`: the deploy applies metadata with that "
                         "Hasura's admin secret (HASURA_GRAPHQL_ADMIN_SECRET). Fix: `pulumi config set --secret "
@@ -59,12 +54,15 @@ def existing_target_problems(settings: StackSettings, stack: str) -> list[str]:
     return problems
 
 
-def deployer_url_problems(key: str, url: str, stack: str) -> list[str]:
-    """The deploy sends the admin secret to this URL: plain http only to this machine, or on the dev stack."""
-    host = urlsplit(url).hostname
-    if url.startswith("http://") and stack != DEV_STACK and not is_loopback_host(host):
-        return [f"{key}: {url} is plain http, and the deploy sends the Hasura admin secret to it; on stack "
-                f"`{stack}` that is refused. Fix: use the https URL of that Hasura"]
+def public_url_problems(settings: StackSettings, stack: str, *, missing: str) -> list[str]:
+    """On targets where the deploy reaches Hasura at `hasura.publicUrl`: `missing` when it is unset. The deploy sends
+    the admin secret there, so plain http only to this machine, or on the dev stack."""
+    url = settings.hasura.public_url
+    if url is None:
+        return [missing]
+    if stack != DEV_STACK and is_plain_http_off_machine(urlsplit(url)):
+        return [f"hasura.publicUrl: {url} is plain http, and the deploy sends the Hasura admin secret to it; on "
+                f"stack `{stack}` that is refused. Fix: use the https URL of that Hasura"]
     return []
 
 
@@ -121,14 +119,10 @@ _DOCKER_ONLY_KEYS = {
 def kubernetes_target_problems(settings: StackSettings, stack: str) -> list[str]:
     """The deploy reaches Hasura through `hasura.publicUrl`; Docker-only keys and, with `databaseUrl`, the in-cluster
     Postgres keys would silently do nothing."""
-    problems = []
-    url = settings.hasura.public_url
-    if url is None:
-        problems.append("hasura.publicUrl: required with target `kubernetes`: the URL at which this machine reaches "
-                        "Hasura (an Ingress or load balancer) to apply metadata and run the smoke check. Fix: `pulumi "
-                        "config set --path hasura.publicUrl https://graphql.example.com` (no /v1/graphql)")
-    else:
-        problems += deployer_url_problems("hasura.publicUrl", url, stack)
+    problems = public_url_problems(settings, stack, missing=(
+        "hasura.publicUrl: required with target `kubernetes`: the URL at which this machine reaches Hasura (an "
+        "Ingress or load balancer) to apply metadata and run the smoke check. Fix: `pulumi config set --path "
+        "hasura.publicUrl https://graphql.example.com` (no /v1/graphql)"))
     for (section, key), why in _DOCKER_ONLY_KEYS.items():
         model = getattr(settings, section)
         if key in model.model_fields_set:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from urllib.parse import SplitResult
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -13,3 +14,8 @@ def is_loopback_host(host: str | None) -> bool:
         return host is not None and ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def is_plain_http_off_machine(parts: SplitResult) -> bool:
+    """Plain http to anywhere but this machine: what carries a secret or a key in the clear."""
+    return parts.scheme == "http" and not is_loopback_host(parts.hostname)
