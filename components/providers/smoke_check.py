@@ -14,6 +14,7 @@ or the state.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from typing import Any, TypedDict
 
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+from pulumi.runtime.settings import _get_rpc_manager
 
 from components.clerk.client import DEFAULT_CLERK_API_URL
 from components.smoke.report import SmokeReport
@@ -169,13 +171,21 @@ def fail_deploy_unless_passed(check: SmokeCheck) -> pulumi.Output[bool]:
     `pulumi.RunError` is printed by the language host without a traceback. A preview never fails here: it has not
     run the check."""
 
-    def judge(values: list[Any]) -> bool:
+    async def judge(values: list[Any]) -> bool:
         passed, report = values
         if passed is False and not pulumi.runtime.is_dry_run():
+            await _requests_already_sent()
             raise pulumi.RunError(failure_message(report))
         return passed is not False
 
     return pulumi.Output.all(check.passed, check.report).apply(judge)
+
+
+async def _requests_already_sent() -> None:
+    """Wait for the engine requests the program has already made, the stack outputs with the failed report among
+    them: an error raised sooner ends the program while they are still in flight, and the `smoke` output would keep
+    the old, passing report. (The SDK exposes its request tracker only as `_get_rpc_manager`.)"""
+    await asyncio.gather(*list(_get_rpc_manager().rpcs), return_exceptions=True)
 
 
 class SmokeCheck(Resource, module="smoke_check", name="SmokeCheck"):
