@@ -31,7 +31,7 @@ settings, jwt_secret = plan.settings, plan.jwt_secret
 
 backend = ClerkHasuraStack("backend", ClerkHasuraStackArgs(
     settings=settings, jwt_secret=jwt_secret, metadata_project=plan.metadata_project,
-    project=pulumi.get_project(), stack=pulumi.get_stack()))
+    project=pulumi.get_project(), stack=pulumi.get_stack(), target_preflight=plan.target_preflight))
 
 pulumi.export("jwtSecret", pulumi.Output.secret(jwt_secret.value) if jwt_secret.holds_key else jwt_secret.value)
 pulumi.export("jwksUrl", jwt_secret.jwks_url)

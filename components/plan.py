@@ -11,13 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.config.stack_checks import stack_problems
-from components.hasura.loader import PROJECT_DIR
 from components.auth.jwt_secret import JwtSecret, clerk_problems, resolve_jwt_secret
-from components.hasura.loader import MetadataProject, load_project
 from components.config.settings import SettingsError, StackSettings, load_settings
+from components.hasura.loader import PROJECT_DIR, MetadataProject, load_project
 from components.smoke.target import preflight
-from components.targets import existing
+from components.targets import stack_problems, target_named
 
 
 def validate_stack_config(raw: Mapping[str, Any], stack: str,
@@ -36,20 +34,16 @@ class StackPlan:
     settings: StackSettings
     jwt_secret: JwtSecret
     metadata_project: MetadataProject
+    target_preflight: Any = None
+    """What the target's preflight found (`TargetArgs.preflight`)."""
 
 
 def plan_stack(raw: Mapping[str, Any], stack: str, environ: Mapping[str, str] | None = None) -> StackPlan:
-    """Validate the config, reach Clerk's JWKS (and an existing Hasura, or read the kubeconfig), load and validate
-    `metadata/` and the smoke token source; any failure is a `ClerkHasuraError` naming what to fix."""
+    """Validate the config, reach Clerk's JWKS, load and validate `metadata/` and the smoke token source, and run the
+    target's preflight (what it deploys to); any failure is a `ClerkHasuraError` naming what to fix."""
     settings = validate_stack_config(raw, stack, environ)
     jwt_secret = resolve_jwt_secret(settings)
     metadata_project = load_project(PROJECT_DIR.parent / settings.metadata_dir)
     preflight(settings, environ)
-    if settings.target == "existing":
-        existing.preflight(settings)
-    if settings.target == "kubernetes":
-        # Imported here: only this target loads the Kubernetes SDK.
-        from components.targets.kubernetes import kubeconfig
-
-        kubeconfig.preflight(settings.kubernetes, os.environ if environ is None else environ)
-    return StackPlan(settings, jwt_secret, metadata_project)
+    found = target_named(settings.target).preflight(settings, os.environ if environ is None else environ)
+    return StackPlan(settings, jwt_secret, metadata_project, target_preflight=found)

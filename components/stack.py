@@ -6,7 +6,6 @@ The shared part is written once here; where Hasura runs is the target's business
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ from components.providers.clerk_jwt_template import ClerkJwtTemplate, template_a
 from components.providers.generated_secret import secret_or_generated
 from components.providers.hasura_metadata import HasuraMetadata, HasuraMetadataArgs
 from components.providers.smoke_check import SmokeCheck, fail_deploy_unless_passed, smoke_check_args
+from components.targets import target_named
 from components.targets.base import HasuraTarget, TargetArgs
 
 
@@ -31,12 +31,13 @@ class ClerkHasuraStackArgs:
     metadata_project: MetadataProject
     project: str
     stack: str
+    target_preflight: Any = None
+    """What the target's preflight found (`StackPlan.target_preflight`), handed to its deploy."""
 
 
 def deploy_target(args: TargetArgs) -> HasuraTarget:
-    """The target module named by `target` deploys Hasura; imported on demand, so a stack loads only its own
-    provider SDK."""
-    return importlib.import_module(f"components.targets.{args.settings.target}").deploy(args)
+    """The target named by `target` deploys Hasura (the registry imports only its module)."""
+    return target_named(args.settings.target).deploy(args)
 
 
 class ClerkHasuraStack(pulumi.ComponentResource):
@@ -69,7 +70,8 @@ class ClerkHasuraStack(pulumi.ComponentResource):
         self.admin_secret = secret_or_generated(f"{name}-admin-secret", settings.hasura_admin_secret, child)
         self.target = deploy_target(TargetArgs(
             name=name, settings=settings, project=args.project, stack=args.stack, admin_secret=self.admin_secret,
-            jwt_secret=pulumi.Output.secret(jwt.value) if jwt.holds_key else jwt.value, parent=self))
+            jwt_secret=pulumi.Output.secret(jwt.value) if jwt.holds_key else jwt.value, parent=self,
+            preflight=args.target_preflight))
         self.hasura_url = pulumi.Output.from_input(self.target.deployer_url)
         public = pulumi.Output.from_input(self.target.public_url)
         self.graphql_url = public.apply(lambda url: f"{url}/v1/graphql")

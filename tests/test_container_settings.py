@@ -6,7 +6,7 @@ import pytest
 
 from components.config.containers import DEFAULT_HASURA_IMAGE, DEFAULT_POSTGRES_IMAGE, HasuraSettings, \
     PostgresSettings
-from components.config.stack_checks import stack_problems
+from components.targets import stack_problems
 from components.targets.docker.engine import hasura_environment
 from components.config.settings import SettingsError, load_settings
 

@@ -26,6 +26,7 @@ from components.errors import ClerkHasuraError
 from components.config.base import StrictModel
 from components.config.smoke import SmokeSettings
 from components.config.urls import is_plain_http_off_machine
+from components.targets import DEFAULT_TARGET, TARGET_NAMES
 
 #: Algorithms Hasura accepts in `HASURA_GRAPHQL_JWT_SECRET.type` (hasura.md §4.1).
 JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "Ed25519")
@@ -42,10 +43,6 @@ SECRET_ENV_VARS = {
     "postgresPassword": "CLERK_HASURA_POSTGRES_PASSWORD",
     "databaseUrl": "CLERK_HASURA_DATABASE_URL",
 }
-
-#: Where Hasura runs (`target`): containers on one Docker host, a Hasura that already runs elsewhere, or a
-#: Deployment in a Kubernetes cluster.
-TARGETS = ("docker", "existing", "kubernetes")
 
 #: The variable Clerk's SDKs read the Backend API base from; honoured when `clerk.apiUrl` is unset.
 CLERK_API_URL_ENV = "CLERK_API_URL"
@@ -141,7 +138,8 @@ class StackSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="forbid", frozen=True, case_sensitive=True)
 
-    target: Literal[TARGETS] = "docker"  # type: ignore[valid-type]
+    target: Literal[TARGET_NAMES] = DEFAULT_TARGET  # type: ignore[valid-type]
+    """Where Hasura runs: a name in the registry of targets (`components.targets`)."""
     metadata_dir: str = Field(default="metadata", validation_alias="metadataDir")
     """The Hasura CLI project (config v3) to apply; relative to the project directory (where Pulumi.yaml is)."""
     clerk: ClerkSettings = Field(default_factory=ClerkSettings)

@@ -1,0 +1,62 @@
+"""The registry of targets: the values the `target` setting takes, and the module that implements each.
+
+A target module provides `problems`, `preflight` and `deploy` (`components.targets.base.Target`). Only the module
+of the stack's target is imported, so a stack loads only its own provider SDK. Adding a target is its module, one
+entry here and its README section.
+
+Pure and light: the settings model reads `TARGET_NAMES` from here, so nothing here imports a target at load.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from components.config.settings import StackSettings
+    from components.targets.base import Target
+
+
+@dataclass(frozen=True)
+class TargetEntry:
+    module: str
+    """The module implementing `components.targets.base.Target`."""
+    settings_object: str | None = None
+    """The top-level settings object (its field name on `StackSettings`) that only this target reads; set on any
+    other target it would do nothing, so it is refused."""
+
+
+#: By the value of the `target` setting; the first is the default.
+TARGETS: dict[str, TargetEntry] = {
+    "docker": TargetEntry("components.targets.docker"),
+    "existing": TargetEntry("components.targets.existing"),
+    "kubernetes": TargetEntry("components.targets.kubernetes", settings_object="kubernetes"),
+}
+TARGET_NAMES = tuple(TARGETS)
+DEFAULT_TARGET = TARGET_NAMES[0]
+
+
+def target_named(name: str) -> Target:
+    """The module of target `name` (a value of `TARGET_NAMES`: the settings model allows no other)."""
+    return importlib.import_module(TARGETS[name].module)  # type: ignore[return-value]
+
+
+def stack_problems(settings: StackSettings, stack: str) -> list[str]:
+    """Every problem of the stack's target and its settings, each naming its key and the fix."""
+    return unread_object_problems(settings) + target_named(settings.target).problems(settings, stack)
+
+
+def unread_object_problems(settings: StackSettings) -> list[str]:
+    """Keys set in a settings object that only another target reads."""
+    problems = []
+    for name, entry in TARGETS.items():
+        if entry.settings_object is None or name == settings.target:
+            continue
+        section = type(settings).model_fields[entry.settings_object].alias or entry.settings_object
+        model = getattr(settings, entry.settings_object)
+        fields = type(model).model_fields
+        problems += [f"{section}.{fields[key].alias or key}: only the `{name}` target reads it, and this stack's "
+                     f"target is `{settings.target}`. Fix: remove the key (or set `target: {name}`)"
+                     for key in sorted(model.model_fields_set)]
+    return problems

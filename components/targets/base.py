@@ -1,15 +1,17 @@
-"""What every target gives the shared part of the stack, and what it is given.
+"""What a target provides (`Target`), what its deploy is given (`TargetArgs`) and what it gives back
+(`HasuraTarget`).
 
-A target is where Hasura (and, for some, Postgres) runs: `docker` (containers on one host), `existing` (a Hasura
-that already runs), `kubernetes`. Each target module has one function, `deploy(TargetArgs) -> HasuraTarget`; the
-shared part (JWT secret, metadata, Clerk template, smoke check, outputs: `components.stack`) needs nothing else.
+A target is where Hasura (and, for some, Postgres) runs; the registry (`components.targets`) names them. Each is one
+module (or package) with three functions: its settings problems, its preflight (what it checks and finds before
+anything is created) and its deploy. The shared part (JWT secret, metadata, Clerk template, smoke check, outputs:
+`components.stack`, checked first by `components.plan`) needs nothing else of it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
 
@@ -29,6 +31,8 @@ class TargetArgs:
     """`HASURA_GRAPHQL_JWT_SECRET` (a secret Output when it embeds a key)."""
     parent: pulumi.Resource
     """Every resource a target creates is a child of this (the stack component)."""
+    preflight: Any = None
+    """What the target's `preflight` found before anything was created (e.g. the docker target's engine), or None."""
 
 
 @dataclass(frozen=True)
@@ -44,3 +48,23 @@ class HasuraTarget:
     """Resources that exist only once Hasura serves; metadata is applied after them."""
     outputs: Mapping[str, pulumi.Input[Any]] = field(default_factory=dict)
     """Stack outputs only this target has (e.g. `dockerNetwork`, `postgresUrl`), by output name."""
+
+
+class Target(Protocol):
+    """A target module. The registry imports only the module of the stack's target, so a target may load a heavy
+    SDK (pulumi_kubernetes, pulumi_docker) at import."""
+
+    def problems(self, settings: StackSettings, stack: str) -> list[str]:
+        """Every problem of the settings on this target, each naming its key and the fix; [] when deployable.
+        Pure: no I/O (the preview reports these all at once, before `preflight`)."""
+        ...
+
+    def preflight(self, settings: StackSettings, environ: Mapping[str, str]) -> Any:
+        """Reach what the target deploys to (a Docker engine, a cluster's kubeconfig, a platform API) before anything
+        is created; raise a `ClerkHasuraError` naming the setting to fix. Returns what `deploy` needs of it (handed
+        over as `TargetArgs.preflight`), or None."""
+        ...
+
+    def deploy(self, args: TargetArgs) -> HasuraTarget:
+        """Register the target's resources, children of `args.parent`."""
+        ...

@@ -7,7 +7,10 @@ with (`HASURA_GRAPHQL_JWT_SECRET`); the smoke check's `token-accepted` proves it
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from components.config.settings import StackSettings
+from components.config.stack_checks import key_name, public_url_problems
 from components.errors import ClerkHasuraError
 from components.hasura.client import HasuraAccessDenied, HasuraApiError, HasuraClient, HasuraError
 from components.targets.base import HasuraTarget, TargetArgs
@@ -20,11 +23,36 @@ class ExistingHasuraUnavailable(ClerkHasuraError):
     """The Hasura of an `existing` target did not answer, or refused the admin secret, before anything ran."""
 
 
-def preflight(settings: StackSettings) -> None:
+def problems(settings: StackSettings, stack: str) -> list[str]:
+    """An existing Hasura needs its URL and admin secret; container settings would silently do nothing there.
+    That Hasura's admin secret is whatever it was given there: not ours to judge by length."""
+    found = public_url_problems(settings, stack, missing=(
+        "hasura.publicUrl: required with target `existing`: the base URL of the running Hasura. Fix: `pulumi config "
+        "set --path hasura.publicUrl https://<project>.hasura.app` (no /v1/graphql)"))
+    if settings.hasura_admin_secret is None:
+        found.append("hasuraAdminSecret: required with target `existing`: the deploy applies metadata with that "
+                     "Hasura's admin secret (HASURA_GRAPHQL_ADMIN_SECRET). Fix: `pulumi config set --secret "
+                     "hasuraAdminSecret …` (or CLERK_HASURA_HASURA_ADMIN_SECRET in CI)")
+    for key in sorted(settings.hasura.model_fields_set - {"public_url"}):
+        found.append(f"hasura.{key_name(settings.hasura, key)}: the `existing` target runs no Hasura container, so "
+                     "this key would do nothing. Fix: set it on that Hasura itself (its HASURA_GRAPHQL_* environment "
+                     "variables) and remove the key")
+    for key in sorted(settings.postgres.model_fields_set):
+        found.append(f"postgres.{key_name(settings.postgres, key)}: the `existing` target creates no Postgres; that "
+                     "Hasura uses its own database. Fix: remove the key")
+    for key, value in (("postgresPassword", settings.postgres_password), ("databaseUrl", settings.database_url)):
+        if value is not None:
+            found.append(f"{key}: the `existing` target creates no Postgres and does not configure Hasura's "
+                         f"database. Fix: remove it (`pulumi config rm {key}`); give that Hasura its database "
+                         "URL where it runs (Hasura Cloud: project settings, env vars)")
+    return found
+
+
+def preflight(settings: StackSettings, environ: Mapping[str, str]) -> None:
     """Reach that Hasura as admin (a read: `export_metadata`) at preview, so a wrong URL or secret stops the
     deploy before any change with the setting to fix."""
     url = settings.hasura.public_url
-    assert url is not None and settings.hasura_admin_secret is not None  # stack_problems made sure
+    assert url is not None and settings.hasura_admin_secret is not None  # problems() made sure
     try:
         with HasuraClient(url, settings.hasura_admin_secret.get_secret_value(), timeout=PREFLIGHT_SECONDS,
                           retry_seconds=PREFLIGHT_SECONDS) as client:
@@ -45,5 +73,5 @@ def preflight(settings: StackSettings) -> None:
 
 def deploy(args: TargetArgs) -> HasuraTarget:
     url = args.settings.hasura.public_url
-    assert url is not None  # stack_problems made sure
+    assert url is not None  # problems() made sure
     return HasuraTarget(deployer_url=url, public_url=url, instance=url)

@@ -5,11 +5,17 @@ With `databaseUrl` set, Hasura uses that database and no Postgres container or v
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 import pulumi_docker as docker
 
+from components.config.settings import StackSettings
+from components.config.stack_checks import key_name, secret_problems
 from components.providers.generated_secret import secret_or_generated
 from components.targets.base import HasuraTarget, TargetArgs
+from components.targets.docker import daemon
+from components.targets.docker.daemon import DockerEngine
 from components.targets.docker.database import Database, DatabaseArgs
 from components.targets.docker.engine import CONTAINER_PORT, Engine, EngineArgs
 
@@ -20,6 +26,27 @@ HASURA_NETWORK_ALIAS = "hasura"
 def docker_name_prefix(project: str, stack: str) -> str:
     """The prefix of every container, network and volume name: two stacks on one host never share a name."""
     return f"{project}-{stack}"
+
+
+def problems(settings: StackSettings, stack: str) -> list[str]:
+    """The configured secrets, and what spans the `hasura` and `postgres` objects; each names its key."""
+    found = []
+    if settings.database_url is not None:
+        for key in sorted(settings.postgres.model_fields_set):
+            found.append(f"postgres.{key_name(settings.postgres, key)}: `databaseUrl` replaces the Postgres "
+                         "container, so this key would do nothing. Fix: remove the key (or remove databaseUrl to run "
+                         "Postgres in Docker)")
+        if settings.postgres_password is not None:
+            found.append("postgresPassword: `databaseUrl` replaces the Postgres container and carries its own "
+                         "password. Fix: `pulumi config rm postgresPassword`")
+    if settings.postgres.host_port is not None and settings.postgres.host_port == settings.hasura.port:
+        found.append(f"postgres.hostPort: {settings.postgres.host_port} is already hasura.port; two containers "
+                     "cannot publish the same host port. Fix: choose another port for one of them (e.g. 5432)")
+    return found + secret_problems(settings)
+
+
+def preflight(settings: StackSettings, environ: Mapping[str, str]) -> DockerEngine:
+    return daemon.preflight(settings, environ)
 
 
 def deploy(args: TargetArgs) -> HasuraTarget:

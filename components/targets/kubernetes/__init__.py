@@ -3,76 +3,66 @@
 The deploy reaches Hasura at `hasura.publicUrl` (an Ingress or a load balancer in front of the Service `hasura`);
 apps in the cluster use the Service directly. Postgres is `databaseUrl` (a managed database: recommended for
 production) or, for dev and test stacks, a StatefulSet in the same namespace whose volume claim is never deleted.
+
+The objects are in `resources`, imported by `deploy` only: checking settings loads no Kubernetes SDK.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
+from collections.abc import Mapping
 
-import pulumi
-import pulumi_kubernetes as kubernetes
-
-from components.providers.generated_secret import secret_or_generated
+from components.config.settings import StackSettings
+from components.config.stack_checks import key_name, public_url_problems, secret_problems
 from components.targets.base import HasuraTarget, TargetArgs
-from components.targets.hasura_env import CONTAINER_PORT
-from components.targets.kubernetes.hasura import SERVICE_NAME, HasuraArgs, deploy_hasura
-from components.targets.kubernetes.objects import Placement
-from components.targets.kubernetes.postgres import PostgresArgs, deploy_postgres
+from components.targets.kubernetes import kubeconfig
+
+
+#: Keys that configure Docker containers only, and why each does nothing on the `kubernetes` target.
+_DOCKER_ONLY_KEYS = {
+    ("hasura", "port"): "Hasura publishes no host port there; it listens on 8080 behind the Service `hasura`. "
+                        "Fix: remove the key; the deploy and apps outside the cluster use hasura.publicUrl",
+    ("hasura", "bind_address"): "Hasura publishes no host port there; it listens on 8080 behind the Service "
+                                "`hasura`. Fix: remove the key; the deploy and apps outside the cluster use "
+                                "hasura.publicUrl",
+    ("postgres", "host_port"): "the in-cluster Postgres is reachable only inside the cluster (Service `postgres`). "
+                               "Fix: remove the key; from this machine use `kubectl port-forward "
+                               "statefulset/postgres 5432:5432 -n <namespace>`",
+    ("postgres", "protect_volume"): "the data volume claim is always kept there (retained on destroy, on "
+                                    "replacement and on scale-down). Fix: remove the key",
+}
+
+
+def problems(settings: StackSettings, stack: str) -> list[str]:
+    """The deploy reaches Hasura through `hasura.publicUrl`; Docker-only keys and, with `databaseUrl`, the in-cluster
+    Postgres keys would silently do nothing."""
+    found = public_url_problems(settings, stack, missing=(
+        "hasura.publicUrl: required with target `kubernetes`: the URL at which this machine reaches Hasura (an "
+        "Ingress or load balancer) to apply metadata and run the smoke check. Fix: `pulumi config set --path "
+        "hasura.publicUrl https://graphql.example.com` (no /v1/graphql)"))
+    for (section, key), why in _DOCKER_ONLY_KEYS.items():
+        model = getattr(settings, section)
+        if key in model.model_fields_set:
+            found.append(f"{section}.{key_name(model, key)}: the `kubernetes` target ignores it: {why}")
+    if settings.database_url is not None:
+        for key in sorted(settings.postgres.model_fields_set - {key for section, key in _DOCKER_ONLY_KEYS
+                                                                if section == "postgres"}):
+            found.append(f"postgres.{key_name(settings.postgres, key)}: `databaseUrl` replaces the in-cluster "
+                         "Postgres, so this key would do nothing. Fix: remove the key (or remove databaseUrl to run "
+                         "Postgres in the cluster)")
+        if "postgres_storage" in settings.kubernetes.model_fields_set:
+            found.append("kubernetes.postgresStorage: `databaseUrl` replaces the in-cluster Postgres, so no volume "
+                         "claim is made. Fix: remove the key (or remove databaseUrl to run Postgres in the cluster)")
+        if settings.postgres_password is not None:
+            found.append("postgresPassword: `databaseUrl` replaces the in-cluster Postgres and carries its own "
+                         "password. Fix: `pulumi config rm postgresPassword`")
+    return found + settings.kubernetes.problems() + secret_problems(settings)
+
+
+def preflight(settings: StackSettings, environ: Mapping[str, str]) -> None:
+    kubeconfig.preflight(settings.kubernetes, environ)
 
 
 def deploy(args: TargetArgs) -> HasuraTarget:
-    settings, name = args.settings, args.name
-    cluster = settings.kubernetes
-    public_url = settings.hasura.public_url
-    assert public_url is not None  # stack_problems made sure
-    provider = kubernetes.Provider(
-        f"{name}-kubernetes",
-        kubeconfig=os.path.expanduser(cluster.kubeconfig) if cluster.kubeconfig is not None else None,
-        context=cluster.context,
-        enable_server_side_apply=True,
-        # By default the provider replaces a Secret or ConfigMap whenever its data changes; with the fixed names
-        # here that is a delete before the create, and the Deployment and StatefulSet that read them were replaced
-        # with it (every pod at once). Updated in place, the digest in the pod templates rolls the pods instead.
-        enable_secret_mutable=True,
-        enable_config_map_mutable=True,
-        opts=pulumi.ResourceOptions(parent=args.parent))
-    labels = {"app.kubernetes.io/part-of": "clerk-hasura", "app.kubernetes.io/instance": f"{args.project}-{args.stack}"}
-    namespace_name = cluster.resolved_namespace(args.project, args.stack)
+    from components.targets.kubernetes.resources import deploy_kubernetes
 
-    place = Placement(namespace=namespace_name, labels=labels, field_manager=f"{args.project}-{args.stack}",
-                      skip_await=cluster.skip_await,
-                      opts=pulumi.ResourceOptions(parent=args.parent, provider=provider))
-    if cluster.create_namespace:
-        namespace = kubernetes.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=namespace_name, labels=labels,
-                                                       annotations=place.annotations()),
-            # Deleting a namespace deletes every object in it: the in-cluster Postgres' volume claim, also one retained
-            # from before a switch to `databaseUrl`. So Pulumi never deletes it; a later deploy adopts it.
-            opts=place.options(retain_on_delete=True))
-        # Every other object refers to the namespace through it, so it is created first.
-        place = dataclasses.replace(place, namespace=namespace.metadata.name)
-
-    outputs: dict[str, pulumi.Input] = {"kubernetesNamespace": place.namespace}
-    if settings.database_url is not None:
-        database_url = pulumi.Output.secret(settings.database_url.get_secret_value())
-    else:
-        password = secret_or_generated(f"{name}-postgres-password", settings.postgres_password,
-                                       pulumi.ResourceOptions(parent=args.parent))
-        postgres = deploy_postgres(name, PostgresArgs(
-            settings=settings.postgres, storage=cluster.postgres_storage, password=password), place, namespace_name)
-        database_url = postgres.url
-    outputs["postgresUrl"] = database_url
-
-    hasura = deploy_hasura(name, HasuraArgs(
-        hasura=settings.hasura, kubernetes=cluster, stack=args.stack, database_url=database_url,
-        admin_secret=args.admin_secret, jwt_secret=args.jwt_secret), place)
-    outputs["internalGraphqlUrl"] = \
-        f"http://{SERVICE_NAME}.{namespace_name}.svc.cluster.local:{CONTAINER_PORT}/v1/graphql"
-    # The API server raises the generation on every change of the Deployment's spec, a new pod template included;
-    # the uid tells a re-created Deployment from the old one.
-    metadata = hasura.deployment.metadata
-    instance = pulumi.Output.all(metadata.uid, metadata.generation).apply(lambda values: f"{values[0]}/{values[1]}")
-    return HasuraTarget(deployer_url=public_url, public_url=public_url, instance=instance,
-                        serving=[hasura.deployment], outputs=outputs)
+    return deploy_kubernetes(args)
