@@ -4,14 +4,22 @@ Pure but for the file writes: `render_metadata_files` turns a metadata document 
 into the CLI's layout (`cli/internal/metadataobject/*`; hasura.md §2.1), which `loader.load_project` reads back
 into the same document:
 
-- `databases/databases.yaml`: the sources (name, kind, configuration, other keys, then
-  `tables: "!include <source>/tables/tables.yaml"` and, when there are functions, `functions: …`);
+- `databases/databases.yaml`: the sources with the keys the CLI's `Source` struct declares, in its order: name,
+  kind, configuration, query_tags, customization, health_check, logical_models, native_queries,
+  stored_procedures, then `tables: "!include <source>/tables/tables.yaml"` and, when there are functions,
+  `functions: …` (`cli/internal/metadataobject/sources/sources.go` SourceWithNormalFields/Source: a key the
+  struct has no field for is not written, as by the CLI);
 - `databases/<source>/tables/tables.yaml`: one `- "!include <schema>_<table>.yaml"` per table, each table in its
   own file (`cli/internal/metadataobject/sources/sources.go` Export); functions alike under `functions/`;
-- one file per other top-level key (`allow_list.yaml`, `remote_schemas.yaml`, …), written with its empty value
-  when the server leaves the key out; `version.yaml`; `actions.yaml` and an empty `actions.graphql`.
+- one file per other top-level key (`allow_list.yaml`, `remote_schemas.yaml`, …) as the server orders it
+  (metadataobject.go DefaultExport), written with its empty value when the server leaves the key out;
+  `version.yaml`; `actions.yaml` and an empty `actions.graphql`;
+- `query_collections.yaml` through the CLI's own struct (querycollections/query_collections.go Export): each
+  collection `name` then `definition.queries`, each query `name` then `query`, the query text reformatted by
+  gqlparser's printer (`graphql_format.format_query`); a collection's `comment` is not written, as by the CLI.
 
-YAML as the CLI's encoder writes it: keys in the server's order, 2-space indentation with list items indented
+Every file is byte for byte what `hasura metadata export` (v2.48) writes for the same metadata, proven against
+files written by hand from the CLI's source (tests/data/cli_export). YAML as the CLI's encoder writes it: keys in the server's order, 2-space indentation with list items indented
 under their key, `!include` strings double-quoted, multi-line strings as `|` blocks, no line wrapping.
 
 `write_metadata_files` rewrites a file only when what it says changed (YAML compared as data), so an export
@@ -28,6 +36,7 @@ from typing import Any
 import yaml
 
 from components.errors import ClerkHasuraError
+from components.hasura.graphql_format import GraphQLFormatError, format_query
 from components.hasura.loader import TOP_LEVEL_FILES, parse_yaml
 
 #: The value each top-level file holds when the live metadata leaves its key out (as `hasura metadata export`).
@@ -46,8 +55,11 @@ EMPTY_TOP_LEVEL = {
     "rest_endpoints.yaml": [],
 }
 NO_ACTIONS = {"actions": [], "custom_types": {"enums": [], "input_objects": [], "objects": [], "scalars": []}}
-_SOURCE_KEYS_FIRST = ("name", "kind", "configuration")
-_INCLUDED_KEYS = ("tables", "functions")
+#: The keys of a source the CLI writes into databases.yaml before `tables`/`functions`, in its struct's order
+#: (sources.go SourceWithNormalFields; name/kind/configuration always, the others only when present).
+_SOURCE_FIELDS = ("name", "kind", "configuration", "query_tags", "customization", "health_check", "logical_models",
+                  "native_queries", "stored_procedures")
+_ALWAYS_WRITTEN = ("name", "kind", "configuration")
 
 
 class ExportError(ClerkHasuraError):
@@ -101,19 +113,49 @@ def render_metadata_files(metadata: dict[str, Any]) -> dict[str, str]:
              "actions.yaml": dump_yaml(NO_ACTIONS), "actions.graphql": ""}
     for file_name, key in TOP_LEVEL_FILES.items():
         value = metadata.get(key)
+        if key == "query_collections" and value is not None:
+            value = _cli_query_collections(value)
         files[file_name] = dump_yaml(value if value is not None else EMPTY_TOP_LEVEL[file_name])
     sources = []
     for source in metadata.get("sources") or []:
-        entry = {key: source[key] for key in _SOURCE_KEYS_FIRST if key in source}
-        entry |= {key: value for key, value in source.items() if key not in (*_SOURCE_KEYS_FIRST, *_INCLUDED_KEYS)}
-        files.update(_included_files(source["name"], "tables", "table", source.get("tables") or []))
-        entry["tables"] = f"!include {source['name']}/tables/tables.yaml"
+        entry = {key: source.get(key) for key in _SOURCE_FIELDS if key in _ALWAYS_WRITTEN or key in source}
+        # A source without a tables key is written `tables: null` (the struct's field is not omitempty).
+        entry["tables"] = None
+        if "tables" in source:
+            files.update(_included_files(source["name"], "tables", "table", source["tables"] or []))
+            entry["tables"] = f"!include {source['name']}/tables/tables.yaml"
         if source.get("functions"):
             files.update(_included_files(source["name"], "functions", "function", source["functions"]))
             entry["functions"] = f"!include {source['name']}/functions/functions.yaml"
+        elif "functions" in source:
+            entry["functions"] = source["functions"]  # an empty list stays as it is (only its items get files)
         sources.append(entry)
     files["databases/databases.yaml"] = dump_yaml(sources)
     return files
+
+
+def _cli_query_collections(collections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Collections as the CLI's `querycollection` struct re-encodes them: `name` (when given), then
+    `definition: {queries: [...]}` with each query's `name` (when given) and its reformatted `query` (left out
+    when empty); other keys, the collection's `comment` among them, are not written."""
+    written = []
+    for collection in collections:
+        entry: dict[str, Any] = {"name": collection["name"]} if "name" in collection else {}
+        queries = []
+        for query in (collection.get("definition") or {}).get("queries") or []:
+            item: dict[str, Any] = {"name": query["name"]} if "name" in query else {}
+            text = query.get("query") or ""
+            if text:
+                try:
+                    item["query"] = format_query(text) or text
+                except GraphQLFormatError as error:
+                    raise ExportError(f"query {query.get('name')!r} of query collection {collection.get('name')!r} "
+                                      f"is {error}; the Hasura CLI cannot export it either. Fix: correct that "
+                                      "query in the Hasura console and export again") from None
+            queries.append(item)
+        entry["definition"] = {"queries": queries}
+        written.append(entry)
+    return written
 
 
 def _included_files(source: str, folder: str, key: str, items: list[dict[str, Any]]) -> dict[str, str]:

@@ -36,6 +36,8 @@ _PERMISSION_KEYS = {
 _REQUIRED_PERMISSION_KEYS = {"select": ("columns", "filter"), "insert": ("check",), "update": ("columns", "filter"),
                              "delete": ("filter",)}  # fmt: skip
 _DEFAULT_CONNECTION_LIFETIME = 600
+#: Hasura/RQL/Types/Common.hs defaultActionTimeoutSecs.
+_DEFAULT_ACTION_TIMEOUT = 30
 _EMPTY_INTROSPECTION_OPTIONS = {"disabled_for_roles": []}
 
 EMPTY_METADATA: dict[str, Any] = {"version": 3, "sources": []}
@@ -187,8 +189,73 @@ def normalize_metadata(doc: Any, path: str, *, current: dict[str, Any]) -> dict[
         if not _is_empty(doc.get(key)) and doc[key] != _EMPTY_INTROSPECTION_OPTIONS:
             # An introspection setting that disables nothing is dropped like every empty value
             # (Serialization.hs introspectionDisabledRolesToOrdJSON = ifNotEmpty (== mempty)).
-            out[key] = doc[key]
+            out[key] = _EXPORT_SHAPES.get(key, lambda value, _: value)(doc[key], f"{path}.{key}")
     return out
+
+
+def normalize_query_collections(collections: Any, path: str) -> list[dict[str, Any]]:
+    """Sorted by name; each `name`, `definition`, then `comment` when given (Hasura/RQL/Types/Metadata/
+    Serialization.hs queryCollectionsToOrdJSONList: listToMaybeArraySort … _ccName, createCollectionToOrdJSON);
+    the definition as `{"queries": [{"name", "query"}]}` (Hasura/RQL/Types/QueryCollection.hs CollectionDef and
+    ListedQuery, derived ToJSON in field order)."""
+    out = []
+    for index, collection in enumerate(collections):
+        where = f"{path}[{index}]"
+        name = _require(collection, "name", where)
+        definition = _require(collection, "definition", where)
+        queries = [{"name": _require(q, "name", f"{where}.definition.queries[{i}]"),
+                    "query": _require(q, "query", f"{where}.definition.queries[{i}]")}
+                   for i, q in enumerate(_require(definition, "queries", f"{where}.definition"))]
+        entry: dict[str, Any] = {"name": name, "definition": {"queries": queries}}
+        if collection.get("comment") is not None:
+            entry["comment"] = collection["comment"]
+        out.append(entry)
+    return sorted(out, key=lambda c: c["name"])
+
+
+def normalize_actions(actions: Any, path: str) -> list[dict[str, Any]]:
+    """Sorted by name: `name`, `definition`, `comment` and `permissions` only when given; in the definition
+    handler, output_type, forward_client_headers (when true), headers and arguments (when any), the transforms,
+    type (+ kind for a mutation), timeout (when not 30); an argument's `description` only when it is not null
+    (Serialization.hs actionMetadataToOrdJSONList / actionDefinitionToOrdJSON / argDefinitionToOrdJSON:
+    maybeAnyToMaybeOrdPair "description")."""
+    out = []
+    for index, action in enumerate(actions):
+        where = f"{path}[{index}]"
+        name = _require(action, "name", where)
+        given = _require(action, "definition", where)
+        definition: dict[str, Any] = {"handler": _require(given, "handler", f"{where}.definition"),
+                                      "output_type": _require(given, "output_type", f"{where}.definition")}
+        if given.get("forward_client_headers"):
+            definition["forward_client_headers"] = True
+        if given.get("headers"):
+            definition["headers"] = given["headers"]
+        if given.get("arguments"):
+            definition["arguments"] = [
+                {"name": a["name"], "type": a["type"],
+                 **({"description": a["description"]} if a.get("description") is not None else {})}
+                for a in given["arguments"]
+            ]
+        for key in ("request_transform", "response_transform"):
+            if given.get(key) is not None:
+                definition[key] = given[key]
+        definition["type"] = given.get("type", "mutation")
+        if definition["type"] == "mutation":
+            definition["kind"] = given.get("kind", "synchronous")
+        if given.get("timeout", _DEFAULT_ACTION_TIMEOUT) != _DEFAULT_ACTION_TIMEOUT:
+            definition["timeout"] = given["timeout"]
+        entry: dict[str, Any] = {"name": name, "definition": definition}
+        if action.get("comment") is not None:
+            entry["comment"] = action["comment"]
+        if action.get("permissions"):
+            entry["permissions"] = [{"role": p["role"], **({"comment": p["comment"]} if p.get("comment") else {})}
+                                    for p in action["permissions"]]
+        out.append(entry)
+    return sorted(out, key=lambda a: a["name"])
+
+
+#: Top-level keys whose export shape the double rebuilds (the others are kept as given).
+_EXPORT_SHAPES = {"query_collections": normalize_query_collections, "actions": normalize_actions}
 
 
 # ---------------------------------------------------------------------------------------------------------------
