@@ -19,7 +19,7 @@ import pytest
 from tests.pulumi_harness import PROJECT_DIR
 
 PLACEHOLDER_KEY = "pk_test_aGFwcHktaGlwcG8tMTIuY2xlcmsuYWNjb3VudHMuZGV2JA"
-TOOLS = ("bash", "env", "grep", "cat", "mkdir", "head", "dirname", "sed")
+TOOLS = ("bash", "env", "grep", "cat", "mkdir", "head", "tail", "sort", "tee", "dirname", "sed")
 
 RECORDER = """#!/usr/bin/env bash
 python3 - "$0" "$@" <<'EOF'
@@ -29,11 +29,23 @@ with open(os.environ["CALLS_FILE"], "a") as calls:
         k: os.environ.get(k) for k in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "DOCKER_HOST")}}) + "\\n")
 EOF
 """
+#: `docker version --format '{{.Server.APIVersion}}'` of Docker Engine 28.2 (API 1.50).
 DOCKER_OK = RECORDER + """
 case "$1" in
-  version) echo 28.2.2 ;;
+  version) echo 1.50 ;;
   context) echo unix:///home/me/.docker/run/docker.sock ;;
 esac
+"""
+#: Docker Engine 19.03 speaks API 1.40, one below the minimum (20.10, API 1.41, what Debian 12 ships).
+DOCKER_19_03 = """#!/usr/bin/env bash
+echo 1.40
+"""
+DOCKER_20_10 = DOCKER_OK.replace("echo 1.50", "echo 1.41")
+#: `pulumi stack ls --json` on a backend that already holds the stacks (the file backend's shape, names bare).
+PULUMI_WITH_STACKS = RECORDER + """
+if [ "$1 $2" = "stack ls" ]; then
+  printf '[\\n  {\\n    "name": "dev",\\n    "current": false\\n  },\\n  {\\n    "name": "staging",\\n    "current": true\\n  }\\n]\\n'
+fi
 """
 DOCKER_NO_ENGINE = """#!/usr/bin/env bash
 echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2
@@ -107,7 +119,9 @@ def test_the_dev_stack_deploys_with_a_local_backend_and_the_default_passphrase(p
     assert completed.returncode == 0, completed.stderr
     pulumi_calls = [c for c in calls if c["tool"] == "pulumi"]
     assert [c["args"] for c in pulumi_calls] == [
-        ["stack", "select", "--create", "--secrets-provider", "passphrase", "dev", "--non-interactive"],
+        ["stack", "ls", "--json", "--non-interactive"],
+        # Created, never selected: `pulumi …` without --stack keeps acting on the stack the user selected.
+        ["stack", "init", "--secrets-provider", "passphrase", "--no-select", "--non-interactive", "dev"],
         # --refresh: the deploy compares with what is live, so it repairs drift.
         ["up", "--refresh", "--stack", "dev", "--yes"],
         ["stack", "output", "--json", "--show-secrets", "--stack", "dev"],
@@ -134,8 +148,8 @@ def test_another_stack_needs_a_passphrase(project, tmp_path):
     completed, calls = deploy(project, path, "staging", PULUMI_CONFIG_PASSPHRASE="correct horse battery")
     assert completed.returncode == 0, completed.stderr
     pulumi_calls = [c for c in calls if c["tool"] == "pulumi"]
-    assert pulumi_calls[0]["args"][-2:] == ["staging", "--non-interactive"]
-    assert pulumi_calls[1]["args"] == ["up", "--refresh", "--stack", "staging"]
+    assert pulumi_calls[1]["args"][0:2] == ["stack", "init"] and pulumi_calls[1]["args"][-1] == "staging"
+    assert pulumi_calls[2]["args"] == ["up", "--refresh", "--stack", "staging"]
     assert all(c["env"]["PULUMI_CONFIG_PASSPHRASE"] == "correct horse battery" for c in pulumi_calls)
 
 
@@ -165,3 +179,63 @@ def test_a_stack_on_another_target_needs_no_docker(project, tmp_path):
 
 def test_the_script_is_executable_in_the_repository():
     assert os.access(PROJECT_DIR / "scripts" / "deploy", os.X_OK)
+
+
+def test_an_existing_stack_is_neither_created_nor_selected(project, tmp_path):
+    path = bin_dir(tmp_path, docker=DOCKER_OK, pulumi=PULUMI_WITH_STACKS)
+    completed, calls = deploy(project, path, "dev", "--yes")
+    assert completed.returncode == 0, completed.stderr
+    commands = [c["args"][:2] for c in calls if c["tool"] == "pulumi"]
+    assert commands == [["stack", "ls"], ["up", "--refresh"], ["stack", "output"]]
+    assert all(c["args"][:2] != ["stack", "select"] for c in calls)
+
+
+def test_an_engine_older_than_docker_20_10_is_refused_with_the_minimum(project, tmp_path):
+    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_19_03, pulumi=RECORDER))
+    assert completed.returncode == 2
+    assert "Docker Engine 20.10 (API 1.41) or newer: the engine the docker CLI reaches speaks API 1.40" \
+        in completed.stderr
+    assert calls == []
+
+    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_20_10, pulumi=RECORDER), "--yes")
+    assert completed.returncode == 0, completed.stderr
+
+
+def test_init_creates_only_the_backend_and_the_stack_so_secrets_can_be_set_before_the_first_deploy(project, tmp_path):
+    # Nothing but the pulumi CLI is needed: no Docker, no Python check, the example key still in place.
+    (project / "Pulumi.dev.yaml").write_text((PROJECT_DIR / "Pulumi.dev.yaml").read_text())
+    completed, calls = deploy(project, bin_dir(tmp_path, pulumi=RECORDER), "staging", "--init",
+                              PULUMI_CONFIG_PASSPHRASE="correct horse battery", PYTHON="python3.0-not-installed")
+    assert completed.returncode == 0, completed.stderr
+    assert [c["args"] for c in calls] == [
+        ["stack", "ls", "--json", "--non-interactive"],
+        ["stack", "init", "--secrets-provider", "passphrase", "--no-select", "--non-interactive", "staging"]]
+    assert (project / ".pulumi-state").is_dir()
+    assert f"export PULUMI_BACKEND_URL='file://{project}/.pulumi-state'" in completed.stderr
+    assert "pulumi config set --secret --stack staging" in completed.stderr
+    assert "correct horse battery" not in completed.stderr + completed.stdout
+
+
+def test_a_backend_url_set_by_ci_is_used_instead_of_the_local_one(project, tmp_path):
+    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=RECORDER), "--yes",
+                              PULUMI_BACKEND_URL="s3://team-bucket/clerk-hasura")
+    assert completed.returncode == 0, completed.stderr
+    assert {c["env"]["PULUMI_BACKEND_URL"] for c in calls if c["tool"] == "pulumi"} == {"s3://team-bucket/clerk-hasura"}
+    assert not (project / ".pulumi-state").exists()
+
+
+def test_the_smoke_report_is_also_written_where_deploy_smoke_report_says(project, tmp_path):
+    report = tmp_path / "smoke.txt"
+    (project / ".venv" / "bin" / "python").write_text(RECORDER + "\necho 'PASS  healthz'\n")
+    completed, _ = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=RECORDER), "--yes",
+                          DEPLOY_SMOKE_REPORT=str(report))
+    assert completed.returncode == 0, completed.stderr
+    assert report.read_text() == "PASS  healthz\n"
+    assert "PASS  healthz" in completed.stdout
+
+
+def test_the_example_key_comment_goes_away_with_the_readme_edit():
+    """The README's `perl -pi` edit replaces the key; no comment may still call the new key a placeholder."""
+    edited = (PROJECT_DIR / "Pulumi.dev.yaml").read_text().replace(PLACEHOLDER_KEY, "pk_test_Y2xlcmsuZXhhbXBsZS5jb20k")
+    assert "placeholder" not in edited.lower()
+    assert "REPLACE" not in edited
