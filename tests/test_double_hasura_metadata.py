@@ -334,7 +334,8 @@ def test_unknown_source_in_run_sql(admin):
 def test_healthz_and_version_are_public(hasura_double):
     health = http.get(f"{hasura_double.url}/healthz")
     assert (health.status_code, health.text) == (200, "OK")
-    assert http.get(f"{hasura_double.url}/v1/version").json()["version"].startswith("v2.")
+    # Hasura/App.hs getExtraDataForVersionAPI adds `server_type: ce` to the version.
+    assert http.get(f"{hasura_double.url}/v1/version").json() == {"version": "v2.48.10", "server_type": "ce"}
 
 
 
@@ -391,5 +392,14 @@ def test_config_endpoint_reports_auth_mode_to_admins_only(hasura_double):
     config = http.get(f"{hasura_double.url}/v1alpha1/config", headers={"X-Hasura-Admin-Secret": hasura_double.admin_secret})
     body = config.json()
     assert (body["is_admin_secret_set"], body["is_jwt_set"]) == (True, True)
-    assert body["jwt"] == {"claims_format": "json", "claims_namespace": "https://hasura.io/jwt/claims"}
+    # Hasura/Server/API/Config.hs: `jwt` is a list of JWTInfo (claims_namespace, claims_format, claims_map).
+    assert body["jwt"] == [{"claims_namespace": "https://hasura.io/jwt/claims", "claims_format": "json",
+                            "claims_map": None}]
+    assert list(body) == ["version", "is_function_permissions_inferred", "is_remote_schema_permissions_enabled",
+                          "is_admin_secret_set", "is_auth_hook_set", "is_jwt_set", "jwt", "is_allow_list_enabled",
+                          "live_queries", "streaming_queries", "console_assets_dir", "experimental_features",
+                          "is_prometheus_metrics_enabled", "default_naming_convention", "feature_flags",
+                          "is_apollo_federation_enabled"]
+    assert (body["live_queries"], body["console_assets_dir"]) == ({"batch_size": 100, "refetch_delay": 1},
+                                                                  "/srv/console-assets")
     assert http.get(f"{hasura_double.url}/v1alpha1/config").json()["code"] == "invalid-headers"

