@@ -45,6 +45,7 @@ from typing import Any
 
 import yaml
 
+from tests.doubles.docker_version import DockerVersionDouble
 from tests.fixtures.jwks import serve_jwks  # noqa: F401 - part of the harness's API
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -165,17 +166,21 @@ def run_program(
         "program": str(program),
         "mock_outputs": dict(mock_outputs or {}),
     }
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "CLERK_HASURA_"))}
+    child_env = {k: v for k, v in os.environ.items()
+                 if not k.startswith(("PULUMI_", "CLERK_HASURA_")) and k != "DOCKER_HOST"}
     child_env |= {
         "PULUMI_CONFIG": json.dumps({f"{PROJECT}:{key}": _config_string(value) for key, value in config.items()}),
         "PULUMI_CONFIG_SECRET_KEYS": json.dumps([f"{PROJECT}:{key}" for key in secret_keys]),
         "PYTHONPATH": str(PROJECT_DIR),
         **(env or {}),
     }
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.pulumi_harness", json.dumps(request)],
-        cwd=program.parent, env=child_env, capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS,
-    )
+    with DockerVersionDouble() as docker_host:
+        # No Docker engine under mocks: the docker target's preflight asks this one (unless the test names its own).
+        child_env.setdefault("DOCKER_HOST", docker_host)
+        completed = subprocess.run(
+            [sys.executable, "-m", "tests.pulumi_harness", json.dumps(request)],
+            cwd=program.parent, env=child_env, capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS,
+        )
     if completed.returncode != 0:
         raise AssertionError(f"the harness itself failed (exit {completed.returncode}):\n{completed.stderr}")
     result = json.loads(completed.stdout.splitlines()[-1])

@@ -10,6 +10,7 @@ from urllib.parse import quote
 import pytest
 
 from components.config.containers import DEFAULT_HASURA_IMAGE, DEFAULT_POSTGRES_IMAGE
+from tests.doubles.docker_version import OLDEST, DockerVersionDouble
 from tests.fixtures.jwks import new_rsa_signing_key
 from tests.pulumi_harness import ProgramRun, Secret, example_dev_config, mock_generated_secret, plaintext_leaks, \
     run_program, serve_jwks, with_overrides
@@ -192,8 +193,9 @@ def test_postgres_has_a_pg_isready_healthcheck_and_is_created_healthy(runs):
     assert inputs["wait"] is True and inputs["waitTimeout"] >= 60
     assert inputs["restart"] == "unless-stopped"
     assert inputs["stopTimeout"] >= 30 and inputs["destroyGraceSeconds"] >= 30
-    # Docker applies health check changes only to new containers, and `wait` runs only at create.
-    assert postgres.replace_on_changes == ["*"]
+    # Docker applies health check changes only to new containers, and `wait` runs only at create. The container
+    # name is fixed, so a replace the engine forces must delete the old container first.
+    assert postgres.replace_on_changes == ["*"] and postgres.delete_before_replace
     env = env_of(runs["dev"], POSTGRES)
     assert env["POSTGRES_USER"] == "postgres" and env["POSTGRES_DB"] == "app"
     assert env["PGDATA"] == "/var/lib/postgresql/data"
@@ -220,18 +222,40 @@ def test_hasura_is_created_after_postgres_is_healthy_and_waits_for_healthz(runs)
     assert inputs["healthcheck"]["tests"][0] == "CMD"
     assert "curl" in inputs["healthcheck"]["tests"] and inputs["healthcheck"]["tests"][-1].endswith(":8080/healthz")
     assert inputs["wait"] is True and inputs["waitTimeout"] >= 60
-    assert hasura.replace_on_changes == ["*"]
+    assert hasura.replace_on_changes == ["*"] and hasura.delete_before_replace
     # A replace or destroy stops Hasura with SIGTERM and waits for in-flight requests before Docker kills it.
     assert inputs["stopTimeout"] >= 10 and inputs["destroyGraceSeconds"] >= 10
 
 
 def test_health_checks_probe_often_while_starting_and_rarely_afterwards(runs):
     # `wait` returns on the first healthy probe: probing every 500 ms at start wastes at most half a second per
-    # container (every 2 s before), and a running container is probed every 10 s.
+    # container (every 2 s before), and a running container is probed every 10 s. Durations are written as the
+    # provider reads them back (Go's `2m0s`, not `120s`), or every refresh is a diff.
     for name in (POSTGRES, HASURA):
         check = runs["dev"].one(CONTAINER, name).plain_inputs["healthcheck"]
         assert check["startInterval"] == "500ms" and check["interval"] == "10s", name
-        assert check["startPeriod"] == "120s", name
+        assert check["startPeriod"] == "2m0s" and check["timeout"] == "5s", name
+
+
+def test_an_engine_older_than_docker_25_gets_no_start_interval(dev_config):
+    # Docker 20.10 (API 1.41) refuses a create with `start_interval` (needs API 1.44): probe every 2 s instead.
+    with DockerVersionDouble(OLDEST) as docker_host:
+        run = run_program("dev", dev_config, env={"DOCKER_HOST": docker_host}).check()
+    for name in (POSTGRES, HASURA):
+        check = run.one(CONTAINER, name).plain_inputs["healthcheck"]
+        assert "startInterval" not in check and check["interval"] == "2s" and check["startPeriod"] == "2m0s", name
+
+
+def test_an_unsupported_or_absent_docker_engine_stops_the_deploy_before_anything_is_created(dev_config):
+    with DockerVersionDouble({**OLDEST, "Version": "19.03.15", "ApiVersion": "1.40"}) as docker_host:
+        old = run_program("dev", dev_config, env={"DOCKER_HOST": docker_host})
+    assert old.error is not None and "Docker Engine 19.03.15 (API 1.40)" in old.error, old.error
+    assert "the oldest this project supports is Docker Engine 20.10 (API 1.41)" in old.error
+    absent = run_program("dev", dev_config, env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert absent.error is not None and "no Docker engine answered at unix:///nonexistent/docker.sock" in absent.error
+    assert "Fix: start Docker" in absent.error
+    for run in (old, absent):
+        assert run.registrations == [] and "Traceback" not in run.error
 
 
 def test_hasura_environment_on_dev(runs):

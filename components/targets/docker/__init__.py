@@ -55,6 +55,7 @@ def deploy(args: TargetArgs) -> HasuraTarget:
     child = pulumi.ResourceOptions(parent=args.parent)
     docker_name = docker_name_prefix(args.project, args.stack)
     labels = {"clerk-hasura.project": args.project, "clerk-hasura.stack": args.stack}
+    docker_engine: DockerEngine = args.preflight
 
     # A user-defined bridge, not `internal`: Hasura must reach Clerk's JWKS, and Docker publishes no ports
     # from internal networks. Postgres stays private by publishing nothing unless `postgres.hostPort` is set.
@@ -71,7 +72,7 @@ def deploy(args: TargetArgs) -> HasuraTarget:
         password = secret_or_generated(f"{name}-postgres-password", settings.postgres_password, child)
         database = Database(f"{name}-postgres", DatabaseArgs(
             settings=settings.postgres, docker_name=docker_name, network_name=network.name, password=password,
-            protect_volume=settings.postgres.resolved_protect_volume(args.stack), labels=labels,
+            protect_volume=settings.postgres.resolved_protect_volume(args.stack), labels=labels, engine=docker_engine,
         ), opts=child)
         database_url = database.internal_url
         depends_on = [database.container]
@@ -81,7 +82,7 @@ def deploy(args: TargetArgs) -> HasuraTarget:
     engine = Engine(f"{name}-hasura", EngineArgs(
         settings=settings.hasura, stack=args.stack, docker_name=docker_name, network_name=network.name,
         network_alias=HASURA_NETWORK_ALIAS, database_url=database_url, admin_secret=args.admin_secret,
-        jwt_secret=args.jwt_secret, depends_on=depends_on, labels=labels,
+        jwt_secret=args.jwt_secret, depends_on=depends_on, labels=labels, engine=docker_engine,
     ), opts=child)
     outputs["internalGraphqlUrl"] = f"http://{HASURA_NETWORK_ALIAS}:{CONTAINER_PORT}/v1/graphql"
     public = settings.hasura.public_url or settings.hasura.local_url()

@@ -16,6 +16,8 @@ import pulumi
 import pulumi_docker as docker
 
 from components.config.containers import PostgresSettings
+from components.targets.docker.daemon import DockerEngine
+from components.targets.docker.health import health_check
 from components.targets.postgres_entrypoint import ENTRYPOINT_SCRIPT, PASSWORD_SYNCED_MARKER
 
 #: The name Hasura (and app containers on the network) reach Postgres by.
@@ -35,6 +37,8 @@ class DatabaseArgs:
     """Secret."""
     protect_volume: bool
     labels: dict[str, str]
+    engine: DockerEngine
+    """The Docker engine found at preview: decides the health check's form."""
 
 
 class Database(pulumi.ComponentResource):
@@ -83,12 +87,9 @@ class Database(pulumi.ComponentResource):
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[NETWORK_ALIAS])],
             ports=[docker.ContainerPortArgs(internal=PORT, external=settings.host_port, ip="127.0.0.1")]
             if settings.host_port is not None else [],
-            healthcheck=docker.ContainerHealthcheckArgs(
-                tests=["CMD-SHELL", f"pg_isready -q -h 127.0.0.1 -p {PORT} -U \"$POSTGRES_USER\" "
-                                    f"-d \"$POSTGRES_DB\" && test -f {PASSWORD_SYNCED_MARKER}"],
-                # As for Hasura (engine.py): probed every 500 ms while starting, every 10 s afterwards.
-                interval="10s", timeout="5s", retries=3, start_period="120s", start_interval="500ms",
-            ),
+            healthcheck=health_check(["CMD-SHELL", f"pg_isready -q -h 127.0.0.1 -p {PORT} -U \"$POSTGRES_USER\" "
+                                                   f"-d \"$POSTGRES_DB\" && test -f {PASSWORD_SYNCED_MARKER}"],
+                                     args.engine),
             wait=True,
             wait_timeout=180,
             restart="unless-stopped",
@@ -97,8 +98,11 @@ class Database(pulumi.ComponentResource):
             destroy_grace_seconds=60,
             labels=labels,
             # Docker applies a changed health check only to a new container, and `wait` only runs at create; "*"
-            # also replaces a container whose create timed out unhealthy instead of accepting it next time.
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(replace_on_changes=["*"])),
+            # also replaces a stopped container (`~ mustRun`) instead of restarting it unwaited. A replace the
+            # engine forces is create-before-delete unless asked (the provider's own delete-first applies only to
+            # replaces its diff asks for), and the fixed name would conflict: delete first.
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                replace_on_changes=["*"], delete_before_replace=True)),
         )
         self.internal_url = pulumi.Output.secret(pulumi.Output.all(password).apply(
             lambda values: _url(settings, values[0], NETWORK_ALIAS, PORT)))

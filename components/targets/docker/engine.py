@@ -9,6 +9,8 @@ import pulumi
 import pulumi_docker as docker
 
 from components.config.containers import HasuraSettings
+from components.targets.docker.daemon import DockerEngine
+from components.targets.docker.health import health_check
 from components.targets.hasura_env import CONTAINER_PORT, hasura_environment
 
 
@@ -30,6 +32,8 @@ class EngineArgs:
     depends_on: Sequence[pulumi.Resource]
     """Created only after these (the Postgres container, which is created healthy)."""
     labels: dict[str, str]
+    engine: DockerEngine
+    """The Docker engine found at preview: decides the health check's form."""
 
 
 class Engine(pulumi.ComponentResource):
@@ -55,12 +59,8 @@ class Engine(pulumi.ComponentResource):
             envs=pulumi.Output.secret(envs),
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[args.network_alias])],
             ports=[docker.ContainerPortArgs(internal=CONTAINER_PORT, external=settings.port, ip=settings.bind_address)],
-            healthcheck=docker.ContainerHealthcheckArgs(
-                tests=["CMD", "curl", "-fsS", "-o", "/dev/null", f"http://127.0.0.1:{CONTAINER_PORT}/healthz"],
-                # Probed every 500 ms while starting (start_interval, Docker 25+), so `pulumi up` goes on within half
-                # a second of Hasura serving; every 10 s afterwards, unhealthy after 3 misses.
-                interval="10s", timeout="5s", retries=3, start_period="120s", start_interval="500ms",
-            ),
+            healthcheck=health_check(
+                ["CMD", "curl", "-fsS", "-o", "/dev/null", f"http://127.0.0.1:{CONTAINER_PORT}/healthz"], args.engine),
             wait=True,
             # SIGTERM starts Hasura's graceful shutdown (in-flight requests finish); Docker kills only after this.
             stop_timeout=30,
@@ -69,9 +69,9 @@ class Engine(pulumi.ComponentResource):
             wait_timeout=180,
             restart="unless-stopped",
             labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in sorted(args.labels.items())],
-            # See database.py: health check changes and unhealthy creates need a new container.
+            # See database.py: health check changes and unhealthy creates need a new container, deleted first.
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
-                replace_on_changes=["*"], depends_on=list(args.depends_on))),
+                replace_on_changes=["*"], delete_before_replace=True, depends_on=list(args.depends_on))),
         )
         self.url = pulumi.Output.from_input(settings.local_url())
         self.register_outputs({"url": self.url})
