@@ -152,3 +152,32 @@ def test_a_refresh_with_hasura_down_completes_and_the_next_up_reapplies(host, ha
     hasura_double.reset_counts()
     back = host.update(URN, resource_id, unknown, inputs)
     assert back["live_unknown"] is False and hasura_double.writes() == 0  # re-checked; nothing was missing
+
+
+def test_a_refresh_asks_a_hasura_that_does_not_answer_once_and_records_it_unknown(host, hasura_double):
+    # A stopped container refuses or drops the connection: known at once, no waiting (a deploy after `docker stop`
+    # spent 20 of its 21 s in two 10 s read retries). The next apply is the one that waits for Hasura to start.
+    import socket
+    import threading
+
+    inputs, _ = host.check(URN, {}, inputs_for(hasura_double))
+    resource_id, outs = host.create(URN, inputs)
+    listener = socket.create_server(("127.0.0.1", 0))
+    attempts: list[int] = []
+
+    def drop_every_connection() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            attempts.append(1)
+            connection.close()
+
+    threading.Thread(target=drop_every_connection, daemon=True).start()
+    try:
+        _, unknown = host.read(URN, resource_id, {**outs, "hasura_url": f"http://127.0.0.1:{listener.getsockname()[1]}"})
+    finally:
+        listener.close()
+    assert unknown["live_unknown"] is True
+    assert len(attempts) == 1

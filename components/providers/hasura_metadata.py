@@ -28,7 +28,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
     ResourceProvider, UpdateResult
 from pulumi.output import contains_unknowns
 
-from components.hasura.client import HasuraClient, HasuraUnreachable
+from components.hasura.client import DEFAULT_TIMEOUT_SECONDS, HasuraClient, HasuraUnreachable
 from components.hasura.apply import apply_project, diff_metadata, read_applied_migrations
 from components.hasura.loader import MetadataError, MetadataProject, content_hash, \
     normalize_metadata, validate_project
@@ -36,8 +36,11 @@ from components.hasura.loader import MetadataError, MetadataProject, content_has
 #: How long the provider waits for Hasura to answer while it starts (connection errors and 5xx).
 HASURA_START_SECONDS = 180.0
 
-#: A refresh expects a running Hasura: it waits less before recording it unreachable.
-HASURA_READ_SECONDS = 10.0
+#: A refresh asks what is live now: one attempt, no waiting for a Hasura that may never start (a stopped container
+#: refuses at once). Unreachable is recorded as unknown, and the next apply waits for Hasura (HASURA_START_SECONDS).
+HASURA_READ_RETRY_SECONDS = 0.0
+#: ...but an answer that has started may take a while (a large export).
+HASURA_READ_TIMEOUT_SECONDS = 10.0
 
 #: Outputs that hold secrets; the engine only marks same-named secret inputs by itself (pulumi.md §2.4).
 SECRET_OUTPUTS = ["admin_secret"]
@@ -67,7 +70,7 @@ class HasuraMetadataProvider(ResourceProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         sources = sorted({m["source"] for m in props.get("migrations") or []} or {"default"})
         try:
-            with _client(props, retry_seconds=HASURA_READ_SECONDS) as client:
+            with _client(props, retry_seconds=HASURA_READ_RETRY_SECONDS, timeout=HASURA_READ_TIMEOUT_SECONDS) as client:
                 live = normalize_metadata(client.export_metadata().metadata)
                 applied = [str(m.version) for source in sources for m in read_applied_migrations(client, source)]
                 # Read-only: a refresh on every deploy must write nothing (reload_metadata would). The drift
@@ -141,8 +144,9 @@ def _whole_numbers(value: Any) -> Any:
     return value
 
 
-def _client(props: dict[str, Any], retry_seconds: float = HASURA_START_SECONDS) -> HasuraClient:
-    return HasuraClient(props["hasura_url"], props["admin_secret"], retry_seconds=retry_seconds)
+def _client(props: dict[str, Any], retry_seconds: float = HASURA_START_SECONDS,
+            timeout: float = DEFAULT_TIMEOUT_SECONDS) -> HasuraClient:
+    return HasuraClient(props["hasura_url"], props["admin_secret"], retry_seconds=retry_seconds, timeout=timeout)
 
 
 @dataclass(frozen=True)
