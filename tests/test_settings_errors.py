@@ -84,6 +84,8 @@ STATIC_CASES: list[tuple[str, dict[str, Any], str, str]] = [
      "clerk.signingAlgorithm", "clerkSigningKey is not set"),
     ("pinned JWKS with a custom key", {"clerk": {"publishableKey": PK, "jwks": "pinned"},
                                        "clerkSigningKey": HMAC_KEY}, "clerk.jwks", "remove one of the two"),
+    ("JWKS URL with a custom key", {"clerk": {"publishableKey": PK, "jwksUrl": "https://example.com/jwks.json"},
+                                    "clerkSigningKey": HMAC_KEY}, "clerk.jwksUrl", "Hasura would never read it"),
     ("audience a number", {"clerk": {"publishableKey": PK, "audience": 5}}, "clerk.audience", "got 5"),
     ("audience an empty list", {"clerk": {"publishableKey": PK, "audience": []}}, "clerk.audience",
      "non-empty string"),

@@ -121,3 +121,8 @@ def test_command_line_is_read_only_unless_asked_to_write(capsys):
     with pytest.raises(SystemExit):
         _parser().parse_args(["--writes", "--read-only"])
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_a_run_id_set_as_a_number_is_taken():
+    # `pulumi config set --path smoke.runId "$(date +%s)"` (the README's way to rerun the check) stores a number.
+    assert load_settings({"smoke": {"runId": 1764780000}}, environ={}).smoke.run_id == "1764780000"

@@ -200,6 +200,10 @@ def _inspect_clerk(settings: StackSettings) -> tuple[str | None, str | None, lis
         if clerk.jwks == "pinned":
             problems.append("clerk.jwks: `pinned` embeds Clerk's instance key, but clerkSigningKey is set, so tokens "
                             "are verified with that key instead. Fix: remove one of the two")
+        if clerk.jwks_url is not None:
+            problems.append("clerk.jwksUrl: Hasura would never read it: clerkSigningKey is set, so tokens are verified "
+                            "with that key instead. Fix: remove one of the two (`pulumi config rm --path "
+                            "clerk.jwksUrl`, or `pulumi config rm clerkSigningKey` to verify with the JWKS)")
     else:
         if clerk.signing_algorithm is not None:
             problems.append("clerk.signingAlgorithm: only applies to a custom signing key, and clerkSigningKey is not "

@@ -49,6 +49,12 @@ class SmokeSettings(StrictModel):
         """`writes` as configured, else true on the `dev` stack and false on every other (as the console)."""
         return self.writes if self.writes is not None else stack == DEV_STACK
 
+    @field_validator("run_id", mode="before")
+    @classmethod
+    def _run_id(cls, value: object) -> object:
+        # `pulumi config set --path smoke.runId "$(date +%s)"` stores a number: any value that reads as text will do.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
     @field_validator("token_env_var")
     @classmethod
     def _env_var(cls, value: str) -> str:

@@ -105,9 +105,14 @@ def _hasura_user_id(claims: dict[str, Any]) -> str | None:
 def get_user_token(run: SmokeRun, choice: TokenSourceChoice) -> None:
     started = time.perf_counter()
     if choice.name == "none":
-        run.record("user-token", None, f"no token source available ({choice.reason}); the checks needing a user "
-                   "token are skipped. Fix: set clerkSecretKey (development instance), an HMAC clerkSigningKey, "
-                   f"or export a token in {run.target.token_env_var}", started)
+        if run.target.token_source == "none":
+            # Chosen (e.g. the standalone check after a deploy): nothing to fix.
+            run.record("user-token", None, f"no user token ({choice.reason}); the checks needing one are skipped",
+                       started)
+        else:
+            run.record("user-token", None, f"no token source available ({choice.reason}); the checks needing a "
+                       "user token are skipped. Fix: set clerkSecretKey (development instance), an HMAC "
+                       f"clerkSigningKey, or export a token in {run.target.token_env_var}", started)
         return
     try:
         run.user = {"clerk": _token_from_clerk, "signing-key": _token_from_signing_key,
