@@ -67,7 +67,10 @@ class ClerkHasuraStack(pulumi.ComponentResource):
         settings, jwt = args.settings, args.jwt_secret
         child = pulumi.ResourceOptions(parent=self)
 
-        self.admin_secret = secret_or_generated(f"{name}-admin-secret", settings.hasura_admin_secret, child)
+        # A hosted platform may hold the admin secret itself (its preflight found it): then that one is used.
+        platform_secret = getattr(args.target_preflight, "admin_secret", None)
+        self.admin_secret = pulumi.Output.secret(platform_secret) if platform_secret is not None \
+            else secret_or_generated(f"{name}-admin-secret", settings.hasura_admin_secret, child)
         self.target = deploy_target(TargetArgs(
             name=name, settings=settings, project=args.project, stack=args.stack, admin_secret=self.admin_secret,
             jwt_secret=pulumi.Output.secret(jwt.value) if jwt.holds_key else jwt.value, parent=self,

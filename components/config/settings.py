@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from components.clerk.client import DEFAULT_CLERK_API_URL
 from components.config.containers import HasuraSettings, PostgresSettings
+from components.config.hosted import HasuraCloudSettings, NhostSettings
 from components.config.kubernetes import KubernetesSettings
 from components.errors import ClerkHasuraError
 from components.config.base import StrictModel
@@ -42,6 +43,8 @@ SECRET_ENV_VARS = {
     "hasuraAdminSecret": "CLERK_HASURA_HASURA_ADMIN_SECRET",
     "postgresPassword": "CLERK_HASURA_POSTGRES_PASSWORD",
     "databaseUrl": "CLERK_HASURA_DATABASE_URL",
+    "hasuraCloudToken": "CLERK_HASURA_HASURA_CLOUD_TOKEN",
+    "nhostToken": "CLERK_HASURA_NHOST_TOKEN",
 }
 
 #: The variable Clerk's SDKs read the Backend API base from; honoured when `clerk.apiUrl` is unset.
@@ -148,12 +151,20 @@ class StackSettings(BaseSettings):
     smoke: SmokeSettings = Field(default_factory=SmokeSettings)
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
     """Read with `target: kubernetes` only."""
+    hasura_cloud: HasuraCloudSettings = Field(default_factory=HasuraCloudSettings, alias="hasuraCloud")
+    """Read with `target: hasura-cloud` only."""
+    nhost: NhostSettings = Field(default_factory=NhostSettings)
+    """Read with `target: nhost` only."""
     clerk_signing_key: SecretStr | None = _secret("clerkSigningKey")
     clerk_secret_key: SecretStr | None = _secret("clerkSecretKey")
     hasura_admin_secret: SecretStr | None = _secret("hasuraAdminSecret")
     postgres_password: SecretStr | None = _secret("postgresPassword")
     database_url: SecretStr | None = _secret("databaseUrl")
     """A Postgres that already runs (managed or self-hosted), instead of the Postgres container."""
+    hasura_cloud_token: SecretStr | None = _secret("hasuraCloudToken")
+    """A Hasura Cloud personal access token (target `hasura-cloud`)."""
+    nhost_token: SecretStr | None = _secret("nhostToken")
+    """An Nhost personal access token (target `nhost`)."""
 
     @field_validator("database_url")
     @classmethod
@@ -181,7 +192,8 @@ class StackSettings(BaseSettings):
 
 
 #: Top-level stack config keys and what they are, for error messages.
-TOP_LEVEL_KEYS = ("target", "metadataDir", "clerk", "hasura", "postgres", "smoke", "kubernetes", *SECRET_ENV_VARS)
+TOP_LEVEL_KEYS = ("target", "metadataDir", "clerk", "hasura", "postgres", "smoke", "kubernetes", "hasuraCloud", "nhost",
+                  *SECRET_ENV_VARS)
 
 #: Top-level keys whose values are plain strings rather than objects.
 SCALAR_KEYS = ("target", "metadataDir", *SECRET_ENV_VARS)

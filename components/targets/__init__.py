@@ -32,6 +32,7 @@ TARGETS: dict[str, TargetEntry] = {
     "docker": TargetEntry("components.targets.docker"),
     "existing": TargetEntry("components.targets.existing"),
     "kubernetes": TargetEntry("components.targets.kubernetes", settings_object="kubernetes"),
+    "hasura-cloud": TargetEntry("components.targets.hasura_cloud", settings_object="hasura_cloud"),
 }
 TARGET_NAMES = tuple(TARGETS)
 DEFAULT_TARGET = TARGET_NAMES[0]

@@ -62,7 +62,8 @@ class Target(Protocol):
     def preflight(self, settings: StackSettings, environ: Mapping[str, str]) -> Any:
         """Reach what the target deploys to (a Docker engine, a cluster's kubeconfig, a platform API) before anything
         is created; raise a `ClerkHasuraError` naming the setting to fix. Returns what `deploy` needs of it (handed
-        over as `TargetArgs.preflight`), or None."""
+        over as `TargetArgs.preflight`), or None. When it has an `admin_secret` that is not None (a hosted platform
+        holds one), the stack uses that admin secret instead of a configured or generated one."""
         ...
 
     def deploy(self, args: TargetArgs) -> HasuraTarget:

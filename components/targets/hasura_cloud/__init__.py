@@ -1,0 +1,111 @@
+"""Target `hasura-cloud`: a Hasura Cloud project whose env vars the stack sets through the Cloud API.
+
+The stack owns `HASURA_GRAPHQL_JWT_SECRET` (computed, as on every target), `PG_DATABASE_URL` (from `databaseUrl`),
+`HASURA_GRAPHQL_CORS_DOMAIN` and `HASURA_GRAPHQL_UNAUTHORIZED_ROLE` when set, and the admin secret unless the project
+has one and the stack none (then the project's is kept and used). No other env var of the project is touched.
+
+Before anything is created, the preflight reaches the Cloud API with the token, finds the project's tenant and
+endpoint and reads its env vars, so a wrong token or project fails the preview naming the setting to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+
+from components.config.settings import StackSettings
+from components.config.stack_checks import public_url_problems, secret_problems
+from components.targets.base import HasuraTarget, TargetArgs
+from components.targets.hasura_cloud.client import TOKEN_SETTING, HasuraCloudClient
+from components.targets.hasura_cloud.env_vars import HasuraCloudEnv
+from components.targets.hasura_env import APP_DATABASE_URL_ENV
+from components.targets.hosted import PlatformError, container_key_problems
+
+NAME = "hasura-cloud"
+JWT_SECRET_ENV = "HASURA_GRAPHQL_JWT_SECRET"
+ADMIN_SECRET_ENV = "HASURA_GRAPHQL_ADMIN_SECRET"
+CORS_ENV = "HASURA_GRAPHQL_CORS_DOMAIN"
+UNAUTHORIZED_ROLE_ENV = "HASURA_GRAPHQL_UNAUTHORIZED_ROLE"
+_PLATFORM = "the project's Env vars in the Hasura Cloud dashboard"
+
+
+@dataclass(frozen=True)
+class CloudProject:
+    """What the preflight found: the project's tenant, where it serves, and the admin secret to keep."""
+
+    tenant_id: str
+    hasura_url: str
+    admin_secret: str | None = field(repr=False)
+    """The project's own admin secret, kept (and used) because the stack configures none; None otherwise."""
+
+
+def problems(settings: StackSettings, stack: str) -> list[str]:
+    cloud = settings.hasura_cloud
+    found = container_key_problems(settings, NAME, _PLATFORM)
+    if settings.hasura_cloud_token is None:
+        found.append(f"{TOKEN_SETTING}: required with target `{NAME}`: the deploy sets the project's env vars "
+                     "through the Cloud API with a personal access token. Fix: make one in the Cloud dashboard (My "
+                     f"Account, Access Tokens), then `pulumi config set --secret {TOKEN_SETTING} …` (or "
+                     "CLERK_HASURA_HASURA_CLOUD_TOKEN in CI)")
+    if cloud.project_id is None and cloud.tenant_id is None:
+        found.append(f"hasuraCloud.projectId: required with target `{NAME}`. Fix: copy the Project ID from the "
+                     "project's settings (General) and `pulumi config set --path hasuraCloud.projectId <id>`")
+    if settings.hasura.public_url is not None:
+        found += public_url_problems(settings, stack, missing="")
+    return found + secret_problems(settings)
+
+
+def preflight(settings: StackSettings, environ: Mapping[str, str]) -> CloudProject:
+    cloud = settings.hasura_cloud
+    assert settings.hasura_cloud_token is not None  # problems() made sure
+    with HasuraCloudClient(settings.hasura_cloud_token.get_secret_value(), cloud.api_url) as client:
+        tenant_id = client.tenant_of_project(cloud.project_id) if cloud.project_id else cloud.tenant_id
+        assert tenant_id is not None
+        if cloud.tenant_id is not None and tenant_id != cloud.tenant_id:
+            raise PlatformError(f"hasuraCloud.tenantId: {cloud.tenant_id} is not the tenant of project "
+                                f"{cloud.project_id} ({tenant_id}). Fix: remove hasuraCloud.tenantId (it is looked up)")
+        tenant = client.tenant(tenant_id)
+        env = client.get_env(tenant_id)
+    hasura_url = settings.hasura.public_url or tenant.base_url
+    if hasura_url is None:
+        raise PlatformError(f"hasura.publicUrl: Hasura Cloud names no endpoint for tenant {tenant_id}. Fix: set "
+                            "hasura.publicUrl to the project's GraphQL API URL without /v1/graphql")
+    if settings.database_url is None and APP_DATABASE_URL_ENV not in env.variables:
+        raise PlatformError(f"databaseUrl: the project has no {APP_DATABASE_URL_ENV}, and metadata reads the app "
+                            f"database URL from it. Fix: `pulumi config set --secret databaseUrl postgres://…` (the "
+                            "stack then owns the env var)")
+    kept = env.variables.get(ADMIN_SECRET_ENV) if settings.hasura_admin_secret is None else None
+    return CloudProject(tenant_id=tenant_id, hasura_url=hasura_url.rstrip("/"), admin_secret=kept or None)
+
+
+def owned_env(settings: StackSettings, project: CloudProject, args: TargetArgs) -> pulumi.Output[dict[str, str]]:
+    """The env vars the stack owns, with their values (a secret Output)."""
+    plain = {}
+    if settings.hasura.cors_domains is not None:
+        plain[CORS_ENV] = ", ".join(settings.hasura.cors_domains)
+    if settings.hasura.unauthorized_role is not None:
+        plain[UNAUTHORIZED_ROLE_ENV] = settings.hasura.unauthorized_role
+    if settings.database_url is not None:
+        plain[APP_DATABASE_URL_ENV] = settings.database_url.get_secret_value()
+    secrets: dict[str, pulumi.Input[str]] = {JWT_SECRET_ENV: args.jwt_secret}
+    if project.admin_secret is None:
+        secrets[ADMIN_SECRET_ENV] = args.admin_secret
+    return pulumi.Output.secret(pulumi.Output.all(**secrets).apply(lambda values: {**plain, **values}))
+
+
+def deploy(args: TargetArgs) -> HasuraTarget:
+    settings, project = args.settings, args.preflight
+    assert isinstance(project, CloudProject) and settings.hasura_cloud_token is not None
+    env = HasuraCloudEnv(f"{args.name}-hasura-cloud-env", {
+        "apiUrl": settings.hasura_cloud.api_url,
+        "tenantId": project.tenant_id,
+        "token": pulumi.Output.secret(settings.hasura_cloud_token.get_secret_value()),
+        "owned": owned_env(settings, project, args),
+        "hasuraUrl": project.hasura_url,
+        "adminSecret": args.admin_secret,
+        "restartTimeout": settings.hasura_cloud.restart_timeout,
+    }, opts=pulumi.ResourceOptions(parent=args.parent))
+    return HasuraTarget(deployer_url=project.hasura_url, public_url=project.hasura_url, instance=env.hash,
+                        serving=[env], outputs={"hasuraCloudTenantId": project.tenant_id})

@@ -1,0 +1,94 @@
+"""What the hosted targets (`hasura-cloud`, `nhost`) share: the keys that do nothing there, a small GraphQL-over-HTTP
+call for platform APIs, and waiting for the platform to serve Hasura again after a settings change.
+
+Pure: no Pulumi here (the dynamic providers call it from the provider process).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from components.config.settings import StackSettings
+from components.config.stack_checks import key_name
+from components.errors import ClerkHasuraError
+from components.hasura.client import HasuraAccessDenied, HasuraClient, HasuraError
+
+#: `hasura.*` keys a hosted target applies through the platform; every other one configures a container.
+HOSTED_HASURA_KEYS = frozenset({"public_url", "cors_domains", "unauthorized_role"})
+#: Seconds between probes while the platform restarts Hasura.
+PROBE_INTERVAL_SECONDS = 0.5
+#: How long one platform API call may take.
+API_TIMEOUT_SECONDS = 30.0
+
+
+class PlatformError(ClerkHasuraError):
+    """A platform API call failed; the message names the setting to fix when one is at fault."""
+
+
+class PlatformRestartTimeout(PlatformError):
+    """The platform did not serve Hasura again within the restart timeout."""
+
+
+def container_key_problems(settings: StackSettings, target: str, platform: str) -> list[str]:
+    """Keys that configure a container or a Postgres the stack runs: on a hosted target they would do nothing."""
+    found = [f"hasura.{key_name(settings.hasura, key)}: the `{target}` target runs no Hasura container, so this key "
+             f"would do nothing. Fix: remove it; set the server switch in {platform}"
+             for key in sorted(settings.hasura.model_fields_set - HOSTED_HASURA_KEYS)]
+    found += [f"postgres.{key_name(settings.postgres, key)}: the `{target}` target creates no Postgres. Fix: remove "
+              "the key" for key in sorted(settings.postgres.model_fields_set)]
+    if settings.postgres_password is not None:
+        found.append(f"postgresPassword: the `{target}` target creates no Postgres. Fix: `pulumi config rm "
+                     "postgresPassword`")
+    return found
+
+
+def post_graphql(client: httpx.Client, url: str, query: str, variables: dict[str, Any], *,
+                 headers: dict[str, str], what: str) -> dict[str, Any]:
+    """One GraphQL request; returns the JSON body (`data` and/or `errors`). Transport failures and non-JSON answers
+    raise `PlatformError` naming `what` was called; the caller interprets `errors`."""
+    try:
+        response = client.post(url, json={"query": query, "variables": variables}, headers=headers)
+    except httpx.HTTPError as error:
+        raise PlatformError(f"{what}: {url} did not answer ({type(error).__name__}). Fix: check the network, or the "
+                            "API URL setting if you changed it") from None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise PlatformError(f"{what}: {url} answered HTTP {response.status_code} without a GraphQL body")
+    body.setdefault("status", response.status_code)
+    return body
+
+
+def first_error(body: dict[str, Any]) -> str | None:
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors:
+        first = errors[0]
+        return str(first.get("message")) if isinstance(first, dict) else str(first)
+    return None
+
+
+def wait_until_serving(hasura_url: str, admin_secret: str, *, timeout: float, what: str) -> None:
+    """Block until Hasura at `hasura_url` answers an admin read with `admin_secret`: the platform has restarted it
+    with the settings just written. Raises `PlatformRestartTimeout` naming `what` was changed."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while True:
+        try:
+            with HasuraClient(hasura_url, admin_secret, timeout=min(10.0, timeout), retry_seconds=0) as hasura:
+                hasura.export_metadata()
+            return
+        except HasuraAccessDenied:
+            last = "it refused the admin secret (still running with the old settings?)"
+        except HasuraError as error:
+            last = type(error).__name__
+        if time.monotonic() >= deadline:
+            raise PlatformRestartTimeout(
+                f"{what} was written, but Hasura at {hasura_url} did not serve with it within {timeout:g} s "
+                f"({last}). Fix: check the project in its dashboard; `pulumi up --refresh` (scripts/deploy) checks "
+                "again and goes on")
+        time.sleep(PROBE_INTERVAL_SECONDS)
