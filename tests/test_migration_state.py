@@ -1,5 +1,6 @@
-"""The deploy and the Hasura CLI share one record of applied migrations: Hasura's catalog state (plus the deploy's
-own hdb_catalog.schema_migrations for stacks deployed before). Against the Hasura double, real PostgreSQL behind.
+"""The deploy and the Hasura CLI share one record of applied migrations: Hasura's catalog state (and, until its copy
+is completed, the deploy's own hdb_catalog.schema_migrations for stacks deployed before). Against the Hasura
+double, real PostgreSQL behind. Rollbacks made with the CLI: tests/test_migration_rollback.py.
 
 The CLI's side is replayed as its source does it (hasura/graphql-engine, CLI v2 with a config v3 project):
 `hasura migrate apply` sends each up.sql as one run_sql with check_metadata_consistency false
@@ -15,7 +16,7 @@ import pytest
 from components.hasura.apply import MIGRATIONS_TABLE, MetadataApplyError, apply_project
 from components.hasura.client import HasuraClient, HasuraUnreachable
 from components.hasura.loader import Migration, load_project
-from components.hasura.migration_state import read_applied_migrations
+from components.hasura.migration_state import read_applied_migrations, read_source_records
 from tests.fixtures.metadata import PROJECT
 
 VERSION = 1763856000000
@@ -118,6 +119,7 @@ def test_a_stack_deployed_with_the_table_only_record_upgrades_without_running_an
     assert result.changes == [f"migration default/{VERSION} › recorded in Hasura's catalog state (it was only in "
                               f"{MIGRATIONS_TABLE})"]
     assert cli_migrations(client) == {"default": {str(VERSION): False}}
+    assert client.get_catalog_state().cli_state["isStateCopyCompleted"] is True  # as the CLI's CopyState ends
     assert users_tables(double) == 1
     double.reset_counts()
     assert not apply_project(client, project).wrote_anything
@@ -227,7 +229,7 @@ def test_a_dirty_row_of_the_config_v2_table_stops_the_deploy(client, double):
     assert users_tables(double) == 0
 
 
-def test_applied_migrations_are_read_from_both_records(client):
+def test_until_the_copy_is_completed_applied_migrations_are_read_from_both_places(client):
     add_default_source(client)
     client.run_sql(f"{CREATE_TABLE}; INSERT INTO {MIGRATIONS_TABLE} VALUES (1, false), (2, false)")
     client.set_catalog_state("cli", {"migrations": {"default": {"2": True, "3": False}, "other": {"9": False}}})
@@ -236,3 +238,18 @@ def test_applied_migrations_are_read_from_both_records(client):
         (2, True, True, True),  # dirty to the CLI, but its SQL committed: the next deploy clears the mark
         (3, False, True, False),
     ]
+
+
+def test_once_the_copy_is_completed_the_catalog_state_alone_is_the_record(client):
+    """isStateCopyCompleted (cli/migrate/util.go copyStateToCatalogStateAPIIfRequired): the CLI reads only the
+    catalog state from then on, so a version only the table has was rolled back or deleted with the CLI."""
+    add_default_source(client)
+    client.run_sql(f"{CREATE_TABLE}; INSERT INTO {MIGRATIONS_TABLE} VALUES (1, false), (2, false), (4, true)")
+    client.set_catalog_state("cli", {"migrations": {"default": {"2": True, "3": False}}, "isStateCopyCompleted": True})
+    records = read_source_records(client, "default")
+    assert [(m.version, m.dirty, m.in_catalog_state, m.committed) for m in records.applied()] == [
+        (2, True, True, True),
+        (3, False, True, False),
+    ]
+    assert records.stale() == [1, 4]
+    assert records.catch_up() == {2: False}  # only the committed dirty mark: nothing is copied from the table

@@ -1,5 +1,6 @@
-"""`python -m components.commands.status`: each migration, applied or not, per source, from both records — what
-`hasura migrate status` shows — against the Hasura double (real PostgreSQL behind it)."""
+"""`python -m components.commands.status`: each migration, applied or not, per source, from the one record — what
+`hasura migrate status` shows — against the Hasura double (real PostgreSQL behind it). A migration rolled back
+with the Hasura CLI is covered in tests/test_migration_rollback.py."""
 
 from __future__ import annotations
 
@@ -61,8 +62,9 @@ def test_not_applied_dirty_and_server_only_migrations_are_listed(double, client,
         "  1763856000001  -             Not Present    Present (dirty)  catalog state",
         "  1763856000002  add_bio       Present        Not Present      -",
     ]
-    assert lines[-1] == ("Result: NOT in sync - 1 not applied (`pulumi up` applies them); 1 dirty (the next deploy "
-                         "says how to resolve them); 1 applied on the server but not in metadata/migrations")
+    assert lines[-1] == ("Result: NOT in sync - 1 not applied (`scripts/deploy <stack>` applies them); 1 dirty (the "
+                         "next deploy says how to resolve them); 1 applied on the server but not in "
+                         "metadata/migrations")
 
 
 def test_a_stack_with_the_table_only_record_shows_where_the_cli_does_not_see_it(double, client, project_copy,

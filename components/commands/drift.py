@@ -6,7 +6,8 @@ Made for a scheduled CI job without the pulumi CLI. Checks, in order:
   permission and column);
 - consistency: `reload_metadata` with sources (so DDL done outside Hasura shows, hasura.md §1.6), then the
   inconsistent objects;
-- migrations: every migration in `metadata/migrations` recorded live, none recorded live that is unknown here;
+- migrations: every migration in `metadata/migrations` recorded live, none recorded live that is unknown here, as
+  `hasura migrate status` counts them (a migration rolled back with the Hasura CLI is not applied);
 - auth: what can be seen (hasura.md §1.11, §4.5): JWT mode is on and no auth webhook is set (admin
   `/v1alpha1/config`, when that API is enabled), an anonymous request is refused as JWT mode refuses it, a
   token signed by a throwaway key is refused, and, when the expected issuer is known, that Hasura checks
@@ -29,8 +30,9 @@ from typing import Any
 
 from components.errors import ClerkHasuraError
 from components.hasura.client import HasuraApiError, HasuraClient, describe_inconsistent_objects
-from components.hasura.apply import diff_metadata, read_applied_migrations
-from components.hasura.loader import MetadataProject, load_project, normalize_metadata
+from components.hasura.apply import diff_metadata
+from components.hasura.loader import MetadataProject, Migration, load_project, normalize_metadata
+from components.hasura.migration_state import MIGRATIONS_TABLE, read_cli_state, read_source_records
 from components.smoke.tokens import forge
 from components.commands.stack_outputs import ENV_ADMIN_SECRET, add_hasura_arguments, hasura_endpoint, \
     read_stack_outputs
@@ -113,12 +115,17 @@ def _consistency_section(client: HasuraClient) -> Section:
 
 
 def _migrations_section(client: HasuraClient, project: MetadataProject) -> Section:
+    """What `hasura migrate status` would show against `metadata/migrations`: the one record
+    (`components.hasura.migration_state`), so a migration rolled back with the Hasura CLI is not applied."""
     section = Section("migrations")
+    cli_state = read_cli_state(client)
     for source in sorted({m.source for m in project.migrations} | {"default"}):
-        applied = read_applied_migrations(client, source)
+        records = read_source_records(client, source, cli_state)
+        applied = records.applied()
         recorded = {m.version for m in applied}
+        stale = set(records.stale())
         local = {m.version: m for m in project.migrations if m.source == source}
-        section.drift += [f"migration {source}/{m.label} is not applied live" for v, m in sorted(local.items())
+        section.drift += [_not_applied(source, m, rolled_back=v in stale) for v, m in sorted(local.items())
                           if v not in recorded]
         section.drift += [f"migration {source}/{m.version} is recorded live but not in metadata/migrations/{source}"
                           for m in applied if m.version not in local]
@@ -128,6 +135,16 @@ def _migrations_section(client: HasuraClient, project: MetadataProject) -> Secti
                           for m in applied if m.dirty]
         section.notes.append(f"{source}: {len(recorded & set(local))}/{len(local)} applied")
     return section
+
+
+def _not_applied(source: str, migration: Migration, *, rolled_back: bool) -> str:
+    where = f"migration {source}/{migration.label} is not applied live"
+    if not rolled_back:
+        return where
+    return (f"{where}: Hasura's catalog state, the record the Hasura CLI keeps, does not have it (rolled back with "
+            "`hasura migrate apply --type down` or removed with `hasura migrate delete --server`; "
+            f"{MIGRATIONS_TABLE} still has the row of its earlier run). Fix: {REPAIR}, which runs it again, or, "
+            f"to keep it rolled back, remove it from metadata/migrations/{source} too")
 
 
 def _auth_section(client: HasuraClient, target: DriftTarget) -> Section:

@@ -1,8 +1,12 @@
 """`python -m components.commands.status`: each migration of `metadata/migrations`, applied or not, per source —
-what `hasura migrate status` shows, from both records the deploy reads (`components.hasura.migration_state`):
-Hasura's catalog state, which the Hasura CLI reads, and `hdb_catalog.schema_migrations`, which older deploys
-wrote. A migration recorded only in the table is applied, but the Hasura CLI does not see it until the next deploy
-copies it over.
+what `hasura migrate status` shows, from the one record both tools read (`components.hasura.migration_state`):
+Hasura's catalog state once it is the record (`isStateCopyCompleted`), so a migration rolled back or deleted with
+the Hasura CLI is "Not Present" in the database even though `hdb_catalog.schema_migrations` still has the row of
+its earlier run (shown as stale); before that, also the table, which older deploys wrote. A migration recorded
+only in the table then is applied, but the Hasura CLI does not see it until the next deploy copies it over.
+
+Unlike `hasura migrate status`, which shows a dirty version as plain Present (only `hasura migrate apply` stops
+on it), a dirty version is shown as such.
 
 Where Hasura is and its admin secret come from the stack outputs piped on stdin, or `--hasura-url` and the
 environment, as for the drift command. Reads only. Exit codes: 0 every migration is present on both sides and
@@ -39,6 +43,8 @@ class MigrationStatus:
     applied: bool
     dirty: bool
     recorded_in: tuple[str, ...]
+    stale: bool = False
+    """Rolled back or deleted with the Hasura CLI: only a stale row of an earlier run is left in the table."""
 
     @property
     def in_sync(self) -> bool:
@@ -55,12 +61,14 @@ def migration_status(client: HasuraClient, project: MetadataProject) -> list[Mig
         local = {m.version: m.name for m in project.migrations if m.source == source}
         records = read_source_records(client, source, cli_state)
         applied = {m.version: m for m in records.applied()}
+        stale = set(records.stale())
         for version in sorted(set(local) | set(applied)):
             record = applied.get(version)
+            table = f"{MIGRATIONS_TABLE} (stale)" if version in stale else MIGRATIONS_TABLE
             where = tuple(name for name, has in (("catalog state", version in records.catalog_state),
-                                                 (MIGRATIONS_TABLE, version in records.table)) if has)
+                                                 (table, version in records.table)) if has)
             statuses.append(MigrationStatus(source, version, local.get(version), record is not None,
-                                            bool(record and record.dirty), where))
+                                            bool(record and record.dirty), where, version in stale))
     return statuses
 
 
@@ -83,8 +91,12 @@ def render(url: str, project_dir: str, statuses: list[MigrationStatus]) -> str:
 def _summary(statuses: list[MigrationStatus]) -> str:
     if all(s.in_sync for s in statuses):
         return f"Result: in sync - every migration is applied ({len(statuses)})"
+    rolled_back = sum(s.stale and s.name is not None for s in statuses)
     parts = [f"{count} {what}" for count, what in (
-        (sum(s.name is not None and not s.applied for s in statuses), "not applied (`pulumi up` applies them)"),
+        (sum(s.name is not None and not s.applied for s in statuses),
+         "not applied (`scripts/deploy <stack>` applies them)"
+         + (f", {rolled_back} of them rolled back or deleted with the Hasura CLI (to keep that, remove them from "
+            "metadata/migrations too)" if rolled_back else "")),
         (sum(s.dirty for s in statuses), "dirty (the next deploy says how to resolve them)"),
         (sum(s.name is None for s in statuses), "applied on the server but not in metadata/migrations"),
     ) if count]

@@ -4,15 +4,18 @@ Pure orchestration over `HasuraClient` (no Pulumi). Order and guarantees:
 
 1. Wait until Hasura answers `/healthz` (the client retries connection errors and 5xx within its bound).
    A source that migrations need but Hasura does not have yet is added first (`pg_add_source`, no tables).
-2. Migrations (records: `migration_state`): a migration is applied when Hasura's catalog state (the Hasura CLI's
-   record) or `hdb_catalog.schema_migrations` has it, so nothing applied by `hasura migrate apply` or an earlier
-   deploy runs again. Versions only the table has are copied into the catalog state first, so the CLI sees them.
-   Each pending migration is then marked dirty in the catalog state, run in ONE `run_sql` transaction together
-   with its row in the table (applied and recorded, or neither; the primary key makes a concurrent second run
-   fail instead of applying twice), and marked clean. A process that dies in between leaves the dirty mark: the
-   next deploy clears it when the row shows the SQL committed, and otherwise stops naming the `hasura migrate`
-   commands that resolve it (the Hasura CLI refuses `migrate apply` on it too). Down migrations are never run,
-   `cascade` is never used: nothing here drops data.
+2. Migrations (records: `migration_state`). What counts as applied is what the Hasura CLI counts: once the
+   catalog state is the record (`isStateCopyCompleted`), the versions it has; before that, also the versions
+   only `hdb_catalog.schema_migrations` has, which are first copied into the catalog state so the CLI sees them.
+   So nothing applied by `hasura migrate apply` or an earlier deploy runs again, and a migration rolled back or
+   deleted with the CLI (`migrate apply --type down`, `migrate delete --server`) runs again, as `hasura migrate
+   apply` would run it. Each pending migration is marked dirty in the catalog state, run in ONE `run_sql`
+   transaction together with its row in the table (applied and recorded, or neither; the primary key makes a
+   concurrent second run fail instead of applying twice), and marked clean. A stale row (of a rolled-back
+   version) is deleted before the mark, so that a dirty mark next to a clean row still proves the SQL committed.
+   A process that dies in between leaves the dirty mark: the next deploy clears it when the row shows the SQL
+   committed, and otherwise stops naming the `hasura migrate` commands that resolve it (the Hasura CLI refuses
+   `migrate apply` on it too). Down migrations are never run, `cascade` is never used: nothing here drops data.
 3. Metadata: the `export_metadata` v2 taken before (again after migrations ran, as DDL may bump it). When
    its normalized form equals the desired one, nothing is written (inconsistent live metadata still fails
    the apply, listing the objects). Otherwise `replace_metadata` v2 with `allow_inconsistent_metadata:
@@ -48,6 +51,7 @@ from components.hasura.migration_state import (
     MIGRATIONS_TABLE,
     AppliedMigration,
     SourceRecords,
+    delete_stale_row,
     read_applied_migrations,
     read_cli_state,
     read_source_records,
@@ -180,7 +184,7 @@ def pending_migrations(migrations: tuple[Migration, ...] | list[Migration],
 
 
 def apply_migrations(client: HasuraClient, migrations: tuple[Migration, ...], result: ApplyResult) -> None:
-    """Run every migration neither record has; fills `result` with what ran, what was recorded, every version."""
+    """Run every migration the record lacks; fills `result` with what ran, what was recorded, every version."""
     sources = sorted({m.source for m in migrations})
     if not sources:
         return
@@ -197,10 +201,17 @@ def apply_migrations(client: HasuraClient, migrations: tuple[Migration, ...], re
     for source in sources:
         applied = records[source].applied()
         recorded |= {m.version for m in applied}
+        stale = set(records[source].stale())
         for migration in pending_migrations([m for m in migrations if m.source == source], applied):
-            _run_migration(client, migration)
+            label = f"migration {migration.source}/{migration.label}"
+            if migration.version in stale:
+                _delete_stale_row(client, records[source], migration)
+            _run_migration(client, migration, rerun=migration.version in stale)
             result.migrations_applied.append(f"{migration.source}/{migration.label}")
-            result.changes.append(f"migration {migration.source}/{migration.label} › applied and recorded")
+            result.changes.append(
+                f"{label} › run again and recorded (Hasura's catalog state did not have it: rolled back or deleted "
+                f"with the Hasura CLI; its old row in {MIGRATIONS_TABLE} was replaced)" if migration.version in stale
+                else f"{label} › applied and recorded")
             recorded.add(migration.version)
     result.applied_versions = [str(v) for v in sorted(recorded)]
 
@@ -210,6 +221,16 @@ def _catch_up_line(records: SourceRecords, version: int) -> str:
     if version in records.catalog_state:
         return f"{where} › dirty mark cleared in Hasura's catalog state ({MIGRATIONS_TABLE} shows its SQL committed)"
     return f"{where} › recorded in Hasura's catalog state (it was only in {MIGRATIONS_TABLE})"
+
+
+def _delete_stale_row(client: HasuraClient, records: SourceRecords, migration: Migration) -> None:
+    """Remove the row of an earlier run of a rolled-back migration before it is marked dirty: the row must not
+    pass for the proof that this run's SQL committed, should the deploy die before clearing the mark."""
+    if not delete_stale_row(client, records, migration.version):
+        raise MetadataApplyError(
+            f"Migration {migration.source}/{migration.label} was not run: its row in {MIGRATIONS_TABLE} changed "
+            "while this deploy was reading it (another deploy, or a Hasura CLI run, at the same time?). Nothing "
+            "was changed. Fix: run the deploy again once the other run has finished")
 
 
 def _refuse_unresolved_dirty(records: list[SourceRecords]) -> None:
@@ -244,7 +265,7 @@ def _refuse_unresolved_dirty(records: list[SourceRecords]) -> None:
         )
 
 
-def _run_migration(client: HasuraClient, migration: Migration) -> None:
+def _run_migration(client: HasuraClient, migration: Migration, *, rerun: bool = False) -> None:
     label = f"{migration.source}/{migration.label}"
     update_catalog_state(client, {migration.source: {migration.version: True}})
     sql = (f"{_CREATE_MIGRATIONS_TABLE}{migration.up_sql.rstrip().rstrip(';')};\n"
@@ -252,7 +273,7 @@ def _run_migration(client: HasuraClient, migration: Migration) -> None:
     try:
         client.run_sql(sql, source=migration.source)
     except HasuraUnreachable as error:
-        if not error.outcome_unknown or read_table(client, migration.source).get(migration.version) is not False:
+        if not error.outcome_unknown or read_table(client, migration.source).dirty.get(migration.version) is not False:
             raise MetadataApplyError(
                 f"Migration {label} was not confirmed by Hasura and is not recorded in {MIGRATIONS_TABLE} (which it "
                 f"would be, in the same transaction), so nothing of it took effect ({error})"
@@ -261,7 +282,7 @@ def _run_migration(client: HasuraClient, migration: Migration) -> None:
     except HasuraApiError as error:
         raise MetadataApplyError(
             f"Migration {label} failed and was rolled back; nothing of it was applied: {error}"
-            f"{_unmark(client, migration)}"
+            f"{_unmark(client, migration)}{_rerun_hint(migration) if rerun else ''}"
         ) from None
     try:
         update_catalog_state(client, {migration.source: {migration.version: False}})
@@ -271,6 +292,15 @@ def _run_migration(client: HasuraClient, migration: Migration) -> None:
             f"Hasura's catalog state failed ({error}). Fix: run the deploy again: it sees the record and clears the "
             "mark without running the migration again"
         ) from None
+
+
+def _rerun_hint(migration: Migration) -> str:
+    """For a migration run again because the Hasura CLI removed it from the record: its SQL may still be in effect
+    (`hasura migrate delete --server` runs no down migration)."""
+    return (f". It had been applied before and was rolled back or deleted with the Hasura CLI; if its SQL is still "
+            f"in effect, record it as applied without running it: `hasura migrate apply --version {migration.version} "
+            f"--skip-execution --database-name {migration.source}` (in metadata/, with --endpoint <Hasura URL> and "
+            "HASURA_GRAPHQL_ADMIN_SECRET set), then deploy again")
 
 
 def _unmark(client: HasuraClient, migration: Migration) -> str:
