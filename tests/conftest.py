@@ -7,3 +7,4 @@ from tests.fixtures.metadata import *  # noqa: F403
 from tests.fixtures.postgres import *  # noqa: F403
 from tests.fixtures.engine import *  # noqa: F403
 from tests.fixtures.kube_cluster import *  # noqa: F403
+from tests.fixtures.docker_engine import *  # noqa: F403
