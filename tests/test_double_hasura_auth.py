@@ -11,6 +11,7 @@ from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from tests.doubles.hasura import StartupError
 from tests.doubles.hasura.jwks import jwk_expiry_lifetime
+from tests.doubles.hasura.jwt_config import parse_json_path
 from tests.doubles.hasura.testing import HASURA_NAMESPACE, USERS_DDL, JwksServer, hasura_token, http, rsa_key, sign
 
 QUERY = {"query": "{ __typename }"}
@@ -429,3 +430,108 @@ def test_unauthorized_role_in_admin_secret_only_mode(hasura_double_factory):
     assert graphql(double, {}).json() == {"data": {"__typename": "query_root"}}
     metadata = http.post(f"{double.url}/v1/metadata", json={"type": "export_metadata", "args": {}})
     assert (metadata.status_code, metadata.json()["error"]) == (400, "restricted access : admin only")
+
+
+# -- claims_map, replayed from Hasura's own tests (server/tests-py/test_jwt_claims_map.py) -------------------------
+# That suite runs against a claims map whose paths use the bracket form, once with defaults for every claim and once
+# without; each case below is one of its tests, with this repository's users table standing in for its articles.
+
+MYAPP = "https://myapp.com/jwt/claims"
+
+
+def _claims_map_config(quote: str, *, defaults: bool) -> dict:
+    base = f"$.[{quote}{MYAPP}{quote}]"
+    claims_map = {"x-hasura-user-id": {"path": f"{base}.user.id"},
+                  "x-hasura-allowed-roles": {"path": f"{base}.role.allowed"},
+                  "x-hasura-default-role": {"path": f"{base}.role.default"}}
+    if defaults:
+        claims_map["x-hasura-user-id"]["default"] = "user_alice"
+        claims_map["x-hasura-allowed-roles"]["default"] = ["user", "editor"]
+        claims_map["x-hasura-default-role"]["default"] = "user"
+    return claims_map
+
+
+def _double_with_claims_map(factory, database_url: str, claims_map: dict):
+    key = "c" * 32
+    double = factory(jwt_secret=json.dumps({"type": "HS256", "key": key, "claims_map": claims_map}),
+                     env={"HASURA_GRAPHQL_DATABASE_URL": database_url})
+    admin = {"X-Hasura-Admin-Secret": double.admin_secret}
+    assert http.post(f"{double.url}/v2/query", json={"type": "run_sql", "args": {"sql": USERS_DDL}},
+                     headers=admin).status_code == 200
+    assert http.post(f"{double.url}/v1/metadata", headers=admin, json={"type": "bulk", "args": [
+        {"type": "pg_track_table", "args": {"table": "users"}},
+        {"type": "pg_create_select_permission", "args": {"table": "users", "role": "user", "permission": {
+            "columns": ["clerk_user_id"], "filter": {"clerk_user_id": {"_eq": "X-Hasura-User-Id"}}}}},
+    ]}).status_code == 200
+    return double, key
+
+
+def _ask(double, key: str, app_claims: dict, role: str = "user") -> httpx.Response:
+    token = sign(key, {"sub": "1234567890", "exp": int(time.time()) + 60, MYAPP: app_claims})
+    return graphql(double, {**bearer(token), "X-Hasura-Role": role}, {"query": "{ users { clerk_user_id } }"})
+
+
+OWN_ROW = {"data": {"users": [{"clerk_user_id": "user_bob"}]}}
+
+
+@pytest.mark.parametrize("quote", ["'", '"'])
+@pytest.mark.parametrize("defaults", [True, False], ids=["with-defaults", "without-defaults"])
+def test_claims_map_with_bracket_paths_as_hasuras_test_suite(hasura_double_factory, postgres_database_url, quote,
+                                                             defaults):
+    double, key = _double_with_claims_map(hasura_double_factory, postgres_database_url,
+                                          _claims_map_config(quote, defaults=defaults))
+    full = {"user": {"id": "user_bob"}, "role": {"allowed": ["user", "editor"], "default": "user"}}
+    # test_jwt_claims_map_valid_claims_success: the user id is read through the bracket path
+    assert _ask(double, key, full).json() == OWN_ROW
+    # test_jwt_claims_map_invalid_role_in_request_header
+    assert error_of(_ask(double, key, {**full, "role": {"allowed": ["contractor", "editor"],
+                                                        "default": "contractor"}})) == (
+        "access-denied", "Your requested role is not in allowed roles")
+    # test_jwt_claims_map_invalid_allowed_roles_in_claim
+    assert error_of(_ask(double, key, {**full, "role": {"allowed": "user", "default": "user"}})) == (
+        "jwt-invalid-claims", "invalid x-hasura-allowed-roles; should be a list of roles: parsing [] failed, "
+                              "expected Array, but encountered String")
+    no_allowed = _ask(double, key, {**full, "role": {"default": "user"}})
+    no_default = _ask(double, key, {**full, "role": {"allowed": ["user"]}})
+    no_user_id = _ask(double, key, {"role": full["role"]})
+    if defaults:
+        # test_jwt_claims_map_no_allowed_roles_in_claim / _no_default_role / _claim_not_found, defaults set
+        assert no_allowed.json() == OWN_ROW and no_default.json() == OWN_ROW
+        assert no_user_id.json() == {"data": {"users": [{"clerk_user_id": "user_alice"}]}}
+    else:
+        assert error_of(no_allowed) == ("jwt-missing-role-claims", "JWT claim does not contain x-hasura-allowed-roles")
+        assert error_of(no_default) == ("jwt-missing-role-claims", "JWT claim does not contain x-hasura-default-role")
+        assert error_of(no_user_id) == ("jwt-invalid-claims", "JWT claim from claims_map, x-hasura-user-id not found")
+
+
+def test_claims_map_with_static_role_values_as_hasuras_test_suite(hasura_double_factory, postgres_database_url):
+    # TestJWTClaimsMapWithStaticHasuraClaimsMapValues
+    claims_map = {"x-hasura-user-id": {"path": f"$.['{MYAPP}'].user.id"},
+                  "x-hasura-allowed-roles": ["user", "editor"], "x-hasura-default-role": "user"}
+    double, key = _double_with_claims_map(hasura_double_factory, postgres_database_url, claims_map)
+    assert _ask(double, key, {"user": {"id": "user_bob"}}).json() == OWN_ROW
+    assert error_of(_ask(double, key, {"user": {"id": "user_bob"}}, role="random_string")) == (
+        "access-denied", "Your requested role is not in allowed roles")
+    assert error_of(_ask(double, key, {})) == (
+        "jwt-invalid-claims", "JWT claim from claims_map, x-hasura-user-id not found")
+    # GET /v1alpha1/config shows a claims map with the default namespace and format (Server/API/Config.hs).
+    config = http.get(f"{double.url}/v1alpha1/config", headers={"X-Hasura-Admin-Secret": double.admin_secret}).json()
+    assert config["jwt"] == [{"claims_namespace": "https://hasura.io/jwt/claims", "claims_format": "json",
+                              "claims_map": claims_map}]
+
+
+@pytest.mark.parametrize(("path", "elements"), [
+    # Data/Parser/JSONPath.hs: optional "$", names with "-", indexes, quoted keys (after an optional "."), escapes
+    ("$", []), ("$.a.b-c", ["a", "b-c"]), ("a[0]", ["a", 0]), ("$['x.y']", ["x.y"]), ('$.["x"].y', ["x", "y"]),
+    ("$.['https://hasura.io/jwt/claims'].x-hasura-user-id", ["https://hasura.io/jwt/claims", "x-hasura-user-id"]),
+    (r"$['it\'s']", ["it's"]),
+])
+def test_json_paths_read_as_hasura_reads_them(path, elements):
+    assert parse_json_path(path) == elements
+
+
+@pytest.mark.parametrize("path", ["$.", "$.1a", "$['open", "$[x]", "$.a..b"])
+def test_a_claims_map_path_hasura_cannot_read_is_fatal_at_start(hasura_double_factory, path):
+    secret = json.dumps({"type": "HS256", "key": "k" * 32, "claims_map": {"x-hasura-user-id": {"path": path}}})
+    with pytest.raises(StartupError, match="Use single quotes enclosed in bracket"):
+        hasura_double_factory(jwt_secret=secret)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,69 @@ from .errors import StartupError
 
 DEFAULT_CLAIMS_NAMESPACE = "https://hasura.io/jwt/claims"
 SUPPORTED_KEY_TYPES = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "Ed25519", "ES256", "ES384", "ES512")
+
+
+_NAME = re.compile(r"[^\W\d_][\w-]*|_[\w-]*")  # a letter or "_", then letters, digits, "-", "_"
+_INDEX = re.compile(r"\d+")
+
+
+class JsonPathError(ValueError):
+    pass
+
+
+def parse_json_path(text: str) -> list[str | int]:
+    """A JSON path as Hasura reads `claims_namespace_path` and `claims_map` paths (server/src-lib/Data/Parser/
+    JSONPath.hs parseJSONPath): `$` alone is the whole document; otherwise an optional `$`, then one or more of
+    `name` or `.name`, and `[42]`, `['key']`, `["key"]`, each of the bracket forms optionally after a `.`
+    (so `$.['https://hasura.io/jwt/claims'].x-hasura-user-id` works); in quoted keys a backslash escapes the
+    next character."""
+    if text == "$":
+        return []
+    position = 1 if text.startswith("$") else 0
+    elements: list[str | int] = []
+    while position < len(text):
+        start = position + 1 if text[position] == "." else position
+        if start < len(text) and text[start] == "[":
+            position = start + 1
+            index = _INDEX.match(text, position)
+            if index:
+                elements.append(int(index.group()))
+                position = index.end()
+            elif position < len(text) and text[position] in "'\"":
+                delimiter, position, key = text[position], position + 1, []
+                while position < len(text) and text[position] != delimiter:
+                    if text[position] == "\\" and position + 1 < len(text):
+                        position += 1
+                    key.append(text[position])
+                    position += 1
+                if position >= len(text):
+                    raise JsonPathError(text)
+                elements.append("".join(key))
+                position += 1
+            else:
+                raise JsonPathError(text)
+            if position >= len(text) or text[position] != "]":
+                raise JsonPathError(text)
+            position += 1
+            continue
+        name = _NAME.match(text, start)
+        if not name:
+            raise JsonPathError(text)
+        elements.append(name.group())
+        position = name.end()
+    if not elements:
+        raise JsonPathError(text)
+    return elements
+
+
+def _checked_path(text: Any) -> str:
+    """A path Hasura refuses at startup, with parseJSONPath's message."""
+    try:
+        parse_json_path(text)
+    except (JsonPathError, TypeError):
+        raise fatal_jwt_secret(f"{text}. Accept letters, digits, underscore (_) or hyphen (-) only. Use single "
+                               "quotes enclosed in bracket (['...']) if there is any special character") from None
+    return text
 
 
 def fatal_jwt_secret(reason: str) -> StartupError:
@@ -69,6 +133,11 @@ class JwtSecret:
             raise fatal_jwt_secret(f"unexpected header type: {header_type}")
         if header_type != "Authorization" and not header.get("name"):
             raise fatal_jwt_secret('key "name" not found')
+        if raw.get("claims_namespace_path") is not None:
+            _checked_path(raw["claims_namespace_path"])
+        for spec in (raw.get("claims_map") or {}).values():
+            if isinstance(spec, dict) and "path" in spec:
+                _checked_path(spec["path"])
         return cls(
             key_type=key_type if key is not None else None,
             key=key,

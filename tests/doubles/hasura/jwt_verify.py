@@ -8,7 +8,6 @@ order: exp, iat, nbf, iss, aud.
 from __future__ import annotations
 
 import json
-import re
 import warnings
 from typing import Any
 
@@ -18,7 +17,7 @@ from joserfc.util import urlsafe_b64decode
 
 from .errors import HasuraError
 from .jwks import usable_algorithms
-from .jwt_config import JwtSecret
+from .jwt_config import JwtSecret, parse_json_path
 
 
 def invalid_jwt(reason: str) -> HasuraError:
@@ -105,43 +104,40 @@ def validate_claims(claims: dict, secret: JwtSecret, now: float) -> None:
         if not set(token_audiences) & set(secret.audience):
             raise invalid_jwt("JWTNotInAudience")
 
-_PATH_TOKEN = re.compile(r"""\.([A-Za-z0-9_\-]+)|\[(\d+)\]|\[['"](.+?)['"]\]""")
-
-
 def json_path_get(document: Any, path: str) -> tuple[bool, Any]:
-    """Minimal JSONPath (`$.a.b`, `$['a.b']`, `$.a[0]`) as used by claims_namespace_path / claims_map."""
-    if not path.startswith("$"):
-        return False, None
-    position, current = 1, document
-    while position < len(path):
-        match = _PATH_TOKEN.match(path, position)
-        if not match:
-            return False, None
-        position = match.end()
-        name, index, quoted = match.groups()
-        if index is not None:
-            if not isinstance(current, list) or int(index) >= len(current):
+    """Follow a JSON path (`parse_json_path`, Hasura's grammar) through a document: (found, value)."""
+    current = document
+    for element in parse_json_path(path):
+        if isinstance(element, int):
+            if not isinstance(current, list) or element >= len(current):
                 return False, None
-            current = current[int(index)]
+            current = current[element]
+        elif isinstance(current, dict) and element in current:
+            current = current[element]
         else:
-            if not isinstance(current, dict) or (name or quoted) not in current:
-                return False, None
-            current = current[name or quoted]
+            return False, None
     return True, current
+
+
+_ROLE_CLAIMS = ("x-hasura-allowed-roles", "x-hasura-default-role")
 
 
 def hasura_claims(claims: dict, secret: JwtSecret) -> dict[str, Any]:
     """The `x-hasura-*` claims object: from claims_map (wins over namespace, issue #7081) or the namespace (§4.1)."""
     if secret.claims_map is not None:
+        # Hasura/Server/Auth/JWT.hs (JCMap): a path's value, else its default; a role claim found nowhere is
+        # left out, so the role check reports it missing (parseAllowedRolesClaim / parseDefaultRoleClaim:
+        # JWTRoleClaimMissing); any other claim found nowhere is "JWT claim from claims_map, <name> not found".
         mapped: dict[str, Any] = {}
         for name, spec in secret.claims_map.items():
             if isinstance(spec, dict) and "path" in spec:
                 found, value = json_path_get(claims, spec["path"])
-                if not found:
-                    if "default" not in spec:
-                        raise invalid_claims(f"JWT claim from claims_map, {name} not found")
-                    value = spec["default"]
-                mapped[name] = value
+                if found:
+                    mapped[name] = value
+                elif "default" in spec:
+                    mapped[name] = spec["default"]
+                elif name.lower() not in _ROLE_CLAIMS:
+                    raise invalid_claims(f"JWT claim from claims_map, {name.lower()} not found")
             else:
                 mapped[name] = spec
         return {k.lower(): v for k, v in mapped.items()}
