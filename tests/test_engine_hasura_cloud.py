@@ -1,0 +1,162 @@
+"""The real engine deploys the real program to a Hasura Cloud project: the Hasura Cloud API double
+(tests/doubles/hasura_cloud.py) whose project is served by the Hasura double, restarted with every env change,
+trusting the Clerk double. Observed as a user would: up/preview/refresh/destroy results, outputs, the project's env
+vars and the writes the Cloud API received, every file the backend wrote."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pulumi import automation as auto
+
+from tests.doubles.hasura_cloud import HasuraCloudDouble
+from tests.fixtures.engine import ROOT
+
+PROJECT_ADMIN_SECRET = "project-admin-secret-0123456789"
+JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
+JWT_SECRET_ENV = "HASURA_GRAPHQL_JWT_SECRET"
+
+
+@pytest.fixture
+def metadata_dir(tmp_path) -> Path:
+    return Path(shutil.copytree(ROOT / "metadata", tmp_path / "metadata"))
+
+
+@pytest.fixture
+def cloud():
+    double = HasuraCloudDouble().start()
+    yield double
+    double.stop()
+
+
+@pytest.fixture
+def project(cloud, hasura_double_factory, postgres_database_url):
+    """A Cloud project as a user has it before the stack: a database connected, the admin secret Cloud generated, an
+    env var of their own, no JWT secret; its Hasura runs with exactly that env."""
+    hasura = hasura_double_factory(jwt_secret=None, admin_secret=PROJECT_ADMIN_SECRET,
+                                   env={"PG_DATABASE_URL": postgres_database_url})
+    project_id, tenant_id = cloud.add_project({"PG_DATABASE_URL": postgres_database_url,
+                                               "HASURA_GRAPHQL_ADMIN_SECRET": PROJECT_ADMIN_SECRET,
+                                               "ACTIONS_BASE_URL": "https://actions.example.com"}, hasura=hasura)
+    return {"project_id": project_id, "tenant_id": tenant_id, "hasura": hasura}
+
+
+def cloud_config(clerk, cloud, project_id: str, metadata_dir: Path) -> dict:
+    return {"target": "hasura-cloud", "metadataDir": str(metadata_dir),
+            "clerk": {"publishableKey": clerk.publishable_key, "jwksUrl": clerk.jwks_url, "apiUrl": clerk.url},
+            "hasuraCloud": {"projectId": project_id, "apiUrl": cloud.url, "restartTimeout": 60}}
+
+
+@pytest.fixture
+def deployed(engine_stack_factory, clerk_double, cloud, project, metadata_dir):
+    engine = engine_stack_factory(cloud_config(clerk_double, cloud, project["project_id"], metadata_dir),
+                                  secrets={"hasuraCloudToken": cloud.token, "clerkSecretKey": clerk_double.secret_key})
+    result = engine.up(refresh=True)
+    assert result.summary.result == "succeeded", "".join(engine.log)
+    return engine
+
+
+def changes(result) -> dict[str, int]:
+    summary = getattr(result, "change_summary", None) or result.summary.resource_changes
+    return {op: count for op, count in (summary or {}).items() if op not in ("same", auto.OpType.SAME) and count}
+
+
+def smoke_failures(outputs: dict) -> dict[str, str]:
+    return {check["name"]: check["detail"] for check in outputs["smoke"]["checks"] if check.get("passed") is False}
+
+
+def drift_command(engine) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "components.commands.drift"], input=json.dumps(engine.outputs()),
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
+def test_first_deploy_sets_the_jwt_secret_keeps_the_rest_and_the_smoke_check_passes(
+        deployed, cloud, project, clerk_double, postgres_database_url):
+    outputs = deployed.outputs()
+    env = cloud.env(project["tenant_id"])
+    assert env[JWT_SECRET_ENV] == outputs["jwtSecret"]
+    assert env["HASURA_GRAPHQL_ADMIN_SECRET"] == PROJECT_ADMIN_SECRET == outputs["hasuraAdminSecret"]  # kept
+    assert env["ACTIONS_BASE_URL"] == "https://actions.example.com"
+    assert env["PG_DATABASE_URL"] == postgres_database_url
+    assert outputs["hasuraUrl"] == project["hasura"].url
+    assert outputs["hasuraCloudTenantId"] == project["tenant_id"]
+    assert smoke_failures(outputs) == {}
+    assert {c["name"] for c in outputs["smoke"]["checks"] if c.get("passed")} >= {"token-accepted", "reads-own-row"}
+
+    everything = deployed.backend_text() + "".join(deployed.log)
+    for secret in (cloud.token, PROJECT_ADMIN_SECRET, clerk_double.secret_key):
+        assert secret not in everything
+    assert JWT.findall(everything) == []
+
+
+def test_a_no_op_deploy_makes_no_write_to_the_cloud_api(deployed, cloud):
+    writes = cloud.writes
+    assert changes(deployed.up(refresh=True)) == {}
+    assert cloud.writes == writes
+    deployed.preview(refresh=True, expect_no_changes=True)  # raises on any change
+
+
+def test_a_console_edit_of_the_jwt_secret_is_drift_and_the_documented_deploy_repairs_it(deployed, cloud, project):
+    wanted = cloud.env(project["tenant_id"])[JWT_SECRET_ENV]
+    cloud.dashboard_set(project["tenant_id"], JWT_SECRET_ENV, json.dumps({"type": "HS256", "key": "k" * 40}))
+    cloud.wait_for_restarts()
+
+    with pytest.raises(auto.CommandError) as drift:
+        deployed.preview(refresh=True, expect_no_changes=True)
+    assert "code: 7" in str(drift.value)
+    reported = drift_command(deployed)
+    assert reported.returncode == 1, reported.stdout + reported.stderr
+
+    writes = cloud.writes
+    result = deployed.up(refresh=True)
+    assert result.summary.result == "succeeded", "".join(deployed.log)
+    assert cloud.writes == writes + 1
+    assert cloud.env(project["tenant_id"])[JWT_SECRET_ENV] == wanted
+    assert smoke_failures(deployed.outputs()) == {}
+    deployed.preview(refresh=True, expect_no_changes=True)
+    assert drift_command(deployed).returncode == 0
+
+
+def test_another_env_var_set_in_the_console_survives_deploys_and_destroy(deployed, cloud, project):
+    cloud.dashboard_set(project["tenant_id"], "FEATURE_FLAGS", "beta")
+    cloud.wait_for_restarts()
+    deployed.up(refresh=True)
+    deployed.set_config("hasura", {"corsDomains": ["https://app.example.com"]})
+    deployed.up(refresh=True)
+    env = cloud.env(project["tenant_id"])
+    assert env["HASURA_GRAPHQL_CORS_DOMAIN"] == "https://app.example.com"
+    assert env["FEATURE_FLAGS"] == "beta" and env["ACTIONS_BASE_URL"] == "https://actions.example.com"
+    deployed.destroy()
+    after = cloud.env(project["tenant_id"])
+    assert after["FEATURE_FLAGS"] == "beta" and after["ACTIONS_BASE_URL"] == "https://actions.example.com"
+    assert after["HASURA_GRAPHQL_ADMIN_SECRET"] == PROJECT_ADMIN_SECRET
+
+
+def test_a_console_edit_between_read_and_write_is_retried_never_overwritten(deployed, cloud, project):
+    cloud.edit_before_next_write(project["tenant_id"], "FEATURE_FLAGS", "beta")
+    deployed.set_config("hasura", {"unauthorizedRole": "anonymous"})
+    writes = cloud.writes
+    result = deployed.up(refresh=True)
+    assert result.summary.result == "succeeded", "".join(deployed.log)
+    assert cloud.writes == writes + 2  # refused with the stale hash, then read again and written
+    env = cloud.env(project["tenant_id"])
+    assert env["FEATURE_FLAGS"] == "beta" and env["HASURA_GRAPHQL_UNAUTHORIZED_ROLE"] == "anonymous"
+
+
+def test_a_wrong_token_fails_the_preview_naming_the_setting(engine_stack_factory, clerk_double, cloud, project,
+                                                             metadata_dir):
+    engine = engine_stack_factory(cloud_config(clerk_double, cloud, project["project_id"], metadata_dir),
+                                  secrets={"hasuraCloudToken": "not-a-valid-token-0123",
+                                           "clerkSecretKey": clerk_double.secret_key})
+    with pytest.raises(auto.CommandError) as failed:
+        engine.preview()
+    message = str(failed.value)
+    assert "hasuraCloudToken: Hasura Cloud refused the personal access token" in message and "Fix:" in message
+    assert "not-a-valid-token-0123" not in message + engine.backend_text()
+    assert cloud.writes == 0
