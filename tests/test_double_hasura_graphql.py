@@ -198,3 +198,66 @@ def test_missing_argument_and_variable_use_hasura_wording(double):
     assert first_error(body) == ("validation-failed", "missing required field 'where'")
     body = run(double, "query ($id: Int!) { users_by_pk(id: $id) { id } }", variables={})
     assert first_error(body) == ("validation-failed", 'expecting a value for non-nullable variable: "id"')
+
+
+# -- backend_only permissions, replayed from Hasura's own tests -------------------------------------------------------
+# server/tests-py/queries/graphql_mutation/insert/permissions/backend_user_*.yaml and user_with_no_backend_privilege
+# .yaml (TestGraphqlInsertPermission), with this repository's users table for theirs: a backend_only insert
+# permission serves only requests with the admin secret (or no auth configured) AND
+# `x-hasura-use-backend-only-permissions: true` (Hasura/Session.hs mkUserInfo, Note [Backend only permissions]).
+
+INSERT_AS_BACKEND = 'mutation { insert_users(objects: [{clerk_user_id: "user_carol"}]) { affected_rows } }'
+
+
+@pytest.fixture
+def backend_double(double):
+    admin = {"X-Hasura-Admin-Secret": double.admin_secret}
+    response = http.post(f"{double.url}/v1/metadata", headers=admin, json={
+        "type": "pg_create_insert_permission", "args": {"table": "users", "role": "backend_user", "permission": {
+            "check": {}, "columns": ["clerk_user_id", "email"], "backend_only": True}}})
+    assert response.json() == {"message": "success"}
+    return double
+
+
+def test_backend_only_insert_with_the_admin_secret_and_the_header_runs(backend_double):
+    # backend_user_insert_pass.yaml
+    headers = {**admin_as(backend_double, "backend_user"), "X-Hasura-Use-Backend-Only-Permissions": "true"}
+    assert run(backend_double, INSERT_AS_BACKEND, headers=headers) == {
+        "data": {"insert_users": {"affected_rows": 1}}}
+
+
+def test_backend_only_insert_without_the_header_does_not_exist(backend_double):
+    # backend_user_insert_fail.yaml: the role's only mutation is backend-only, so it has no mutations at all
+    assert first_error(run(backend_double, INSERT_AS_BACKEND, headers=admin_as(backend_double, "backend_user"))) == (
+        "validation-failed", "no mutations exist")
+    false = {**admin_as(backend_double, "backend_user"), "X-Hasura-Use-Backend-Only-Permissions": "no"}
+    assert first_error(run(backend_double, INSERT_AS_BACKEND, headers=false)) == (
+        "validation-failed", "no mutations exist")
+
+
+def test_backend_only_insert_with_a_token_is_never_used_even_with_the_header(backend_double):
+    # backend_user_no_admin_secret_fail.yaml: a JWT request gets BOFADisallowed whatever the header says
+    token = hasura_token(backend_double.jwt_key, roles=["backend_user"], default_role="backend_user")
+    headers = {"Authorization": f"Bearer {token}", "X-Hasura-Use-Backend-Only-Permissions": "true"}
+    assert first_error(run(backend_double, INSERT_AS_BACKEND, headers=headers)) == (
+        "validation-failed", "no mutations exist")
+
+
+def test_the_backend_only_header_must_be_a_boolean(backend_double):
+    # backend_user_insert_invalid_bool.yaml
+    headers = {**admin_as(backend_double, "backend_user"), "X-Hasura-Use-Backend-Only-Permissions": "random"}
+    assert first_error(run(backend_double, INSERT_AS_BACKEND, headers=headers)) == (
+        "bad-request", 'x-hasura-use-backend-only-permissions:  Not a valid boolean text. True values are '
+                       '["true","t","yes","y"] and  False values are ["false","f","no","n"]. All values are case '
+                       "insensitive")
+
+
+def test_the_header_gives_no_insert_to_a_role_without_one(backend_double):
+    # user_with_no_backend_privilege.yaml: a role with a mutation (an update) but no insert, asking as backend
+    admin = {"X-Hasura-Admin-Secret": backend_double.admin_secret}
+    assert http.post(f"{backend_double.url}/v1/metadata", headers=admin, json={
+        "type": "pg_create_update_permission", "args": {"table": "users", "role": "auditor", "permission": {
+            "columns": ["email"], "filter": {}}}}).json() == {"message": "success"}
+    headers = {**admin_as(backend_double, "auditor"), "X-Hasura-Use-Backend-Only-Permissions": "true"}
+    body = run(backend_double, INSERT_AS_BACKEND, headers=headers)
+    assert body["errors"][0]["extensions"] == {"path": "$.selectionSet.insert_users", "code": "validation-failed"}

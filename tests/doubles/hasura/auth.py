@@ -28,6 +28,8 @@ class Session:
 
     role: str
     variables: Mapping[str, str] = field(default_factory=dict)
+    #: BOFAAllowed: the request may use backend_only permissions (see `backend_only_access`).
+    backend_only_permissions: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -43,6 +45,28 @@ class Session:
 
 def session_variables_from_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items() if name.lower().startswith("x-hasura-")}
+
+
+_TRUE_TEXTS, _FALSE_TEXTS = ("true", "t", "yes", "y"), ("false", "f", "no", "n")
+USE_BACKEND_ONLY_HEADER = "x-hasura-use-backend-only-permissions"
+
+
+def backend_only_access(header_vars: Mapping[str, str]) -> bool:
+    """`x-hasura-use-backend-only-permissions`, read only when the admin secret was sent or no auth is configured
+    (Hasura/Session.hs mkUserInfo: UAdminSecretNotSent -> BOFADisallowed; otherwise the header parsed by
+    parseStringAsBool, an unreadable value a 400 bad-request). Backend-only permissions serve only such requests
+    (Note [Backend only permissions]; Hasura/GraphQL/Schema/Mutation.hs insertIntoTable / updateTable /
+    deleteFromTable: `guard $ not $ scenario == Frontend && backendOnly`)."""
+    value = header_vars.get(USE_BACKEND_ONLY_HEADER)
+    if value is None:
+        return False
+    if value.lower() in _TRUE_TEXTS:
+        return True
+    if value.lower() in _FALSE_TEXTS:
+        return False
+    raise HasuraError("bad-request", f"{USE_BACKEND_ONLY_HEADER}:  Not a valid boolean text. True values are "
+                      '["true","t","yes","y"] and  False values are ["false","f","no","n"]. All values are case '
+                      "insensitive")
 
 
 def session_from_claims(hasura: dict[str, Any], requested_role: str | None) -> Session:
@@ -120,10 +144,12 @@ class Authenticator:
                     "access-denied", "invalid x-hasura-admin-secret/x-hasura-access-key", status=401
                 )
             role = header_vars.get("x-hasura-role", ADMIN_ROLE)
-            return Session(role=role, variables={**header_vars, "x-hasura-role": role})
+            return Session(role=role, variables={**header_vars, "x-hasura-role": role},
+                           backend_only_permissions=backend_only_access(header_vars))
         if self.admin_secret is None:  # no auth configured at all: everyone is admin
             role = header_vars.get("x-hasura-role", ADMIN_ROLE)
-            return Session(role=role, variables={**header_vars, "x-hasura-role": role})
+            return Session(role=role, variables={**header_vars, "x-hasura-role": role},
+                           backend_only_permissions=backend_only_access(header_vars))
         if self.jwt is None:
             return self._without_authz(header_vars, missing="x-hasura-admin-secret/x-hasura-access-key")
         token = self._token_from_request(headers)

@@ -36,7 +36,7 @@ class Engine:
         self.lock = threading.RLock()
         metadata, version = self.store.load_or_init(initial_metadata(self.env))
         self._cache = build_schema_cache(metadata, version, self.env)
-        self._schemas: dict[str, GraphQLSchema] = {}
+        self._schemas: dict[tuple[str, bool], GraphQLSchema] = {}
 
     @property
     def cache(self) -> SchemaCache:
@@ -47,9 +47,11 @@ class Engine:
             self._cache = cache
             self._schemas = {}
 
-    def schema_for(self, role: str) -> tuple[GraphQLSchema, SchemaCache]:
+    def schema_for(self, role: str, backend_only_permissions: bool = False) -> tuple[GraphQLSchema, SchemaCache]:
+        """The role's schema in the frontend scenario, or the backend one (backend_only permissions included)."""
         with self.lock:
             cache = self._cache
-            if role not in self._schemas:
-                self._schemas[role] = build_role_schema(cache, role, Resolvers())
-            return self._schemas[role], cache
+            key = (role, backend_only_permissions)
+            if key not in self._schemas:
+                self._schemas[key] = build_role_schema(cache, role, Resolvers(), backend_only_permissions)
+            return self._schemas[key], cache

@@ -67,7 +67,10 @@ def _columns(spec: Any, table: pg.Table) -> list[str]:
     return [c for c in names if _NAME.match(c)]
 
 
-def role_permissions(entry: dict, table: pg.Table, role: str, inconsistent: set[str], source: str) -> TablePermissions:
+def role_permissions(entry: dict, table: pg.Table, role: str, inconsistent: set[str], source: str,
+                     backend_only_permissions: bool = False) -> TablePermissions:
+    """A backend_only insert/update/delete permission counts only in the backend scenario (auth.py
+    backend_only_access); in the frontend one the role has no such mutation at all."""
     if role == "admin":
         every = _columns("*", table)
         full = {"columns": every, "filter": {}, "check": {}, "set": {}}
@@ -79,6 +82,8 @@ def role_permissions(entry: dict, table: pg.Table, role: str, inconsistent: set[
         if match is None or name in inconsistent:
             continue
         body = match["permission"]
+        if body.get("backend_only") and not backend_only_permissions:
+            continue
         if kind == "select":
             perms.select_columns = _columns(body["columns"], table)
             perms.select_filter = body["filter"]
@@ -265,7 +270,8 @@ def root_field_names(entry: dict, table: pg.Table) -> tuple[str, dict[str, str]]
     return base, names
 
 
-def build_role_schema(cache: SchemaCache, role: str, resolvers: Resolvers) -> GraphQLSchema:
+def build_role_schema(cache: SchemaCache, role: str, resolvers: Resolvers,
+                      backend_only_permissions: bool = False) -> GraphQLSchema:
     inconsistent = {obj["name"] for obj in cache.inconsistent}
     tracked: list[TrackedTable] = []
     for source in cache.metadata["sources"]:
@@ -278,6 +284,6 @@ def build_role_schema(cache: SchemaCache, role: str, resolvers: Resolvers) -> Gr
             if table is None or f"table {table_display(qt)} in source {source['name']}" in inconsistent:
                 continue
             type_name, roots = root_field_names(entry, table)
-            perms = role_permissions(entry, table, role, inconsistent, source["name"])
+            perms = role_permissions(entry, table, role, inconsistent, source["name"], backend_only_permissions)
             tracked.append(TrackedTable(source["name"], table, perms, type_name, roots))
     return SchemaBuilder().build(tracked, resolvers)

@@ -338,7 +338,7 @@ class HasuraDouble:
             session = self._authenticate(headers)
             if parse_error is not None:
                 raise HasuraError("parse-failed", parse_error)
-            schema, cache = self._engine.schema_for(session.role)
+            schema, cache = self._engine.schema_for(session.role, session.backend_only_permissions)
             return _Reply(200, run_graphql(schema, cache, session, body))
         except HasuraError as error:
             admin = session is not None and session.is_admin
