@@ -72,7 +72,15 @@ def migration_status(client: HasuraClient, project: MetadataProject) -> list[Mig
     return statuses
 
 
-def render(url: str, project_dir: str, statuses: list[MigrationStatus]) -> str:
+def removed_lines_notes(project: MetadataProject) -> list[str]:
+    """One note per migration the deploy runs without its `\\restrict` / `\\unrestrict` lines, which `hasura
+    migrate apply` would send as they are (and fail on)."""
+    return [f"note: {m.path} has {', '.join(f'`{line}`' for line in m.removed_lines)} (psql meta-commands "
+            "pg_dump 17.6+ writes): the deploy leaves them out, `hasura migrate apply` fails on them (42601). Fix: "
+            "delete those lines" for m in project.migrations if m.removed_lines]
+
+
+def render(url: str, project_dir: str, statuses: list[MigrationStatus], notes: list[str] | None = None) -> str:
     lines = [f"Migrations of {project_dir} on Hasura at {url}:"]
     for source in sorted({s.source for s in statuses}):
         rows = [_COLUMNS] + [(str(s.version), s.name or "-", "Present" if s.name is not None else "Not Present",
@@ -84,6 +92,7 @@ def render(url: str, project_dir: str, statuses: list[MigrationStatus]) -> str:
                   for row in rows]
     if not statuses:
         lines.append("  no migrations, locally or on the server")
+    lines += notes or []
     lines.append(_summary(statuses))
     return "\n".join(lines)
 
@@ -129,7 +138,7 @@ def main(argv: list[str] | None = None, *, stdin: Any = sys.stdin, environ: Mapp
         message = str(error).replace(secret, "[secret]") if secret else str(error)
         print(f"status could not be read: {message}", file=sys.stderr)
         return EXIT_COULD_NOT_READ
-    print(render(endpoint.url, str(Path(args.project_dir)), statuses))
+    print(render(endpoint.url, str(Path(args.project_dir)), statuses, removed_lines_notes(project)))
     return EXIT_IN_SYNC if all(s.in_sync for s in statuses) else EXIT_NOT_IN_SYNC
 
 

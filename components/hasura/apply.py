@@ -209,11 +209,19 @@ def apply_migrations(client: HasuraClient, migrations: tuple[Migration, ...], re
             _run_migration(client, migration, rerun=migration.version in stale)
             result.migrations_applied.append(f"{migration.source}/{migration.label}")
             result.changes.append(
-                f"{label} › run again and recorded (Hasura's catalog state did not have it: rolled back or deleted "
-                f"with the Hasura CLI; its old row in {MIGRATIONS_TABLE} was replaced)" if migration.version in stale
-                else f"{label} › applied and recorded")
+                (f"{label} › run again and recorded (Hasura's catalog state did not have it: rolled back or deleted "
+                 f"with the Hasura CLI; its old row in {MIGRATIONS_TABLE} was replaced)" if migration.version in stale
+                 else f"{label} › applied and recorded") + _removed_lines_note(migration))
             recorded.add(migration.version)
     result.applied_versions = [str(v) for v in sorted(recorded)]
+
+
+def _removed_lines_note(migration: Migration) -> str:
+    if not migration.removed_lines:
+        return ""
+    lines = ", ".join(f"`{line}`" for line in migration.removed_lines)
+    return (f"; run without its lines {lines} (psql meta-commands pg_dump 17.6+ writes, which Hasura's run_sql "
+            f"rejects). Delete them from {migration.path} so that `hasura migrate apply` can run it too")
 
 
 def _catch_up_line(records: SourceRecords, version: int) -> str:

@@ -92,10 +92,17 @@ class Migration:
     version: int
     name: str
     up_sql: str
+    """The SQL the deploy runs: the file without its `\\restrict` / `\\unrestrict` lines (`without_restrict_lines`)."""
+    removed_lines: tuple[str, ...] = ()
+    """The psql meta-command lines left out of `up_sql`, as the file has them."""
 
     @property
     def label(self) -> str:
         return f"{self.version}_{self.name}"
+
+    @property
+    def path(self) -> str:
+        return f"migrations/{self.source}/{self.label}/up.sql"
 
 
 @dataclass(frozen=True)
@@ -107,16 +114,19 @@ class MetadataProject:
     directory: str = "metadata"
 
     def to_inputs(self) -> dict[str, Any]:
-        """Plain JSON-able data (for Pulumi resource inputs)."""
+        """Plain JSON-able data (for Pulumi resource inputs); `removed_lines` only where there are some, so the
+        inputs of every other migration stay as they were."""
         return {"metadata": self.metadata,
-                "migrations": [{"source": m.source, "version": str(m.version), "name": m.name, "up_sql": m.up_sql}
+                "migrations": [{"source": m.source, "version": str(m.version), "name": m.name, "up_sql": m.up_sql,
+                                **({"removed_lines": list(m.removed_lines)} if m.removed_lines else {})}
                                for m in self.migrations]}
 
     @classmethod
     def from_inputs(cls, metadata: dict[str, Any], migrations: list[dict[str, Any]],
                     directory: str = "metadata") -> MetadataProject:
         return cls(metadata=metadata, directory=directory, migrations=tuple(
-            Migration(source=m["source"], version=int(m["version"]), name=m["name"], up_sql=m["up_sql"])
+            Migration(source=m["source"], version=int(m["version"]), name=m["name"], up_sql=m["up_sql"],
+                      removed_lines=tuple(m.get("removed_lines") or ()))
             for m in migrations))
 
 
@@ -257,14 +267,45 @@ def _read_migrations(migrations_dir: Path, problems: list[str]) -> list[Migratio
             if not up.exists():
                 problems.append(f"{label}: has no up.sql")
                 continue
+            up_sql, removed = without_restrict_lines(up.read_text())
             migrations.append(Migration(source=source_dir.name, version=int(match[1]), name=match[2],
-                                        up_sql=up.read_text()))
+                                        up_sql=up_sql, removed_lines=removed))
     migrations.sort(key=lambda m: (m.source, m.version))
     versions = [(m.source, m.version) for m in migrations]
     for duplicate in sorted({v for v in versions if versions.count(v) > 1}):
         problems.append(f"migrations/{duplicate[0]}: two migrations share version {duplicate[1]}. Fix: give each "
                         "its own timestamp")
     return migrations
+
+
+#: The two psql meta-commands pg_dump 17.6 (and 16.10, 15.14, 14.19, 13.22; CVE-2025-8714) writes into a plain
+#: dump: `\restrict KEY` after the header and `\unrestrict KEY` after "PostgreSQL database dump complete"
+#: (src/bin/pg_dump/pg_backup_archiver.c RestoreArchive), KEY alphanumeric (src/bin/pg_dump/dumputils.c
+#: valid_restrict_key). Hasura's /v1alpha1/pg_dump passes --restrict-key=hasura since v2.48.6, so files from
+#: `hasura migrate create --from-server` and `hasura seed create --from-table` start and end with them.
+_RESTRICT_LINE = re.compile(r"^\\(?:un)?restrict [A-Za-z0-9]+[ \t]*\r?$", re.MULTILINE)
+
+
+def without_restrict_lines(sql: str) -> tuple[str, tuple[str, ...]]:
+    """`sql` without its `\\restrict KEY` / `\\unrestrict KEY` lines, and the lines removed.
+
+    Left out rather than refused: they are psql meta-commands, not SQL. In psql, `\\restrict` only makes psql
+    refuse further meta-commands until `\\unrestrict`; the database never sees either. Hasura's run_sql hands the
+    text to PostgreSQL, which rejects the backslash (42601 syntax error at or near "\\"), so a file with them can
+    never run as it is, and without them it runs exactly as psql would run it. Only whole lines of exactly that
+    form, outside quotes, dollar-quoted bodies and comments, are removed; any other backslash line stays (and fails
+    in run_sql as before). The deploy says so when it runs such a migration (`hasura migrate apply` would still
+    fail on the file)."""
+    unquoted = {index for index, char in _unquoted_chars(sql) if char == "\\"}
+    matches = [match for match in _RESTRICT_LINE.finditer(sql) if match.start() in unquoted]
+    if not matches:
+        return sql, ()
+    kept, previous = [], 0
+    for match in matches:
+        kept.append(sql[previous:match.start()])
+        previous = match.end() + 1 if sql.startswith("\n", match.end()) else match.end()
+    kept.append(sql[previous:])
+    return "".join(kept), tuple(match[0].rstrip() for match in matches)
 
 
 # ---------------------------------------------------------------------------------------------------
