@@ -1,0 +1,165 @@
+"""The workflow files are checked (actionlint, with shellcheck on every `run:` script), scripts/stacks lists what
+the workflows deploy and check, and the step runner the workflow scenarios use behaves as GitHub's runner does.
+
+The scenarios themselves (deploy, clean and drifted stacks, repair, pull-request preview) run the real pulumi CLI:
+tests/test_workflows_engine.py.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.fixtures.engine import ROOT
+from tests.fixtures.workflow_runner import WorkflowRunner, evaluate, interpolate
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+
+
+@pytest.fixture(scope="session")
+def actionlint() -> Path:
+    """scripts/build-actionlint: actionlint from its Go module (cached), and Debian's shellcheck when missing."""
+    done = subprocess.run([str(ROOT / "scripts" / "build-actionlint")], stdout=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        pytest.fail(f"scripts/build-actionlint failed (exit {done.returncode}); it needs Go 1.25+ on PATH "
+                    "(https://go.dev/dl/) and shellcheck (apt-get install shellcheck)", pytrace=False)
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def test_actionlint_and_shellcheck_find_nothing_in_the_workflows(actionlint):
+    assert shutil.which("shellcheck"), "scripts/build-actionlint installs shellcheck; without it run: is unchecked"
+    done = subprocess.run([str(actionlint), "-no-color"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_actionlint_would_catch_a_broken_expression_and_a_shell_mistake(actionlint, tmp_path):
+    """The check is live: a typo in an expression and an unquoted variable in a run: script are both reported."""
+    workflow = yaml.safe_load((WORKFLOWS / "drift.yml").read_text())
+    steps = workflow["jobs"]["drift"]["steps"]
+    repair = next(step for step in steps if step.get("name", "").startswith("Repair"))
+    repair["if"] = "${{ input.repair }}"          # the context is `inputs`
+    repair["run"] = 'scripts/deploy $STACK --yes'  # SC2086: unquoted
+    broken = tmp_path / ".github" / "workflows" / "drift.yml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text(yaml.safe_dump(workflow, sort_keys=False))
+    done = subprocess.run([str(actionlint), "-no-color", "-oneline", str(broken)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert 'undefined variable "input"' in done.stdout
+    assert "SC2086" in done.stdout
+
+
+# --- scripts/stacks: what the matrices hold ---------------------------------------------------------------------
+
+@pytest.fixture
+def project_with_stacks(tmp_path) -> Path:
+    """A git repository with scripts/stacks and stack files dev, staging, prod, prod-eu."""
+    root = tmp_path / "repo"
+    (root / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "stacks", root / "scripts" / "stacks")
+    for stack in ("dev", "staging", "prod", "prod-eu"):
+        (root / f"Pulumi.{stack}.yaml").write_text("config: {}\n")
+    (root / "README.md").write_text("docs\n")
+    (root / "__main__.py").write_text("")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=root, check=True)
+    return root
+
+
+def stacks(root: Path, *args: str) -> list[str]:
+    done = subprocess.run([str(root / "scripts" / "stacks"), *args], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def commit(root: Path, path: str, text: str) -> None:
+    (root / path).write_text(text)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", path], cwd=root, check=True)
+
+
+def test_every_stack_file_is_a_stack_and_a_push_deploys_all_but_production(project_with_stacks):
+    assert sorted(stacks(project_with_stacks, "all")) == ["dev", "prod", "prod-eu", "staging"]
+    assert sorted(stacks(project_with_stacks, "push")) == ["dev", "staging"]
+
+
+def test_a_pull_request_previews_the_stacks_its_change_can_affect(project_with_stacks):
+    root = project_with_stacks
+    base = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
+    commit(root, "README.md", "more docs\n")
+    assert stacks(root, "affected", base) == []
+    commit(root, "Pulumi.staging.yaml", "config: {a: 1}\n")
+    assert stacks(root, "affected", base) == ["staging"]
+    commit(root, "__main__.py", "# code\n")
+    assert sorted(stacks(root, "affected", base)) == ["dev", "prod", "prod-eu", "staging"]
+
+
+def test_a_manual_run_names_one_existing_stack(project_with_stacks):
+    assert stacks(project_with_stacks, "one", "prod") == ["prod"]
+    done = subprocess.run([str(project_with_stacks / "scripts" / "stacks"), "one", "qa"], cwd=project_with_stacks,
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "there is no stack 'qa' (no Pulumi.qa.yaml" in done.stderr
+
+
+# --- the step runner ---------------------------------------------------------------------------------------------
+
+CONTEXT = {"github": {"event_name": "schedule", "event": {"inputs": {}}}, "inputs": {"repair": True},
+           "needs": {"stacks": {"outputs": {"stacks": '["dev","staging"]'}}}, "steps": {}}
+
+
+@pytest.mark.parametrize("expression, value", [
+    ("github.event.inputs.stack || 'dev'", "dev"),
+    ("github.event_name == 'SCHEDULE'", True),          # strings compare case-insensitively
+    ("needs.stacks.outputs.stacks != '[]'", True),
+    ("fromJSON(needs.stacks.outputs.stacks)", ["dev", "staging"]),
+    ("inputs.repair", True),
+    ("!inputs.repair", False),
+    ("github.event_name != 'pull_request' && needs.stacks.outputs.stacks != '[]'", True),
+    ("steps.missing.outputs.result", None),
+])
+def test_expressions_evaluate_as_on_github(expression, value):
+    assert evaluate(expression, CONTEXT) == value
+
+
+def test_interpolation_keeps_the_type_of_a_whole_expression_and_text_elsewhere():
+    assert interpolate("${{ fromJSON(needs.stacks.outputs.stacks) }}", CONTEXT) == ["dev", "staging"]
+    assert interpolate("stack ${{ github.event.inputs.stack || 'dev' }}!", CONTEXT) == "stack dev!"
+    with pytest.raises(ValueError, match="does not implement hashFiles"):
+        evaluate("hashFiles('x')", CONTEXT)
+
+
+def test_the_runner_passes_outputs_env_and_path_between_steps_and_skips_after_a_failure(tmp_path):
+    workflow = tmp_path / "w.yml"
+    workflow.write_text(yaml.safe_dump({"on": "push", "jobs": {"j": {
+        "runs-on": "ubuntu-latest",
+        "env": {"GREETING": "hello"},
+        "outputs": {"said": "${{ steps.first.outputs.said }}"},
+        "steps": [
+            {"id": "first", "shell": "bash", "run":
+                'echo "said=$GREETING" >> "$GITHUB_OUTPUT"; echo "LATER=set" >> "$GITHUB_ENV"\n'
+                'mkdir -p "$RUNNER_TEMP/bin"; printf "#!/bin/sh\\necho tool\\n" > "$RUNNER_TEMP/bin/tool"\n'
+                'chmod +x "$RUNNER_TEMP/bin/tool"; echo "$RUNNER_TEMP/bin" >> "$GITHUB_PATH"'},
+            {"name": "second", "shell": "bash", "env": {"SAID": "${{ steps.first.outputs.said }}"},
+             "run": 'test "$SAID/$LATER/$(tool)" = "hello/set/tool"; echo "# summary" >> "$GITHUB_STEP_SUMMARY"'},
+            {"name": "fails", "run": "false; echo not reached"},
+            {"name": "skipped", "run": "echo no"},
+            {"name": "after failure", "if": "${{ failure() }}", "run": "echo cleanup"},
+        ]}}}))
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    job = WorkflowRunner(workflow, workspace, tmp_path, actions={},
+                         base_env={"PATH": "/usr/bin:/bin"}).run_job("j", event_name="push")
+    assert [step.outcome for step in job.steps] == ["success", "success", "failure", "skipped", "success"]
+    assert job.step("fails").exit_code == 1 and "not reached" not in job.step("fails").log
+    assert job.outputs == {"said": "hello"}
+    assert job.summary == "# summary\n"
+    assert job.conclusion == "failure"
