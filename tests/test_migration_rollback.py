@@ -25,12 +25,16 @@ import secrets
 
 import psycopg
 import pytest
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime.proto import provider_pb2
 
 from components.commands import drift, status
 from components.commands.stack_outputs import ENV_ADMIN_SECRET
 from components.hasura.apply import MIGRATIONS_TABLE, MetadataApplyError, apply_project
 from components.hasura.client import HasuraClient
-from components.hasura.loader import load_project
+from components.hasura.loader import content_hash, load_project, normalize_metadata
+from components.providers.hasura_metadata import HasuraMetadataProvider, changed_properties
+from tests.pulumi_harness import DynamicProviderHost
 
 FIRST, ADD_NICKNAME = 1763856000000, 1763856000001
 UP = "ALTER TABLE public.users ADD COLUMN IF NOT EXISTS nickname text;"
@@ -226,3 +230,27 @@ def test_a_rerun_killed_before_its_sql_is_not_taken_for_committed_by_the_old_row
     with pytest.raises(MetadataApplyError, match=f"default/{ADD_NICKNAME} is marked dirty in Hasura's catalog state"):
         apply_project(client, load_project(project))
     assert nickname_columns(double) == 0
+
+
+def test_the_refresh_of_a_deploy_sees_the_rollback_and_the_update_runs_it_again(double, client, project):
+    """What `scripts/deploy` (`pulumi up --refresh`) does: the metadata provider's read, diff and update, run in
+    `python -m pulumi.dynamic` as the engine runs them."""
+    urn = "urn:pulumi:dev::clerk-hasura::pulumi-python:dynamic/hasura_metadata:HasuraMetadata::backend-metadata"
+    loaded = load_project(project)
+    desired = normalize_metadata(loaded.metadata)
+    inputs = {"__provider": serialize_provider(HasuraMetadataProvider()), "hasura_url": double.url,
+              "admin_secret": double.admin_secret, "metadata": desired,
+              "migrations": loaded.to_inputs()["migrations"], "metadata_hash": content_hash(desired, loaded.migrations)}
+    with DynamicProviderHost() as host:
+        host.configure({})
+        resource_id, outs = host.create(urn, inputs)
+        cli_migrate_down(client, ADD_NICKNAME, DOWN)
+        _, refreshed = host.read(urn, resource_id, outs)
+        assert refreshed["applied_migrations"] == [str(FIRST)]
+        assert host.diff(urn, resource_id, refreshed, inputs).changes == provider_pb2.DiffResponse.DIFF_SOME
+        assert changed_properties(refreshed, inputs) == [f"migration default/{ADD_NICKNAME}_add_nickname not applied"]
+        repaired = host.update(urn, resource_id, refreshed, inputs)
+        assert repaired["applied_migrations"] == [str(FIRST), str(ADD_NICKNAME)]
+        _, again = host.read(urn, resource_id, repaired)
+        assert host.diff(urn, resource_id, again, inputs).changes == provider_pb2.DiffResponse.DIFF_NONE
+    assert nickname_columns(double) == 1
