@@ -44,7 +44,7 @@ def test_needs_the_token_and_the_project_and_refuses_container_keys():
     assert "hasuraCloudToken: required with target `hasura-cloud`" in text
     assert "pulumi config set --secret hasuraCloudToken" in text
     assert "hasuraCloud.projectId: required with target `hasura-cloud`" in text
-    assert "hasura.port: the `hasura-cloud` target runs no Hasura container" in text
+    assert "hasura.port: the `hasura-cloud` target does not set it" in text
     assert "postgres.hostPort:" in text and "postgresPassword:" in text
     assert "corsDomains" not in text  # owned as HASURA_GRAPHQL_CORS_DOMAIN
 

@@ -35,6 +35,17 @@ HASURA_TEMPLATE_CLAIMS: dict[str, Any] = {
         "x-hasura-user-id": "{{user.id}}",
     }
 }
+#: The claims of Clerk's built-in Nhost template (clerk.md §1.1): the Hasura claims with a second role `me`, as
+#: Nhost's own tokens carry it.
+NHOST_TEMPLATE_CLAIMS: dict[str, Any] = {
+    HASURA_CLAIMS_NAMESPACE: {
+        "x-hasura-allowed-roles": ["me", "user"],
+        "x-hasura-default-role": "user",
+        "x-hasura-user-id": "{{user.id}}",
+    }
+}
+#: The template claims per `clerk.templatePreset`: what each of Clerk's presets makes.
+TEMPLATE_PRESETS: dict[str, dict[str, Any]] = {"hasura": HASURA_TEMPLATE_CLAIMS, "nhost": NHOST_TEMPLATE_CLAIMS}
 #: Claims Clerk sets itself on every template token; a template containing one is refused (clerk.md §1.4).
 RESERVED_CLAIMS = frozenset({"azp", "exp", "iat", "iss", "jti", "nbf", "sub", "sid", "fva"})
 

@@ -77,6 +77,8 @@ class ClerkSettings(StrictModel):
     allowed_skew: int = 5
     """Seconds of clock skew Hasura tolerates; 5 matches Clerk's template default for 60 s tokens."""
     claims: Literal["template", "session"] = "template"
+    template_preset: Literal["hasura", "nhost"] = "hasura"
+    """Whose claims the managed template carries: Clerk's Hasura preset, or its Nhost preset (roles `me`, `user`)."""
     cookie: bool = False
     """Read the JWT from Clerk's `__session` cookie instead of the Authorization header."""
     signing_algorithm: str | None = None

@@ -21,6 +21,7 @@ from components.clerk.client import (
     DEFAULT_CLERK_API_URL,
     HASURA_TEMPLATE_CLAIMS,
     RESERVED_CLAIMS,
+    TEMPLATE_PRESETS,
     ClerkClient,
     ClerkNotFound,
 )
@@ -63,7 +64,8 @@ def template_args(settings: Any) -> ClerkJwtTemplateArgs | None:
     args: ClerkJwtTemplateArgs = {
         "name": settings.clerk.jwt_template,
         # A static `aud` is allowed in a template (clerk.md §1.4); Hasura requires it when clerk.audience is set.
-        "claims": {**HASURA_TEMPLATE_CLAIMS, **({"aud": settings.clerk.audience} if settings.clerk.audience else {})},
+        "claims": {**TEMPLATE_PRESETS[settings.clerk.template_preset],
+                   **({"aud": settings.clerk.audience} if settings.clerk.audience else {})},
         "lifetime": DEFAULT_LIFETIME,
         "allowedClockSkew": settings.clerk.allowed_skew,
         "clerkSecretKey": pulumi.Output.secret(settings.clerk_secret_key.get_secret_value()),

@@ -33,6 +33,7 @@ TARGETS: dict[str, TargetEntry] = {
     "existing": TargetEntry("components.targets.existing"),
     "kubernetes": TargetEntry("components.targets.kubernetes", settings_object="kubernetes"),
     "hasura-cloud": TargetEntry("components.targets.hasura_cloud", settings_object="hasura_cloud"),
+    "nhost": TargetEntry("components.targets.nhost", settings_object="nhost"),
 }
 TARGET_NAMES = tuple(TARGETS)
 DEFAULT_TARGET = TARGET_NAMES[0]

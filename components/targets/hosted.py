@@ -32,11 +32,13 @@ class PlatformRestartTimeout(PlatformError):
     """The platform did not serve Hasura again within the restart timeout."""
 
 
-def container_key_problems(settings: StackSettings, target: str, platform: str) -> list[str]:
-    """Keys that configure a container or a Postgres the stack runs: on a hosted target they would do nothing."""
-    found = [f"hasura.{key_name(settings.hasura, key)}: the `{target}` target runs no Hasura container, so this key "
-             f"would do nothing. Fix: remove it; set the server switch in {platform}"
-             for key in sorted(settings.hasura.model_fields_set - HOSTED_HASURA_KEYS)]
+def container_key_problems(settings: StackSettings, target: str, platform: str, *,
+                           hosted_keys: frozenset[str] | set[str] = HOSTED_HASURA_KEYS) -> list[str]:
+    """Keys that configure a container or a Postgres the stack runs: on a hosted target they would do nothing.
+    `hosted_keys` are the `hasura.*` keys the target applies through the platform."""
+    found = [f"hasura.{key_name(settings.hasura, key)}: the `{target}` target does not set it, so this key would do "
+             f"nothing. Fix: remove it; set it in {platform}"
+             for key in sorted(settings.hasura.model_fields_set - set(hosted_keys))]
     found += [f"postgres.{key_name(settings.postgres, key)}: the `{target}` target creates no Postgres. Fix: remove "
               "the key" for key in sorted(settings.postgres.model_fields_set)]
     if settings.postgres_password is not None:

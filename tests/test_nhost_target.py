@@ -1,0 +1,136 @@
+"""Target `nhost` without the engine: what its settings refuse, how the project is found, how `hasura.jwtSecrets` is
+written (every other key kept; a dashboard save between read and write rebuilt on, never overwritten), the Nhost
+preset claims of the Clerk template, and which tracked tables of Nhost's own schemas a metadata set would untrack —
+against the Nhost double (tests/doubles/nhost.py) over real HTTP."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.clerk.client import NHOST_TEMPLATE_CLAIMS
+from components.config.settings import SettingsError, load_settings
+from components.errors import ClerkHasuraError
+from components.plan import validate_stack_config
+from components.providers.clerk_jwt_template import template_args
+from components.targets.nhost import nhost_tables
+from components.targets.nhost.client import NhostClient, NhostTokenRefused
+from components.targets.nhost.jwt_secrets import ConcurrentConfigEdit, apply_jwt_secrets
+from tests.doubles.nhost import NhostDouble
+
+ENTRY = {"jwk_url": "https://happy-hippo-12.clerk.accounts.dev/.well-known/jwks.json",
+         "issuer": "https://happy-hippo-12.clerk.accounts.dev", "allowed_skew": 5,
+         "claims_namespace": "https://hasura.io/jwt/claims"}
+
+
+@pytest.fixture
+def nhost():
+    double = NhostDouble(restart_seconds=0.0).start()
+    yield double
+    double.stop()
+
+
+def client(nhost: NhostDouble, token: str | None = None) -> NhostClient:
+    return NhostClient(token or nhost.token, nhost.auth_url, nhost.api_url)
+
+
+def problems_of(raw: dict, stack: str = "dev") -> str:
+    with pytest.raises(SettingsError) as caught:
+        validate_stack_config(raw, stack, environ={})
+    return str(caught.value)
+
+
+def test_needs_token_subdomain_and_region_and_refuses_what_nhost_holds_itself():
+    text = problems_of({"target": "nhost", "clerk": {"frontendApi": "happy-hippo-12.clerk.accounts.dev",
+                                                     "claims": "session"},
+                        "hasura": {"corsDomains": ["https://app.example.com"]},
+                        "hasuraAdminSecret": "a" * 20, "databaseUrl": "postgres://u:p@db.example.com/app"})
+    for expected in ("nhostToken: required with target `nhost`", "nhost.subdomain: required",
+                     "nhost.region: required", "hasuraAdminSecret: the `nhost` target uses the project's own",
+                     "databaseUrl: an Nhost project runs its own Postgres", "clerk.claims: `session`",
+                     "hasura.corsDomains: the `nhost` target does not set it"):
+        assert expected in text
+
+
+def test_the_object_is_refused_on_other_targets():
+    text = problems_of({"clerk": {"frontendApi": "happy-hippo-12.clerk.accounts.dev"},
+                        "nhost": {"subdomain": "abcdefghijklmnopqrst"}})
+    assert "nhost.subdomain: only the `nhost` target reads it" in text
+
+
+def test_the_nhost_preset_gives_the_template_nhosts_claims():
+    settings = load_settings({"clerk": {"frontendApi": "happy-hippo-12.clerk.accounts.dev", "templatePreset": "nhost"},
+                              "clerkSecretKey": "sk_test_" + "k" * 40}, environ={})
+    assert template_args(settings)["claims"] == NHOST_TEMPLATE_CLAIMS
+    assert NHOST_TEMPLATE_CLAIMS["https://hasura.io/jwt/claims"]["x-hasura-allowed-roles"] == ["me", "user"]
+
+
+def test_the_project_is_found_by_subdomain_and_region_or_the_setting_is_named(nhost):
+    app_id = nhost.add_app("abcdefghijklmnopqrst", "eu-central-1")
+    with client(nhost) as cl:
+        assert cl.find_app("abcdefghijklmnopqrst", "eu-central-1").id == app_id
+        with pytest.raises(ClerkHasuraError, match=r"^nhost.region: .* `pulumi config set --path nhost.region "
+                                                   r"eu-central-1`"):
+            cl.find_app("abcdefghijklmnopqrst", "us-east-1")
+        with pytest.raises(ClerkHasuraError, match=r"^nhost.subdomain: no project with subdomain other"):
+            cl.find_app("other", "eu-central-1")
+    with client(nhost, "wrong-token-value") as cl, pytest.raises(NhostTokenRefused) as refused:
+        cl.find_app("abcdefghijklmnopqrst", "eu-central-1")
+    assert str(refused.value).startswith("nhostToken:") and "wrong-token-value" not in str(refused.value)
+
+
+def test_only_jwt_secrets_changes_and_every_other_key_is_written_back_as_read(nhost):
+    app_id = nhost.add_app("abcdefghijklmnopqrst", "eu-central-1")
+    before = nhost.config(app_id)
+    with client(nhost) as cl:
+        live, wrote = apply_jwt_secrets(cl, app_id, lambda _current: [ENTRY])
+        assert wrote and live == [ENTRY] and nhost.writes == 1
+        _, wrote = apply_jwt_secrets(cl, app_id, lambda _current: [ENTRY])
+    assert not wrote and nhost.writes == 1
+    after = nhost.config(app_id)
+    assert after["hasura"].pop("jwtSecrets") == [ENTRY]
+    before["hasura"].pop("jwtSecrets")
+    assert after == before  # adminSecret template, settings, auth, postgres: untouched
+
+
+def test_a_dashboard_save_between_read_and_write_is_built_on_never_overwritten(nhost):
+    app_id = nhost.add_app("abcdefghijklmnopqrst", "eu-central-1")
+    nhost.edit_after_reads(app_id, 1, ("hasura", "settings", "corsDomain"), ["https://app.example.com"])
+    with client(nhost) as cl:
+        _, wrote = apply_jwt_secrets(cl, app_id, lambda _current: [ENTRY])
+    assert wrote and nhost.writes == 1
+    config = nhost.config(app_id)
+    assert config["hasura"]["settings"]["corsDomain"] == ["https://app.example.com"]
+    assert config["hasura"]["jwtSecrets"] == [ENTRY]
+
+
+def test_saves_that_keep_coming_stop_the_write(nhost):
+    app_id = nhost.add_app("abcdefghijklmnopqrst", "eu-central-1")
+    for reads, value in ((1, ["a"]), (3, ["b"]), (5, ["c"])):  # each right after the first read of an attempt
+        nhost.edit_after_reads(app_id, reads, ("hasura", "settings", "corsDomain"), value)
+    with client(nhost) as cl, pytest.raises(ConcurrentConfigEdit):
+        apply_jwt_secrets(cl, app_id, lambda _current: [ENTRY])
+    assert nhost.writes == 0
+
+
+def test_a_document_nhost_refuses_is_reported_with_nhosts_reason(nhost):
+    app_id = nhost.add_app("abcdefghijklmnopqrst", "eu-central-1")
+    with client(nhost) as cl, pytest.raises(ClerkHasuraError) as refused:
+        apply_jwt_secrets(cl, app_id, lambda _current: [{"type": "HS999", "key": "k" * 40}])
+    assert "config is not valid: #Config.hasura.jwtSecrets.0.type" in str(refused.value)
+
+
+def test_the_admin_secret_is_read_resolved(nhost):
+    app_id = nhost.add_app("abcdefghijklmnopqrst", "eu-central-1",
+                           secrets={"HASURA_GRAPHQL_ADMIN_SECRET": "nhost-admin-secret-0123456789"})
+    with client(nhost) as cl:
+        assert cl.admin_secret(app_id) == "nhost-admin-secret-0123456789"
+    assert json.loads(json.dumps(nhost.config(app_id)))["hasura"]["adminSecret"].startswith("{{")
+
+
+def test_nhost_tables_are_those_of_the_auth_and_storage_schemas_in_any_source():
+    metadata = {"sources": [{"name": "default", "tables": [
+        {"table": {"schema": "auth", "name": "users"}}, {"table": {"schema": "storage", "name": "files"}},
+        {"table": {"schema": "public", "name": "users"}}]}]}
+    assert nhost_tables(metadata) == {"auth.users", "storage.files"}
