@@ -403,3 +403,63 @@ def test_config_endpoint_reports_auth_mode_to_admins_only(hasura_double):
     assert (body["live_queries"], body["console_assets_dir"]) == ({"batch_size": 100, "refetch_delay": 1},
                                                                   "/srv/console-assets")
     assert http.get(f"{hasura_double.url}/v1alpha1/config").json()["code"] == "invalid-headers"
+
+
+# -- relationships (Hasura/RQL/DDL/Relationship.hs; export shape Serialization.hs relDefToOrdJSON) -------------------
+
+POSTS_DDL = "CREATE TABLE public.posts (id serial PRIMARY KEY, author_id int REFERENCES public.users(id), title text)"
+
+
+@pytest.fixture
+def with_posts(admin) -> Admin:
+    assert admin.sql(POSTS_DDL).status_code == 200
+    for table in ("users", "posts"):
+        assert admin.metadata({"type": "pg_track_table", "args": {"table": table}}).json() == {"message": "success"}
+    return admin
+
+
+def relationship(admin: Admin, rel_type: str, table: str, name: str, using: dict, **extra) -> httpx.Response:
+    return admin.metadata({"type": f"pg_create_{rel_type}_relationship", "args": {
+        "source": "default", "table": table, "name": name, "using": using, **extra}})
+
+
+def test_object_and_array_relationships_are_created_and_exported_as_hasura_orders_them(with_posts):
+    admin = with_posts
+    assert relationship(admin, "object", "posts", "author", {"foreign_key_constraint_on": "author_id"},
+                        comment="who wrote it").json() == {"message": "success"}
+    assert relationship(admin, "array", "users", "posts", {"foreign_key_constraint_on": {
+        "table": "posts", "column": "author_id"}}).json() == {"message": "success"}
+    tables = {t["table"]["name"]: t for t in admin.export()["metadata"]["sources"][0]["tables"]}
+    assert tables["posts"]["object_relationships"] == [
+        {"name": "author", "using": {"foreign_key_constraint_on": "author_id"}, "comment": "who wrote it"}]
+    assert tables["users"]["array_relationships"] == [
+        {"name": "posts", "using": {"foreign_key_constraint_on": {"table": "posts", "column": "author_id"}}}]
+    # A permission may filter through a relationship (the related table's expression is not a column here).
+    assert admin.metadata({"type": "pg_create_select_permission", "args": {"table": "posts", "role": "user",
+                           "permission": {"columns": ["id"], "filter": {"author": {"id": {"_eq": "X-Hasura-User-Id"}}}}}}
+                          ).json() == {"message": "success"}
+    assert admin.metadata({"type": "pg_drop_relationship", "args": {"table": "users", "relationship": "posts"}}
+                          ).json() == {"message": "success"}
+    assert "array_relationships" not in {t["table"]["name"]: t for t in admin.export()["metadata"]["sources"][0][
+        "tables"]}["users"]
+
+
+def test_a_relationship_name_a_field_already_has_is_already_exists(with_posts):
+    admin = with_posts
+    assert relationship(admin, "object", "posts", "author", {"foreign_key_constraint_on": "author_id"}).status_code == 200
+    for name in ("author", "title"):  # an existing relationship, an existing column
+        response = relationship(admin, "object", "posts", name, {"foreign_key_constraint_on": "author_id"})
+        assert (response.status_code, response.json()["code"], response.json()["error"]) == (
+            400, "already-exists", f'field with name "{name}" already exists in table "posts"')
+
+
+def test_a_relationship_without_its_foreign_key_is_refused_as_inconsistent(with_posts):
+    # getRequiredFkey: "no foreign constraint exists on the given column(s)"; the create fails, nothing is kept.
+    response = relationship(with_posts, "object", "posts", "writer", {"foreign_key_constraint_on": "title"})
+    body = response.json()
+    assert (response.status_code, body["code"]) == (400, "invalid-configuration")
+    assert "no foreign constraint exists on the given column(s)" in body["error"]
+    assert body["internal"][0]["type"] == "object_relation"
+    assert body["internal"][0]["name"] == "object_relation writer in table posts in source default"
+    posts = {t["table"]["name"]: t for t in with_posts.export()["metadata"]["sources"][0]["tables"]}["posts"]
+    assert "object_relationships" not in posts

@@ -96,6 +96,14 @@ def normalize_permission(kind: str, entry: Any, path: str) -> dict[str, Any]:
     return normalized
 
 
+def normalize_relationship(entry: Any, path: str) -> dict[str, Any]:
+    """`name`, `using`, then `comment` when given (Serialization.hs relDefToOrdJSON)."""
+    out = {"name": _require(entry, "name", path), "using": _require(entry, "using", path)}
+    if entry.get("comment") is not None:
+        out["comment"] = entry["comment"]
+    return out
+
+
 def normalize_table(entry: Any, path: str) -> dict[str, Any]:
     table = qualified_table(_require(entry, "table", path), f"{path}.table")
     out: dict[str, Any] = {"table": table}
@@ -110,7 +118,10 @@ def normalize_table(entry: Any, path: str) -> dict[str, Any]:
         out["configuration"] = configuration
     for key in _TABLE_EXTRAS:
         if not _is_empty(entry.get(key)):
-            out[key] = sorted(entry[key], key=lambda r: str(r.get("name")))
+            items = entry[key]
+            if key in ("object_relationships", "array_relationships"):
+                items = [normalize_relationship(r, f"{path}.{key}[{i}]") for i, r in enumerate(items)]
+            out[key] = sorted(items, key=lambda r: str(r.get("name")))
     for kind in PERMISSION_KINDS:
         key = f"{kind}_permissions"
         entries = entry.get(key) or []
@@ -316,7 +327,8 @@ def inconsistent_object(kind: str, name: str, definition: Any, reason: str, mess
     return obj
 
 
-def permission_problem(kind: str, permission: dict[str, Any], table: pg.Table) -> str | None:
+def permission_problem(kind: str, permission: dict[str, Any], table: pg.Table,
+                       relationships: frozenset[str] = frozenset()) -> str | None:
     referenced: list[str] = []
     columns = permission.get("columns", [])
     if columns != "*":
@@ -325,13 +337,84 @@ def permission_problem(kind: str, permission: dict[str, Any], table: pg.Table) -
     for key in ("filter", "check"):
         if key in permission and permission[key] is not None:
             try:
-                referenced += pg.bool_exp_columns(permission[key])
+                referenced += pg.bool_exp_columns(permission[key], relationships)
             except pg.BoolExpError as exc:
                 return str(exc)
     for column in referenced:
         if column not in table.columns:
             return f'column "{column}" does not exist'
     return None
+
+
+#: metadata key -> relationship type (Hasura/RQL/Types/Relationships/Local.hs RelType: "object" / "array").
+_RELATIONSHIP_KINDS = {"object_relationships": "object", "array_relationships": "array"}
+RELATIONSHIP_KEYS = tuple(_RELATIONSHIP_KINDS)
+
+
+def relationship_object_name(rel_type: str, name: str, table: dict[str, str], source: str) -> str:
+    """Inconsistent-object name of a relationship (Hasura/RQL/Types/Metadata/Object.hs moiName: the type name
+    `object_relation` / `array_relation`, the relationship, then " in " and the table's own name)."""
+    return f"{rel_type}_relation {name} in table {table_display(table)} in source {source}"
+
+
+def _columns_of(spec: Any) -> tuple[str, ...]:
+    return (spec,) if isinstance(spec, str) else tuple(spec)
+
+
+def relationship_problem(rel_type: str, using: Any, table: dict[str, str], catalog: pg.Catalog) -> str | None:
+    """Why a relationship cannot be built, as Hasura/RQL/DDL/Relationship.hs says it (None when it can):
+    `foreign_key_constraint_on` needs exactly one foreign key on exactly those columns (getRequiredFkey, from this
+    table for an object relationship on its own columns, from the other table back to this one otherwise), and
+    the other table must exist (mkFkeyRel); a manual configuration needs its columns on both sides."""
+    here = (table["schema"], table["name"])
+    if not isinstance(using, dict):
+        return "expected an object for using"
+    if "manual_configuration" in using:
+        manual = using["manual_configuration"] or {}
+        remote = qualified_table(manual.get("remote_table"), "$.using.manual_configuration.remote_table")
+        remote_table = catalog.get(remote["schema"], remote["name"])
+        if remote_table is None:
+            return f'table "{table_display(remote)}" does not exist in source'
+        for left, right in (manual.get("column_mapping") or {}).items():
+            if left not in catalog.get(*here).columns:
+                return f'column "{left}" does not exist'
+            if right not in remote_table.columns:
+                return f'column "{right}" does not exist'
+        return None
+    spec = using.get("foreign_key_constraint_on")
+    if isinstance(spec, dict):  # {table, column | columns}: a key on the other table pointing here
+        remote = qualified_table(spec.get("table"), "$.using.foreign_key_constraint_on.table")
+        if catalog.get(remote["schema"], remote["name"]) is None:
+            return f'table "{table_display(remote)}" does not exist in source'
+        columns = _columns_of(spec.get("columns", spec.get("column")))
+        keys = [k for k in catalog.foreign_keys if k.table == (remote["schema"], remote["name"]) and k.ref_table == here
+                and set(k.columns) == set(columns)]
+    elif rel_type == "object" and spec is not None:
+        columns = _columns_of(spec)
+        keys = [k for k in catalog.foreign_keys if k.table == here and set(k.columns) == set(columns)]
+    else:
+        return "expected foreign_key_constraint_on or manual_configuration in using"
+    if not keys:
+        return "no foreign constraint exists on the given column(s)"
+    if len(keys) > 1:
+        return "more than one foreign key constraint exists on the given column(s)"
+    return None
+
+
+def relationship_inconsistencies(source: str, entry: dict[str, Any], catalog: pg.Catalog) -> list[dict[str, Any]]:
+    found = []
+    for key, rel_type in _RELATIONSHIP_KINDS.items():
+        for relationship in entry.get(key, []):
+            problem = relationship_problem(rel_type, relationship.get("using"), entry["table"], catalog)
+            if problem is not None:
+                definition = {"source": source, "table": entry["table"], **relationship}
+                found.append(inconsistent_object(
+                    f"{rel_type}_relation",
+                    relationship_object_name(rel_type, relationship["name"], entry["table"], source),
+                    definition,
+                    f'in table "{table_display(entry["table"])}": in relationship "{relationship["name"]}": {problem}',
+                ))  # fmt: skip
+    return found
 
 
 def find_inconsistencies(metadata: dict[str, Any], states: Mapping[str, SourceState]) -> list[dict[str, Any]]:
@@ -351,9 +434,11 @@ def find_inconsistencies(metadata: dict[str, Any], states: Mapping[str, SourceSt
                 found.append(inconsistent_object("table", f"table {shown} in source {source['name']}", qt,
                                                  f'no such table/view exists in source: "{shown}"'))  # fmt: skip
                 continue
+            found += relationship_inconsistencies(source["name"], entry, state.catalog)
+            relationships = frozenset(r["name"] for key in _RELATIONSHIP_KINDS for r in entry.get(key, []))
             for kind in PERMISSION_KINDS:
                 for perm in entry.get(f"{kind}_permissions", []):
-                    problem = permission_problem(kind, perm["permission"], table)
+                    problem = permission_problem(kind, perm["permission"], table, relationships)
                     if problem is not None:
                         definition = {"role": perm["role"], "source": source["name"], "comment": perm.get("comment"),
                                       "permission": perm["permission"], "table": qt}  # fmt: skip

@@ -19,11 +19,14 @@ from .metadata import (
     SchemaCache,
     build_schema_cache,
     normalize_metadata,
+    RELATIONSHIP_KEYS,
     normalize_permission,
+    normalize_relationship,
     normalize_source,
     normalize_table,
     parse_failed,
     qualified_table,
+    relationship_object_name,
     table_display,
 )
 
@@ -73,6 +76,11 @@ class MetadataApi:
             for prefix in ("pg_", ""):
                 self._writes[f"{prefix}create_{kind}_permission"] = self._create_permission(kind)
                 self._writes[f"{prefix}drop_{kind}_permission"] = self._drop_permission(kind)
+        for rel_type in ("object", "array"):
+            for prefix in ("pg_", ""):
+                self._writes[f"{prefix}create_{rel_type}_relationship"] = self._create_relationship(rel_type)
+        for prefix in ("pg_", ""):
+            self._writes[f"{prefix}drop_relationship"] = self.drop_relationship
 
     @classmethod
     def is_write(cls, query: Any) -> bool:
@@ -402,3 +410,56 @@ class MetadataApi:
             return {"message": "success"}
 
         return drop
+
+    # -- relationships ----------------------------------------------------------------------------------------
+
+    def _create_relationship(self, rel_type: str) -> Callable[[Work, Any, int | None], Any]:
+        def create(work: Work, args: Any, version: int | None) -> Any:
+            """pg_create_<object|array>_relationship (Hasura/RQL/DDL/Relationship.hs execCreateRelationship): a
+            name any column or relationship of the table already has is `already-exists` "field with name "<n>"
+            already exists in table "<t>""; then the schema cache is rebuilt for the new relationship, so a
+            missing foreign key fails the request with that relationship's inconsistency."""
+            source_name, table = self._table_args(args)
+            entry = self._find_table(work.source(source_name), table)
+            if entry is None:
+                raise HasuraError(
+                    "not-exists", f'table "{table_display(table)}" does not exist in source: {source_name}',
+                    path="$.args",
+                )  # fmt: skip
+            relationship = normalize_relationship(args, "$.args")
+            name = relationship["name"]
+            catalog = work.cache.sources[source_name].catalog
+            columns = catalog.get(table["schema"], table["name"]).columns if catalog is not None else {}
+            taken = set(columns) | {r["name"] for key in RELATIONSHIP_KEYS for r in entry.get(key, [])}
+            if name in taken:
+                raise HasuraError(
+                    "already-exists", f'field with name "{name}" already exists in table "{table_display(table)}"',
+                    path="$.args",
+                )  # fmt: skip
+            key = f"{rel_type}_relationships"
+            entry[key] = sorted(entry.get(key, []) + [relationship], key=lambda r: r["name"])
+            self._rebuild(work, relationship_object_name(rel_type, name, table, source_name))
+            return {"message": "success"}
+
+        return create
+
+    def drop_relationship(self, work: Work, args: Any, version: int | None) -> Any:
+        """pg_drop_relationship `{table, relationship}` (execDropRel: askRelType on the table's fields; the
+        wording of the `not-exists` error for an unknown name is not verified)."""
+        source_name, table = self._table_args(args)
+        entry = self._find_table(work.source(source_name), table)
+        name = args.get("relationship")
+        if name is None:
+            raise parse_failed('key "relationship" not found', "$.args")
+        present = entry is not None and any(r["name"] == name for key in RELATIONSHIP_KEYS for r in entry.get(key, []))
+        if not present:
+            raise HasuraError("not-exists", f'relationship "{name}" not found in table "{table_display(table)}"',
+                              path="$.args")
+        for key in RELATIONSHIP_KEYS:
+            kept = [r for r in entry.get(key, []) if r["name"] != name]
+            if kept:
+                entry[key] = kept
+            else:
+                entry.pop(key, None)
+        self._rebuild(work, None)
+        return {"message": "success"}

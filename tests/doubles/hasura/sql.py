@@ -48,9 +48,21 @@ class Table:
         return self.name if self.schema == "public" else f"{self.schema}.{self.name}"
 
 
+@dataclass(frozen=True)
+class ForeignKey:
+    """A foreign key constraint: `columns` of `table` reference `ref_columns` of `ref_table` (same order)."""
+
+    table: tuple[str, str]
+    name: str
+    ref_table: tuple[str, str]
+    columns: tuple[str, ...]
+    ref_columns: tuple[str, ...]
+
+
 @dataclass
 class Catalog:
     tables: dict[tuple[str, str], Table] = field(default_factory=dict)
+    foreign_keys: list[ForeignKey] = field(default_factory=list)
 
     def get(self, schema: str, name: str) -> Table | None:
         return self.tables.get((schema, name))
@@ -70,9 +82,26 @@ order by n.nspname, c.relname, a.attnum
 """
 
 
+_FOREIGN_KEY_QUERY = """
+select n.nspname, c.relname, con.conname, rn.nspname, rc.relname,
+       array(select a.attname from unnest(con.conkey) with ordinality k(attnum, i)
+             join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.attnum order by k.i),
+       array(select a.attname from unnest(con.confkey) with ordinality k(attnum, i)
+             join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.attnum order by k.i)
+from pg_constraint con
+join pg_class c on c.oid = con.conrelid join pg_namespace n on n.oid = c.relnamespace
+join pg_class rc on rc.oid = con.confrelid join pg_namespace rn on rn.oid = rc.relnamespace
+where con.contype = 'f'
+order by n.nspname, c.relname, con.conname
+"""
+
+
 def introspect(conn: psycopg.Connection) -> Catalog:
-    """Tables, views and their columns and primary keys, as Hasura's source introspection sees them."""
+    """Tables, views, their columns, primary keys and foreign keys, as Hasura's source introspection sees them."""
     rows = conn.execute(_CATALOG_QUERY).fetchall()
+    foreign_keys = [ForeignKey((schema, name), constraint, (ref_schema, ref_name), tuple(cols), tuple(ref_cols))
+                    for schema, name, constraint, ref_schema, ref_name, cols, ref_cols
+                    in conn.execute(_FOREIGN_KEY_QUERY).fetchall()]
     columns: dict[tuple[str, str], dict[str, Column]] = {}
     keys: dict[tuple[str, str], list[str]] = {}
     for schema, name, column, typname, nullable, has_default, in_pk in rows:
@@ -81,7 +110,7 @@ def introspect(conn: psycopg.Connection) -> Catalog:
         if in_pk:
             keys[(schema, name)].append(column)
     return Catalog(
-        {key: Table(key[0], key[1], cols, tuple(keys[key])) for key, cols in columns.items()}
+        {key: Table(key[0], key[1], cols, tuple(keys[key])) for key, cols in columns.items()}, foreign_keys
     )
 
 
@@ -123,17 +152,20 @@ class BoolExpError(ValueError):
     """A boolean expression names a column or operator that does not exist (a metadata inconsistency)."""
 
 
-def bool_exp_columns(exp: Any) -> list[str]:
-    """Columns a boolean expression refers to, for the consistency check; raises BoolExpError on bad operators."""
+def bool_exp_columns(exp: Any, relationships: frozenset[str] = frozenset()) -> list[str]:
+    """Columns a boolean expression refers to, for the consistency check; raises BoolExpError on bad operators.
+    A key naming one of the table's `relationships` holds an expression on the related table, not checked here."""
     if not isinstance(exp, dict):
         raise BoolExpError(f"expected an object for a boolean expression, got {json.dumps(exp)}")
     found: list[str] = []
     for key, value in exp.items():
+        if key in relationships:
+            continue
         if key in ("_and", "_or"):
             for item in value if isinstance(value, list) else [value]:
-                found += bool_exp_columns(item)
+                found += bool_exp_columns(item, relationships)
         elif key == "_not":
-            found += bool_exp_columns(value)
+            found += bool_exp_columns(value, relationships)
         elif key == "_exists":
             raise BoolExpError("_exists is not supported by the test double")
         else:
