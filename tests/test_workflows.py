@@ -133,6 +133,7 @@ def test_expressions_evaluate_as_on_github(expression, value):
 def test_interpolation_keeps_the_type_of_a_whole_expression_and_text_elsewhere():
     assert interpolate("${{ fromJSON(needs.stacks.outputs.stacks) }}", CONTEXT) == ["dev", "staging"]
     assert interpolate("stack ${{ github.event.inputs.stack || 'dev' }}!", CONTEXT) == "stack dev!"
+    assert interpolate("${{ github.event_name }}/${{ inputs.repair }}", CONTEXT) == "schedule/true"
     with pytest.raises(ValueError, match="does not implement hashFiles"):
         evaluate("hashFiles('x')", CONTEXT)
 
