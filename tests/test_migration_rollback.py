@@ -13,6 +13,9 @@ The CLI's requests are replayed as its source sends them (hasura/graphql-engine,
   (`cli/internal/statestore/migrations/catalogstate.go`);
 - `hasura migrate delete --version V --server` (Migrate.RemoveVersions): RemoveVersion(V) only, no SQL.
 
+Both commands also read the `migration_mode` setting from the catalog state first (GetSetting); that read changes
+nothing and is left out.
+
 Neither touches hdb_catalog.schema_migrations, so its row of V stays: these tests fail if "applied" went back to
 meaning "in the catalog state OR in the table".
 """
