@@ -257,3 +257,27 @@ def test_the_refresh_of_a_deploy_sees_the_rollback_and_the_update_runs_it_again(
         _, again = host.read(urn, resource_id, repaired)
         assert host.diff(urn, resource_id, again, inputs).changes == provider_pb2.DiffResponse.DIFF_NONE
     assert nickname_columns(double) == 1
+
+
+class RowReplacedMeanwhile(HasuraClient):
+    """Another deploy replaces the stale row between this deploy's read of the records and its delete."""
+
+    database_url = ""
+
+    def run_sql(self, sql, **kwargs):
+        if sql.startswith(f"DELETE FROM {MIGRATIONS_TABLE}"):
+            with psycopg.connect(self.database_url) as conn:
+                conn.execute(f"UPDATE {MIGRATIONS_TABLE} SET dirty = false WHERE version = %s", (ADD_NICKNAME,))
+        return super().run_sql(sql, **kwargs)
+
+
+def test_a_stale_row_replaced_meanwhile_stops_the_rerun_before_anything_changes(double, client, project):
+    apply_project(client, load_project(project))
+    cli_migrate_down(client, ADD_NICKNAME, DOWN)
+    with RowReplacedMeanwhile(double.url, double.admin_secret) as racing:
+        racing.database_url = double.database_url
+        with pytest.raises(MetadataApplyError, match=f"default/{ADD_NICKNAME}_add_nickname was not run: its row in "
+                                                     f"{MIGRATIONS_TABLE} changed while this deploy was reading it"):
+            apply_project(racing, load_project(project))
+    assert table_row(double, ADD_NICKNAME) is not None and nickname_columns(double) == 0
+    assert client.get_catalog_state().cli_state["migrations"] == {"default": {str(FIRST): False}}  # no mark

@@ -204,13 +204,14 @@ def apply_migrations(client: HasuraClient, migrations: tuple[Migration, ...], re
         stale = set(records[source].stale())
         for migration in pending_migrations([m for m in migrations if m.source == source], applied):
             label = f"migration {migration.source}/{migration.label}"
-            if migration.version in stale:
+            rerun = migration.version in stale
+            if rerun:
                 _delete_stale_row(client, records[source], migration)
-            _run_migration(client, migration, rerun=migration.version in stale)
+            _run_migration(client, migration, rerun=rerun)
             result.migrations_applied.append(f"{migration.source}/{migration.label}")
             result.changes.append(
                 (f"{label} › run again and recorded (Hasura's catalog state did not have it: rolled back or deleted "
-                 f"with the Hasura CLI; its old row in {MIGRATIONS_TABLE} was replaced)" if migration.version in stale
+                 f"with the Hasura CLI; its old row in {MIGRATIONS_TABLE} was replaced)" if rerun
                  else f"{label} › applied and recorded") + _removed_lines_note(migration))
             recorded.add(migration.version)
     result.applied_versions = [str(v) for v in sorted(recorded)]
