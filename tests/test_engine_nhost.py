@@ -1,0 +1,223 @@
+"""The real engine deploys the real program to an Nhost project: the Nhost double (tests/doubles/nhost.py) whose
+project is served by the Hasura double, restarted with every configuration change, trusting the Clerk double. The
+project is as Nhost makes it: its own auth/storage tables in the database and tracked, an HS256 JWT secret and an
+admin secret of its own."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+import yaml
+from pulumi import automation as auto
+
+from components.hasura.client import HasuraClient
+from tests.doubles.nhost import NhostDouble
+from tests.fixtures.engine import ROOT
+
+SUBDOMAIN, REGION = "abcdefghijklmnopqrst", "eu-central-1"
+NHOST_ADMIN_SECRET = "nhost-admin-secret-0123456789"
+NHOST_JWT_KEY = "0f987876650b4a085e64594fae9219e7781b17506bec02489ad061fba8cb22db"
+JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
+NHOST_TABLES = (("auth", "users"), ("storage", "files"))
+
+
+def nhost_table_metadata() -> list[dict]:
+    return [{"table": {"schema": schema, "name": name}} for schema, name in NHOST_TABLES]
+
+
+@pytest.fixture
+def nhost():
+    double = NhostDouble().start()
+    yield double
+    double.stop()
+
+
+@pytest.fixture
+def metadata_dir(tmp_path) -> Path:
+    """The app's metadata as kept in its nhost/ folder: this project's metadata/ plus Nhost's own tables."""
+    directory = Path(shutil.copytree(ROOT / "metadata", tmp_path / "metadata"))
+    tables = directory / "metadata" / "databases" / "default" / "tables"
+    listing = yaml.safe_load((tables / "tables.yaml").read_text())
+    for schema, name in NHOST_TABLES:
+        (tables / f"{schema}_{name}.yaml").write_text(yaml.safe_dump({"table": {"name": name, "schema": schema}}))
+        listing.append(f"!include {schema}_{name}.yaml")
+    (tables / "tables.yaml").write_text(yaml.safe_dump(listing))
+    # Nhost creates these tables itself, but the metadata loader accepts only tables some migration creates: until it
+    # knows platform-owned tables, the app states them with an idempotent migration (a no-op on Nhost).
+    migration = directory / "migrations" / "default" / "1763856000001_nhost_owned_tables"
+    migration.mkdir()
+    (migration / "up.sql").write_text("".join(
+        f"CREATE SCHEMA IF NOT EXISTS {schema};\nCREATE TABLE IF NOT EXISTS {schema}.{name} (id uuid PRIMARY KEY);\n"
+        for schema, name in NHOST_TABLES))
+    return directory
+
+
+@pytest.fixture
+def project(nhost, hasura_double_factory, postgres_database_url):
+    with psycopg.connect(postgres_database_url, autocommit=True) as conn:
+        for schema, name in NHOST_TABLES:
+            conn.execute(f"CREATE SCHEMA {schema}")
+            conn.execute(f"CREATE TABLE {schema}.{name} (id uuid PRIMARY KEY)")
+    hasura = hasura_double_factory(jwt_secret=json.dumps({"type": "HS256", "key": NHOST_JWT_KEY}),
+                                   admin_secret=NHOST_ADMIN_SECRET, env={"PG_DATABASE_URL": postgres_database_url})
+    with HasuraClient(hasura.url, NHOST_ADMIN_SECRET) as client:
+        client.replace_metadata({"version": 3, "sources": [{
+            "name": "default", "kind": "postgres", "tables": nhost_table_metadata(),
+            "configuration": {"connection_info": {"database_url": {"from_env": "PG_DATABASE_URL"}}}}]},
+            resource_version=None)
+    app_id = nhost.add_app(SUBDOMAIN, REGION, hasura=hasura, secrets={
+        "HASURA_GRAPHQL_ADMIN_SECRET": NHOST_ADMIN_SECRET, "HASURA_GRAPHQL_JWT_SECRET": NHOST_JWT_KEY,
+        "NHOST_WEBHOOK_SECRET": "nhost-webhook-secret"})
+    return {"app_id": app_id, "hasura": hasura}
+
+
+def nhost_config(clerk, nhost, hasura, metadata_dir: Path) -> dict:
+    return {"target": "nhost", "metadataDir": str(metadata_dir),
+            "clerk": {"publishableKey": clerk.publishable_key, "jwksUrl": clerk.jwks_url, "apiUrl": clerk.url,
+                      "templatePreset": "nhost"},
+            "hasura": {"publicUrl": hasura.url},
+            "nhost": {"subdomain": SUBDOMAIN, "region": REGION, "authUrl": nhost.auth_url, "apiUrl": nhost.api_url,
+                      "restartTimeout": 60}}
+
+
+@pytest.fixture
+def deployed(engine_stack_factory, clerk_double, nhost, project, metadata_dir):
+    engine = engine_stack_factory(nhost_config(clerk_double, nhost, project["hasura"], metadata_dir),
+                                  secrets={"nhostToken": nhost.token, "clerkSecretKey": clerk_double.secret_key})
+    result = engine.up(refresh=True)
+    assert result.summary.result == "succeeded", "".join(engine.log)
+    return engine
+
+
+def changes(result) -> dict[str, int]:
+    summary = getattr(result, "change_summary", None) or result.summary.resource_changes
+    return {op: count for op, count in (summary or {}).items() if op not in ("same", auto.OpType.SAME) and count}
+
+
+def smoke_failures(outputs: dict) -> dict[str, str]:
+    return {check["name"]: check["detail"] for check in outputs["smoke"]["checks"] if check.get("passed") is False}
+
+
+def drift_command(engine) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "components.commands.drift"], input=json.dumps(engine.outputs()),
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
+def without_jwt_secrets(config: dict) -> dict:
+    return {**config, "hasura": {k: v for k, v in config["hasura"].items() if k != "jwtSecrets"}}
+
+
+def test_first_deploy_sets_jwt_secrets_keeps_the_rest_and_the_smoke_check_passes(deployed, nhost, project,
+                                                                                  clerk_double):
+    outputs = deployed.outputs()
+    config = nhost.config(project["app_id"])
+    assert config["hasura"]["jwtSecrets"] == [json.loads(outputs["jwtSecret"])]
+    from tests.doubles.nhost import default_config
+    assert without_jwt_secrets(config) == without_jwt_secrets(default_config())
+    assert outputs["hasuraAdminSecret"] == NHOST_ADMIN_SECRET and outputs["nhostAppId"] == project["app_id"]
+    assert clerk_double.templates["hasura"]["claims"]["https://hasura.io/jwt/claims"]["x-hasura-allowed-roles"] == \
+        ["me", "user"]
+    assert smoke_failures(outputs) == {}
+    assert {c["name"] for c in outputs["smoke"]["checks"] if c.get("passed")} >= {"token-accepted", "reads-own-row"}
+    with HasuraClient(project["hasura"].url, NHOST_ADMIN_SECRET) as client:
+        tracked = {(t["table"]["schema"], t["table"]["name"])
+                   for t in client.export_metadata().metadata["sources"][0]["tables"]}
+    assert set(NHOST_TABLES) <= tracked
+
+    everything = deployed.backend_text() + "".join(deployed.log)
+    for secret in (nhost.token, NHOST_ADMIN_SECRET, clerk_double.secret_key):
+        assert secret not in everything
+    assert JWT.findall(everything) == []
+
+
+def test_a_no_op_deploy_makes_no_write_to_nhost(deployed, nhost):
+    writes = nhost.writes
+    assert changes(deployed.up(refresh=True)) == {}
+    assert nhost.writes == writes
+    deployed.preview(refresh=True, expect_no_changes=True)
+
+
+def test_a_dashboard_edit_of_the_jwt_secret_is_drift_and_the_documented_deploy_repairs_it(deployed, nhost, project):
+    wanted = nhost.config(project["app_id"])["hasura"]["jwtSecrets"]
+    nhost.dashboard_set(project["app_id"], ("hasura", "jwtSecrets"), [{"type": "HS256", "key": NHOST_JWT_KEY}])
+    nhost.wait_for_restarts()
+
+    with pytest.raises(auto.CommandError) as drift:
+        deployed.preview(refresh=True, expect_no_changes=True)
+    assert "code: 7" in str(drift.value)
+    reported = drift_command(deployed)
+    assert reported.returncode == 1, reported.stdout + reported.stderr
+
+    writes = nhost.writes
+    result = deployed.up(refresh=True)
+    assert result.summary.result == "succeeded", "".join(deployed.log)
+    assert nhost.writes == writes + 1
+    assert nhost.config(project["app_id"])["hasura"]["jwtSecrets"] == wanted
+    assert smoke_failures(deployed.outputs()) == {}
+    deployed.preview(refresh=True, expect_no_changes=True)
+
+
+def test_another_key_set_in_the_dashboard_survives_deploys_and_destroy_removes_only_the_stacks_entry(
+        deployed, nhost, project):
+    nhost.dashboard_set(project["app_id"], ("hasura", "settings", "devMode"), False)
+    nhost.wait_for_restarts()
+    deployed.up(refresh=True)
+    deployed.set_config("clerk", {**nhost_config_clerk(deployed), "allowedSkew": 10})
+    deployed.up(refresh=True)
+    config = nhost.config(project["app_id"])
+    assert config["hasura"]["settings"]["devMode"] is False
+    assert config["hasura"]["jwtSecrets"][0]["allowed_skew"] == 10
+    deployed.destroy()
+    after = nhost.config(project["app_id"])
+    assert "jwtSecrets" not in after["hasura"]  # the stack's entry, and nothing restored in its place
+    assert after["hasura"]["settings"]["devMode"] is False
+    assert after["hasura"]["adminSecret"] == "{{ secrets.HASURA_GRAPHQL_ADMIN_SECRET }}"
+
+
+def nhost_config_clerk(engine) -> dict:
+    return json.loads(engine.stack.get_config("clerk-hasura:clerk").value)
+
+
+def test_a_dashboard_save_between_read_and_write_is_built_on_never_overwritten(deployed, nhost, project):
+    # up without refresh reads the configuration in the preflight (1), then in the provider (2) and again just
+    # before writing (3): the save lands right after (2).
+    nhost.edit_after_reads(project["app_id"], 2, ("hasura", "settings", "corsDomain"), ["https://app.example.com"])
+    deployed.set_config("clerk", {**nhost_config_clerk(deployed), "allowedSkew": 15})
+    writes = nhost.writes
+    result = deployed.up()
+    assert result.summary.result == "succeeded", "".join(deployed.log)
+    assert nhost.writes == writes + 1
+    config = nhost.config(project["app_id"])
+    assert config["hasura"]["settings"]["corsDomain"] == ["https://app.example.com"]
+    assert config["hasura"]["jwtSecrets"][0]["allowed_skew"] == 15
+
+
+def test_a_wrong_token_fails_the_preview_naming_the_setting(engine_stack_factory, clerk_double, nhost, project,
+                                                             metadata_dir):
+    engine = engine_stack_factory(nhost_config(clerk_double, nhost, project["hasura"], metadata_dir),
+                                  secrets={"nhostToken": "not-a-valid-token-0123",
+                                           "clerkSecretKey": clerk_double.secret_key})
+    with pytest.raises(auto.CommandError) as failed:
+        engine.preview()
+    message = str(failed.value)
+    assert "nhostToken: Nhost refused the personal access token" in message and "Fix:" in message
+    assert "not-a-valid-token-0123" not in message + engine.backend_text()
+    assert nhost.writes == 0
+
+
+def test_metadata_that_would_untrack_nhosts_tables_is_refused_naming_them(engine_stack_factory, clerk_double, nhost,
+                                                                          project, tmp_path):
+    plain = Path(shutil.copytree(ROOT / "metadata", tmp_path / "plain-metadata"))
+    engine = engine_stack_factory(nhost_config(clerk_double, nhost, project["hasura"], plain),
+                                  secrets={"nhostToken": nhost.token, "clerkSecretKey": clerk_double.secret_key})
+    with pytest.raises(auto.CommandError) as failed:
+        engine.preview()
+    assert "metadataDir:" in str(failed.value) and "auth.users, storage.files" in str(failed.value)
+    assert nhost.writes == 0
