@@ -463,3 +463,38 @@ def test_a_relationship_without_its_foreign_key_is_refused_as_inconsistent(with_
     assert body["internal"][0]["name"] == "object_relation writer in table posts in source default"
     posts = {t["table"]["name"]: t for t in with_posts.export()["metadata"]["sources"][0]["tables"]}["posts"]
     assert "object_relationships" not in posts
+
+
+# -- export shape (Hasura/RQL/Types/Metadata/Serialization.hs) -------------------------------------------------------
+
+
+def test_export_orders_permissions_collections_and_actions_as_hasura_does(admin):
+    metadata = users_metadata()
+    table = metadata["sources"][0]["tables"][0]
+    # Given in another order: delete, update, select, insert.
+    metadata["sources"][0]["tables"][0] = {
+        "delete_permissions": [{"role": "user", "permission": {"filter": {}}}],
+        **{key: table[key] for key in ("table", "update_permissions", "select_permissions", "insert_permissions")}}
+    metadata["query_collections"] = [
+        {"definition": {"queries": [{"query": "{ users { id } }", "name": "q"}]}, "comment": "c", "name": "z"},
+        {"definition": {"queries": []}, "name": "a"}]
+    metadata["actions"] = [{"name": "login", "definition": {
+        "kind": "synchronous", "type": "mutation", "handler": "http://127.0.0.1:1/login", "timeout": 30,
+        "output_type": "LoginOutput", "arguments": [{"name": "code", "type": "String!", "description": None}]},
+        "comment": None}]
+    assert admin.replace(metadata).status_code == 200
+    exported = admin.export()["metadata"]
+    # tableMetaToOrdJSON: insert, select, update, delete whatever the order given
+    assert [key for key in exported["sources"][0]["tables"][0] if key.endswith("_permissions")] == [
+        "insert_permissions", "select_permissions", "update_permissions", "delete_permissions"]
+    # queryCollectionsToOrdJSONList: sorted by name; name, definition, comment
+    assert exported["query_collections"] == [
+        {"name": "a", "definition": {"queries": []}},
+        {"name": "z", "definition": {"queries": [{"name": "q", "query": "{ users { id } }"}]}, "comment": "c"}]
+    assert [list(c) for c in exported["query_collections"]] == [["name", "definition"],
+                                                                ["name", "definition", "comment"]]
+    # actionMetadataToOrdJSONList: no null description or comment, default timeout left out, type then kind
+    assert exported["actions"] == [{"name": "login", "definition": {
+        "handler": "http://127.0.0.1:1/login", "output_type": "LoginOutput",
+        "arguments": [{"name": "code", "type": "String!"}], "type": "mutation", "kind": "synchronous"}}]
+    assert list(exported["actions"][0]["definition"]) == ["handler", "output_type", "arguments", "type", "kind"]
