@@ -23,7 +23,9 @@ Configure it like the container::
         unauthorized_role=None,                               # HASURA_GRAPHQL_UNAUTHORIZED_ROLE
         metadata_database_url="postgres://...",               # HASURA_GRAPHQL_METADATA_DATABASE_URL
         env={"PG_DATABASE_URL": "postgres://..."},            # what `database_url: {from_env: ...}` can read;
-    ).start()                                                 #   HASURA_GRAPHQL_DATABASE_URL adds source `default`
+                                                              #   HASURA_GRAPHQL_DATABASE_URL adds source `default`
+        pg_dump_version=None,                                 # "17.6": pg_dump as v2.48.6-10 bundle it (refuses
+    ).start()                                                 #   a newer server); None: the wheel's own
 
 `start()` raises `StartupError` where the real server would exit (bad JWT secret JSON, JWT without admin secret,
 unreachable `jwk_url`). Then:
@@ -31,7 +33,9 @@ unreachable `jwk_url`). Then:
 - `url` (`http://127.0.0.1:<port>`), `admin_secret`, `database_url` (the metadata database);
 - serves `GET /healthz[?strict=true]`, `GET /v1/version`, `GET /v1alpha1/config` (admin), `POST /v1/metadata`,
   `POST /v2/query`, `POST /v1/query`, `POST /v1alpha1/pg_dump` (admin), `POST /v1/graphql` (and
-  `/v1alpha1/graphql`, which keeps 4xx statuses) — all the Hasura CLI sends for `metadata`, `migrate` and `seed`;
+  `/v1alpha1/graphql`, which keeps 4xx statuses) — all the Hasura CLI sends for `metadata`, `migrate` and `seed`,
+  answered as v2.48.10 answers it (each behaviour cites the server source it copies; backend_only permissions
+  and claims-map JSON paths are replayed against Hasura's own tests-py cases);
 - `requests`: Counter keyed `(path, operation)` — operation is the metadata/query `type`
   (`("/v1/metadata", "replace_metadata")`, `("/v2/query", "run_sql")`), the GraphQL operation type
   (`("/v1/graphql", "query")`, `"mutation"`, or `"unknown"`), or None for GET endpoints;
