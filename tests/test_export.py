@@ -18,7 +18,7 @@ from components.hasura.apply import apply_project
 from components.hasura.client import HasuraClient
 from components.hasura.export import ExportError, dump_yaml, render_metadata_files
 from components.hasura.graphql_format import format_query
-from components.hasura.loader import load_project, normalize_metadata
+from components.hasura.loader import load_project, normalize_metadata, parse_yaml
 from tests.fixtures.metadata import PROJECT
 
 
@@ -221,3 +221,25 @@ def test_the_cli_project_config_names_modules_that_exist():
     config = (PROJECT / "config.yaml").read_text()
     named = re.findall(r"components/[\w/]+\.py", config)
     assert named and all((PROJECT.parent / path).is_file() for path in named), named
+
+
+def test_scalars_are_quoted_as_yaml_v3_quotes_them():
+    # gopkg.in/yaml.v3 encode.go node(): a string read back as another type is double-quoted (forceQuoting);
+    # the emitter single-quotes what cannot be plain. The last three lines are the CLI's own test data
+    # (cli/internal/metadatautil/testdata/json/t1/want.metadata.yaml).
+    value = {"empty": "", "word": "true", "number": "10", "date": "2024-01-01", "float": "1.5", "plain": "1:20",
+             "nothing": None, "flag": False, "colon": "x: y",
+             "handler": "{{ACTION_BASE_URL}}/foo", "schedule": "* * * * *",
+             "body": '{\n  "my-baz": {{$body.input.foo.baz}}\n   \n}'}
+    assert dump_yaml(value) == (
+        'empty: ""\nword: "true"\nnumber: "10"\ndate: "2024-01-01"\nfloat: "1.5"\nplain: 1:20\nnothing: null\n'
+        "flag: false\ncolon: 'x: y'\n"
+        "handler: '{{ACTION_BASE_URL}}/foo'\nschedule: '* * * * *'\n"
+        'body: "{\\n  \\"my-baz\\": {{$body.input.foo.baz}}\\n   \\n}"\n')
+
+
+def test_yaml_1_1_booleans_stay_quoted_so_the_loader_reads_them_back_as_strings():
+    # The one known difference from the CLI (which writes `on` plain): this project's loader reads YAML 1.1.
+    text = dump_yaml({"columns": ["on", "off", "yes", "y"]})
+    assert text == "columns:\n  - 'on'\n  - 'off'\n  - 'yes'\n  - y\n"
+    assert parse_yaml(text) == {"columns": ["on", "off", "yes", "y"]}

@@ -29,6 +29,7 @@ exactly the files it touched. Table and function files the live metadata no long
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,16 +76,58 @@ class ExportReport:
     unchanged: list[str] = field(default_factory=list)
 
 
+_TAG = "tag:yaml.org,2002:"
+_V3_CONSTANTS = {
+    **dict.fromkeys(("true", "True", "TRUE", "false", "False", "FALSE"), "bool"),
+    **dict.fromkeys(("", "~", "null", "Null", "NULL"), "null"),
+    **dict.fromkeys((".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf",
+                     "-.INF"), "float"),
+}
+_YAML_1_1_BOOL = re.compile(r"yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF")
+_V3_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_V3_GO_INT = re.compile(r"[-+]?(0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|0[bB][01]+|[1-9][0-9]*|0)")
+_V3_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\.[0-9]+)?"
+                           r"(Z|[-+][0-9]{2}:[0-9]{2})?)?")
+
+
+def yaml_v3_kind(plain: str) -> str:
+    """What gopkg.in/yaml.v3 reads an unquoted scalar as (resolve.go `resolve("", plain)`): "str", or "bool",
+    "null", "int", "float", "timestamp". Only a value starting with one of `+-0123456789.yYnNtTfFoO~` (its
+    resolveTable), or empty, can be anything but a string; YAML 1.1 words such as `on` or `yes` are strings."""
+    if plain in _V3_CONSTANTS:
+        return _V3_CONSTANTS[plain]
+    if plain[0] not in "+-0123456789.":
+        return "str"
+    if plain[0] == "." or not _V3_TIMESTAMP.fullmatch(plain):
+        digits = plain if plain[0] == "." else plain.replace("_", "")
+        if _V3_GO_INT.fullmatch(digits):
+            return "int"
+        return "float" if _V3_FLOAT.fullmatch(digits) else "str"
+    return "timestamp"
+
+
 class _CliDumper(yaml.SafeDumper):
-    """PyYAML emitting what the Hasura CLI's YAML encoder emits for metadata."""
+    """PyYAML emitting what the Hasura CLI's YAML encoder (gopkg.in/yaml.v3, SetIndent(2)) emits for metadata."""
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         # Lists under a key are indented (`key:\n  - item`), not flush with the key.
         return super().increase_indent(flow, False)
 
+    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+        # Plain scalars are read back by yaml.v3's rules, not PyYAML's YAML 1.1 ones, so `1:20` stays unquoted;
+        # except the YAML 1.1 booleans (`on`, `yes`, …), which this project's loader (PyYAML) would read back as
+        # true/false: those stay quoted until the loader reads them as the CLI does (the one known difference).
+        if kind is yaml.ScalarNode and implicit[0]:
+            return _TAG + ("bool" if _YAML_1_1_BOOL.fullmatch(value) else yaml_v3_kind(value))
+        return super().resolve(kind, value, implicit)
+
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    if value.startswith("!include "):
+    """Strings as yaml.v3 writes a `!!str` node (encode.go `node`): multi-line ones as `|` blocks; those it would
+    read back as another type ("", "true", "10", "2024-01-01") double-quoted (forceQuoting); the `!include` tags
+    double-quoted as the CLI asks (sources.go, yaml.DoubleQuotedStyle); the rest plain when the emitter allows it,
+    else single-quoted (`'*'`)."""
+    if value.startswith("!include ") or ("\n" not in value and yaml_v3_kind(value) != "str"):
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
     if "\n" in value:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
