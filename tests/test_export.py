@@ -10,6 +10,8 @@ import shutil
 from pathlib import Path
 
 import psycopg
+from hypothesis import given
+from hypothesis import strategies as st
 import pytest
 
 from components.commands import export
@@ -227,19 +229,26 @@ def test_scalars_are_quoted_as_yaml_v3_quotes_them():
     # gopkg.in/yaml.v3 encode.go node(): a string read back as another type is double-quoted (forceQuoting);
     # the emitter single-quotes what cannot be plain. The last three lines are the CLI's own test data
     # (cli/internal/metadatautil/testdata/json/t1/want.metadata.yaml).
-    value = {"empty": "", "word": "true", "number": "10", "date": "2024-01-01", "float": "1.5", "plain": "1:20",
+    value = {"empty": "", "word": "true", "number": "10", "date": "2024-01-01", "float": "1.5", "plain": "1.2.3",
              "nothing": None, "flag": False, "colon": "x: y",
              "handler": "{{ACTION_BASE_URL}}/foo", "schedule": "* * * * *",
              "body": '{\n  "my-baz": {{$body.input.foo.baz}}\n   \n}'}
     assert dump_yaml(value) == (
-        'empty: ""\nword: "true"\nnumber: "10"\ndate: "2024-01-01"\nfloat: "1.5"\nplain: 1:20\nnothing: null\n'
+        'empty: ""\nword: "true"\nnumber: "10"\ndate: "2024-01-01"\nfloat: "1.5"\nplain: 1.2.3\nnothing: null\n'
         "flag: false\ncolon: 'x: y'\n"
         "handler: '{{ACTION_BASE_URL}}/foo'\nschedule: '* * * * *'\n"
         'body: "{\\n  \\"my-baz\\": {{$body.input.foo.baz}}\\n   \\n}"\n')
 
 
-def test_yaml_1_1_booleans_stay_quoted_so_the_loader_reads_them_back_as_strings():
-    # The one known difference from the CLI (which writes `on` plain): this project's loader reads YAML 1.1.
-    text = dump_yaml({"columns": ["on", "off", "yes", "y"]})
-    assert text == "columns:\n  - 'on'\n  - 'off'\n  - 'yes'\n  - y\n"
-    assert parse_yaml(text) == {"columns": ["on", "off", "yes", "y"]}
+def test_yaml_1_1_forms_stay_quoted_so_the_loader_reads_them_back_as_strings():
+    # The one known difference from the CLI (which writes these plain): this project's loader reads YAML 1.1.
+    text = dump_yaml({"columns": ["on", "off", "yes", "y", "1:20"]})
+    assert text == "columns:\n  - 'on'\n  - 'off'\n  - 'yes'\n  - y\n  - '1:20'\n"
+    assert parse_yaml(text) == {"columns": ["on", "off", "yes", "y", "1:20"]}
+
+
+# YAML line breaks other than "\n" (\r, NEL, LS, PS) are normalized by any YAML reader; metadata has none.
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\x85\u2028\u2029"),
+               max_size=30))
+def test_every_string_the_export_writes_reads_back_as_the_same_string(text):
+    assert parse_yaml(dump_yaml({"value": text})) == {"value": text}

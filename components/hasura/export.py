@@ -83,7 +83,6 @@ _V3_CONSTANTS = {
     **dict.fromkeys((".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf",
                      "-.INF"), "float"),
 }
-_YAML_1_1_BOOL = re.compile(r"yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF")
 _V3_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 _V3_GO_INT = re.compile(r"[-+]?(0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|0[bB][01]+|[1-9][0-9]*|0)")
 _V3_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\.[0-9]+)?"
@@ -93,7 +92,8 @@ _V3_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ][0-9]{1,2}:[0-9
 def yaml_v3_kind(plain: str) -> str:
     """What gopkg.in/yaml.v3 reads an unquoted scalar as (resolve.go `resolve("", plain)`): "str", or "bool",
     "null", "int", "float", "timestamp". Only a value starting with one of `+-0123456789.yYnNtTfFoO~` (its
-    resolveTable), or empty, can be anything but a string; YAML 1.1 words such as `on` or `yes` are strings."""
+    resolveTable), or empty, can be anything but a string; YAML 1.1 forms such as `on`, `yes` or `1:20` are
+    strings."""
     if plain in _V3_CONSTANTS:
         return _V3_CONSTANTS[plain]
     if plain[0] not in "+-0123456789.":
@@ -114,11 +114,12 @@ class _CliDumper(yaml.SafeDumper):
         return super().increase_indent(flow, False)
 
     def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
-        # Plain scalars are read back by yaml.v3's rules, not PyYAML's YAML 1.1 ones, so `1:20` stays unquoted;
-        # except the YAML 1.1 booleans (`on`, `yes`, …), which this project's loader (PyYAML) would read back as
-        # true/false: those stay quoted until the loader reads them as the CLI does (the one known difference).
+        # Plain scalars as yaml.v3 reads them, except a string that this project's loader (PyYAML, YAML 1.1)
+        # would read as something else (`on`, `yes`, `1:20`): that one stays quoted until the loader reads YAML
+        # as the CLI does (the one known difference from `hasura metadata export`).
         if kind is yaml.ScalarNode and implicit[0]:
-            return _TAG + ("bool" if _YAML_1_1_BOOL.fullmatch(value) else yaml_v3_kind(value))
+            kind_v3 = yaml_v3_kind(value)
+            return super().resolve(kind, value, implicit) if kind_v3 == "str" else _TAG + kind_v3
         return super().resolve(kind, value, implicit)
 
 
