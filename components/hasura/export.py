@@ -19,8 +19,11 @@ into the same document:
   gqlparser's printer (`graphql_format.format_query`); a collection's `comment` is not written, as by the CLI.
 
 Every file is byte for byte what `hasura metadata export` (v2.48) writes for the same metadata, proven against
-files written by hand from the CLI's source (tests/data/cli_export). YAML as the CLI's encoder writes it: keys in the server's order, 2-space indentation with list items indented
-under their key, `!include` strings double-quoted, multi-line strings as `|` blocks, no line wrapping.
+files written by hand from the CLI's source (tests/data/cli_export), with one known exception: a string such as
+`on`, `yes` or `1:20`, which the CLI writes plain, stays quoted, because this project's loader reads YAML 1.1 and
+would take it for a boolean or a number. YAML as the CLI's encoder (gopkg.in/yaml.v3, indent 2) writes it: keys
+in the server's order, list items indented under their key, `!include` strings and strings that would read back
+as another type double-quoted, multi-line strings as `|` blocks, no line wrapping.
 
 `write_metadata_files` rewrites a file only when what it says changed (YAML compared as data), so an export
 right after a deploy changes no file and keeps its comments, and a change made in the console becomes a diff of
