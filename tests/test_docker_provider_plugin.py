@@ -1,10 +1,10 @@
-"""The stand-in Docker provider plugin (scripts/build-docker-provider) on the real engine, with no Docker daemon.
+"""The stand-in Docker provider plugin (scripts/build-docker-provider) on the real engine.
 
 What the plugin must do for the docker target's tests: install as docker 5.2.0, answer to every token and property
 name of the pulumi_docker 5.2.0 SDK the way pulumi-docker does, and reach Docker through the bridged Terraform
-provider. A Docker engine is not needed: the schema is compared with the SDK's own argument classes, a preview runs
-the provider's Check and Diff, and an `up` against a dead socket fails with the Docker client's own error, raised
-by the provider's Create.
+provider. The first three tests need no Docker engine: the schema is compared with the SDK's own argument classes,
+a preview runs the provider's Check and Diff, and an `up` against a dead socket fails with the Docker client's own
+error, raised by the provider's Create. The last one deploys to the `docker_engine` fixture's daemon.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import typing
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -212,3 +213,59 @@ def test_a_preview_plans_every_resource_and_an_up_reaches_docker_through_the_pro
     assert "not-a-real-password" not in output
     recorded = {resource["type"] for resource in stack.export_stack().deployment.get("resources", [])}
     assert recorded <= {"pulumi:pulumi:Stack", "pulumi:providers:docker"}, "no Docker object may be recorded"
+
+
+# --- the engine with a Docker daemon ----------------------------------------------------------------------------
+
+
+def _docker(docker_host: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "DOCKER_HOST": docker_host})
+
+
+def test_a_network_and_a_healthchecked_container_deploy_converge_after_refresh_and_go(stack_factory, docker_engine):
+    """Durations as Go prints them (`2m0s`) read back unchanged (reference/pulumi.md §1.5a): no diff after refresh."""
+    from components.config.containers import DEFAULT_POSTGRES_IMAGE
+
+    suffix = uuid.uuid4().hex[:8]
+    network_name, container_name = f"plugin-check-net-{suffix}", f"plugin-check-{suffix}"
+
+    def program() -> None:
+        import pulumi
+        import pulumi_docker as docker
+
+        network = docker.Network("net", name=network_name)
+        # The Postgres stand-in of scripts/test-docker, only for its shell: no registry is reachable.
+        image = docker.RemoteImage("image", name=DEFAULT_POSTGRES_IMAGE, keep_locally=True)
+        container = docker.Container(
+            "sleeper", name=container_name, image=image.image_id,
+            entrypoints=["/bin/sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"],
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network.name, aliases=["sleeper"])],
+            healthcheck=docker.ContainerHealthcheckArgs(tests=["CMD", "true"], interval="1s", timeout="5s",
+                                                        retries=3, start_period="2m0s"),
+            wait=True, wait_timeout=60)
+        pulumi.export("containerId", container.id)
+
+    stack = stack_factory(program, docker_engine)
+    log: list[str] = []
+    try:
+        assert stack.up(on_output=log.append, color="never").summary.result == "succeeded", "".join(log)
+        inspected = json.loads(_docker(docker_engine, "inspect", container_name).stdout)[0]
+        assert inspected["State"]["Health"]["Status"] == "healthy"  # `wait` waited for it
+        assert inspected["Config"]["Healthcheck"]["StartPeriod"] == 120 * 10**9  # nanoseconds
+        assert network_name in inspected["NetworkSettings"]["Networks"]
+
+        refreshed = stack.refresh(on_output=log.append, color="never")
+        assert set(refreshed.summary.resource_changes) == {"same"}, "".join(log)
+        container = next(r for r in stack.export_stack().deployment["resources"]
+                         if r["type"] == "docker:index/container:Container")
+        assert container["outputs"]["healthcheck"]["startPeriod"] == "2m0s"
+        preview = stack.preview(on_output=log.append, color="never", expect_no_changes=True)
+        assert preview.change_summary == {"same": 4}  # the stack, network, image and container
+
+        stack.destroy(on_output=log.append, color="never")
+        assert _docker(docker_engine, "inspect", container_name).returncode != 0
+        assert _docker(docker_engine, "network", "inspect", network_name).returncode != 0
+    finally:  # whatever a failed step left behind
+        _docker(docker_engine, "rm", "-f", container_name)
+        _docker(docker_engine, "network", "rm", network_name)
