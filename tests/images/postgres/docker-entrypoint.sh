@@ -50,7 +50,7 @@ if [ "$(id -u)" = '0' ]; then
   mkdir -p /var/run/postgresql
   chown postgres:postgres /var/run/postgresql
   chmod 03775 /var/run/postgresql
-  exec setpriv --reuid=postgres --regid=postgres --init-groups "$BASH_SOURCE" "$@"
+  exec setpriv --reuid=postgres --regid=postgres --init-groups "${BASH_SOURCE[0]}" "$@"
 fi
 
 file_env POSTGRES_PASSWORD
