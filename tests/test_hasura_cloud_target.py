@@ -4,6 +4,8 @@ against the Hasura Cloud double (tests/doubles/hasura_cloud.py) over real HTTP."
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from components.config.settings import SettingsError, load_settings
@@ -12,7 +14,9 @@ from components.plan import validate_stack_config
 from components.targets import hasura_cloud
 from components.targets.hasura_cloud.client import HasuraCloudClient, HasuraCloudTokenRefused
 from components.targets.hasura_cloud.env_vars import ConcurrentEnvEdit, apply_env
+from components.targets.hosted import PlatformRestartTimeout, wait_until_serving
 from tests.doubles.hasura_cloud import HasuraCloudDouble
+from tests.doubles.platform_http import HasuraRestarter
 
 PROJECT_ADMIN_SECRET = "project-admin-secret-0123456789"
 DATABASE_URL = "postgres://app:db-password-0123@db.example.com:5432/app?sslmode=require"
@@ -129,3 +133,23 @@ def test_a_refused_token_is_named_and_never_shown(cloud):
     with HasuraCloudClient("wrong-token-value", cloud.url) as client, pytest.raises(HasuraCloudTokenRefused) as failed:
         client.get_env(tenant_id)
     assert str(failed.value).startswith("hasuraCloudToken:") and "wrong-token-value" not in str(failed.value)
+
+
+def test_the_wait_after_a_write_sees_the_restart_or_trusts_a_gapless_platform_after_the_settle_time(
+        hasura_double_factory):
+    hasura = hasura_double_factory(jwt_secret=None, admin_secret=PROJECT_ADMIN_SECRET)
+    restarter = HasuraRestarter(hasura, restart_seconds=0.5)
+    restarter.restart(jwt_secret=None, admin_secret=PROJECT_ADMIN_SECRET, unauthorized_role=None, env=hasura.env)
+    wait_until_serving(hasura.url, PROJECT_ADMIN_SECRET, timeout=10, what="env", settle=60)  # returns once back
+    assert hasura.running and restarter.restarts == 1
+    started = time.monotonic()
+    wait_until_serving(hasura.url, PROJECT_ADMIN_SECRET, timeout=10, what="env", settle=0.6)  # no gap: settle
+    assert time.monotonic() - started >= 0.6
+
+
+def test_a_restart_that_never_serves_fails_naming_what_was_written(hasura_double_factory):
+    hasura = hasura_double_factory(jwt_secret=None, admin_secret="another-admin-secret-0123456789")
+    with pytest.raises(PlatformRestartTimeout) as failed:
+        wait_until_serving(hasura.url, PROJECT_ADMIN_SECRET, timeout=1, what="The project's env vars")
+    assert str(failed.value).startswith("The project's env vars was written") and "Fix:" in str(failed.value)
+    assert PROJECT_ADMIN_SECRET not in str(failed.value)

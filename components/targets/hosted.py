@@ -20,6 +20,8 @@ from components.hasura.client import HasuraAccessDenied, HasuraClient, HasuraErr
 HOSTED_HASURA_KEYS = frozenset({"public_url", "cors_domains", "unauthorized_role"})
 #: Seconds between probes while the platform restarts Hasura.
 PROBE_INTERVAL_SECONDS = 0.5
+#: Seconds of unchanged answers after which a platform that restarts Hasura without a visible gap is trusted.
+RESTART_SETTLE_SECONDS = 15.0
 #: How long one platform API call may take.
 API_TIMEOUT_SECONDS = 30.0
 
@@ -74,21 +76,31 @@ def first_error(body: dict[str, Any]) -> str | None:
     return None
 
 
-def wait_until_serving(hasura_url: str, admin_secret: str, *, timeout: float, what: str) -> None:
-    """Block until Hasura at `hasura_url` answers an admin read with `admin_secret`: the platform has restarted it
-    with the settings just written. Raises `PlatformRestartTimeout` naming `what` was changed."""
-    deadline = time.monotonic() + timeout
+def wait_until_serving(hasura_url: str, admin_secret: str, *, timeout: float, what: str,
+                       settle: float = RESTART_SETTLE_SECONDS) -> None:
+    """Block until the platform serves Hasura at `hasura_url` with the settings just written: it restarts Hasura
+    after accepting a change, and the old instance may answer for a moment longer. So this waits until a restart was
+    seen (Hasura stopped answering, or refused `admin_secret` and then accepted it) and Hasura answers an admin read
+    with `admin_secret`; a platform that swaps instances without any gap is trusted after `settle` seconds of
+    answers. Raises `PlatformRestartTimeout` naming `what` was changed."""
+    started = time.monotonic()
+    restart_seen = False
     last = "no answer"
     while True:
         try:
             with HasuraClient(hasura_url, admin_secret, timeout=min(10.0, timeout), retry_seconds=0) as hasura:
                 hasura.export_metadata()
-            return
         except HasuraAccessDenied:
+            restart_seen = True  # still the old instance (the admin secret changed); the new one will accept it
             last = "it refused the admin secret (still running with the old settings?)"
         except HasuraError as error:
+            restart_seen = True
             last = type(error).__name__
-        if time.monotonic() >= deadline:
+        else:
+            if restart_seen or time.monotonic() - started >= settle:
+                return
+            last = "it still answers as before the change"
+        if time.monotonic() - started >= timeout:
             raise PlatformRestartTimeout(
                 f"{what} was written, but Hasura at {hasura_url} did not serve with it within {timeout:g} s "
                 f"({last}). Fix: check the project in its dashboard; `pulumi up --refresh` (scripts/deploy) checks "
