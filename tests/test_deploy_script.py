@@ -239,3 +239,12 @@ def test_the_example_key_comment_goes_away_with_the_readme_edit():
     edited = (PROJECT_DIR / "Pulumi.dev.yaml").read_text().replace(PLACEHOLDER_KEY, "pk_test_Y2xlcmsuZXhhbXBsZS5jb20k")
     assert "placeholder" not in edited.lower()
     assert "REPLACE" not in edited
+
+
+def test_an_empty_passphrase_is_refused_as_a_missing_ci_secret(project, tmp_path):
+    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=RECORDER), "staging", "--yes",
+                              PULUMI_CONFIG_PASSPHRASE="")
+    assert completed.returncode == 2
+    assert "PULUMI_CONFIG_PASSPHRASE is set but empty" in completed.stderr
+    assert "the secret PULUMI_CONFIG_PASSPHRASE of the GitHub environment 'staging'" in completed.stderr
+    assert [c for c in calls if c["tool"] == "pulumi"] == []

@@ -8,6 +8,7 @@ tests/test_workflows_engine.py.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -86,9 +87,10 @@ def commit(root: Path, path: str, text: str) -> None:
     subprocess.run([*git, "commit", "-qm", path], cwd=root, check=True)
 
 
-def test_every_stack_file_is_a_stack_and_a_push_deploys_all_but_production(project_with_stacks):
-    assert sorted(stacks(project_with_stacks, "all")) == ["dev", "prod", "prod-eu", "staging"]
-    assert sorted(stacks(project_with_stacks, "push")) == ["dev", "staging"]
+def test_every_stack_file_but_dev_is_a_ci_stack_and_a_push_deploys_all_but_production(project_with_stacks):
+    # dev is each developer's own stack, in their .pulumi-state: never CI's.
+    assert sorted(stacks(project_with_stacks, "all")) == ["prod", "prod-eu", "staging"]
+    assert sorted(stacks(project_with_stacks, "push")) == ["staging"]
 
 
 def test_a_pull_request_previews_the_stacks_its_change_can_affect(project_with_stacks):
@@ -97,17 +99,20 @@ def test_a_pull_request_previews_the_stacks_its_change_can_affect(project_with_s
     commit(root, "README.md", "more docs\n")
     assert stacks(root, "affected", base) == []
     commit(root, "Pulumi.staging.yaml", "config: {a: 1}\n")
+    commit(root, "Pulumi.dev.yaml", "config: {b: 2}\n")
     assert stacks(root, "affected", base) == ["staging"]
     commit(root, "__main__.py", "# code\n")
-    assert sorted(stacks(root, "affected", base)) == ["dev", "prod", "prod-eu", "staging"]
+    assert sorted(stacks(root, "affected", base)) == ["prod", "prod-eu", "staging"]
 
 
 def test_a_manual_run_names_one_existing_stack(project_with_stacks):
     assert stacks(project_with_stacks, "one", "prod") == ["prod"]
-    done = subprocess.run([str(project_with_stacks / "scripts" / "stacks"), "one", "qa"], cwd=project_with_stacks,
-                          capture_output=True, text=True)
-    assert done.returncode == 2
-    assert "there is no stack 'qa' (no Pulumi.qa.yaml" in done.stderr
+    for name in ("qa", "dev"):
+        done = subprocess.run([str(project_with_stacks / "scripts" / "stacks"), "one", name],
+                              cwd=project_with_stacks, capture_output=True, text=True)
+        assert done.returncode == 2
+        assert f"'{name}' is not a CI stack (CI stacks: " in done.stderr
+        assert "dev excepted: dev is each developer's own" in done.stderr
 
 
 # --- the step runner ---------------------------------------------------------------------------------------------
@@ -164,3 +169,29 @@ def test_the_runner_passes_outputs_env_and_path_between_steps_and_skips_after_a_
     assert job.outputs == {"said": "hello"}
     assert job.summary == "# summary\n"
     assert job.conclusion == "failure"
+
+
+def test_ci_run_lints_the_workflows_first_then_is_exactly_the_test_command_and_its_exit_code(tmp_path):
+    root = tmp_path / "repo"
+    (root / ".ci").mkdir(parents=True)
+    (root / "scripts").mkdir()
+    shutil.copy(ROOT / ".ci" / "run", root / ".ci" / "run")
+    calls = tmp_path / "calls"
+    stubs = {
+        "scripts/build-actionlint": f'#!/bin/sh\necho "building" >&2\necho "{root}/actionlint"\n',
+        "actionlint": f'#!/bin/sh\necho "actionlint $*" >> "{calls}"\nexit "${{ACTIONLINT_EXIT:-0}}"\n',
+        "scripts/test": f'#!/bin/sh\necho "test $*" >> "{calls}"\nexit 3\n',
+    }
+    for path, text in stubs.items():
+        (root / path).write_text(text)
+        (root / path).chmod(0o755)
+
+    done = subprocess.run([str(root / ".ci" / "run")], capture_output=True, text=True)
+    assert done.returncode == 3  # scripts/test's own exit code
+    assert calls.read_text().splitlines() == ["actionlint -no-color", "test -q"]
+
+    calls.unlink()
+    done = subprocess.run([str(root / ".ci" / "run")], capture_output=True, text=True,
+                          env={**os.environ, "ACTIONLINT_EXIT": "1"})
+    assert done.returncode == 1
+    assert calls.read_text().splitlines() == ["actionlint -no-color"]  # a workflow error stops CI before the tests
