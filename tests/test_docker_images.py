@@ -6,6 +6,7 @@ serves like the server (hasura.md §3)."""
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import subprocess
 import time
@@ -210,3 +211,25 @@ def test_hasura_rejects_a_bad_switch_like_the_server(docker: Docker) -> None:
                     "--env", "HASURA_GRAPHQL_ENABLE_CONSOLE=maybe", DEFAULT_HASURA_IMAGE, check=False, timeout=60)
     assert result.returncode == 1
     assert "HASURA_GRAPHQL_ENABLE_CONSOLE" in result.stderr and "Not a valid boolean text" in result.stderr
+
+
+def test_stop_leaves_an_engine_another_process_still_uses(docker: Docker) -> None:
+    """`scripts/test-docker stop` from one user never stops the engine while another (here: a shell still running,
+    and this test session) has asked for it."""
+    script = Path(__file__).resolve().parents[1] / "scripts" / "test-docker"
+    env = {**os.environ, **docker.env, "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
+    other = subprocess.Popen(["bash", "-c", f"{script} start >/dev/null && exec sleep 60"], env=env,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        # The shell has become `sleep` once its `start` is done.
+        while other.poll() is None and not Path(f"/proc/{other.pid}/cmdline").read_text().startswith("sleep\0"):
+            time.sleep(0.05)
+        assert other.poll() is None, other.stderr.read()
+        # Through bash, so that the stopping user is a process of its own, not this session.
+        stop = subprocess.run(["bash", "-c", f"{script} stop"], env=env, capture_output=True, text=True, timeout=60)
+        assert stop.returncode == 0, stop.stderr
+        assert "still used by process(es)" in stop.stderr and str(other.pid) in stop.stderr
+        assert docker("version", "--format", "{{.Server.APIVersion}}").stdout.strip()
+    finally:
+        other.kill()
+        other.wait()
