@@ -1,8 +1,8 @@
 """`python -m components.commands.export`: write a stack's live Hasura metadata into `metadata/`.
 
-A change made in the console of a running stack becomes a reviewable diff of the files it touched, in the Hasura
-CLI's layout (`components.hasura.export`); files whose content is unchanged keep their bytes and comments, so an
-export right after a deploy changes nothing. Migrations are not touched (`hasura migrate create --from-server`
+A change made in the console of a running stack becomes a reviewable diff of the files it touched, each written
+byte for byte as `hasura metadata export` writes it (`components.hasura.export`, which names the one exception);
+files whose content is unchanged keep their bytes and comments, so an export right after a deploy changes nothing. Migrations are not touched (`hasura migrate create --from-server`
 makes one from the database).
 
 Where Hasura is and its admin secret come from the stack outputs piped on stdin, or `--hasura-url` and the
