@@ -252,3 +252,12 @@ def test_yaml_1_1_forms_stay_quoted_so_the_loader_reads_them_back_as_strings():
                max_size=30))
 def test_every_string_the_export_writes_reads_back_as_the_same_string(text):
     assert parse_yaml(dump_yaml({"value": text})) == {"value": text}
+
+
+def test_introspection_settings_go_through_the_clis_struct():
+    # graphql_schema_introspection.go Export: only disabled_for_roles, and `[]` when the server leaves it out.
+    files = render_metadata_files({"version": 3, "sources": [], "graphql_schema_introspection": {
+        "disabled_for_roles": ["anonymous"], "other": 1}})
+    assert files["graphql_schema_introspection.yaml"] == "disabled_for_roles:\n  - anonymous\n"
+    assert render_metadata_files({"version": 3, "sources": []})["graphql_schema_introspection.yaml"] == (
+        "disabled_for_roles: []\n")

@@ -12,8 +12,9 @@ into the same document:
 - `databases/<source>/tables/tables.yaml`: one `- "!include <schema>_<table>.yaml"` per table, each table in its
   own file (`cli/internal/metadataobject/sources/sources.go` Export); functions alike under `functions/`;
 - one file per other top-level key (`allow_list.yaml`, `remote_schemas.yaml`, …) as the server orders it
-  (metadataobject.go DefaultExport), written with its empty value when the server leaves the key out;
-  `version.yaml`; `actions.yaml` and an empty `actions.graphql`;
+  (metadataobject.go DefaultExport), written with its empty value when the server leaves the key out, but
+  `graphql_schema_introspection.yaml` always `disabled_for_roles` alone (its own struct); `version.yaml`;
+  `actions.yaml` and an empty `actions.graphql`;
 - `query_collections.yaml` through the CLI's own struct (querycollections/query_collections.go Export): each
   collection `name` then `definition.queries`, each query `name` then `query`, the query text reformatted by
   gqlparser's printer (`graphql_format.format_query`); a collection's `comment` is not written, as by the CLI.
@@ -162,6 +163,9 @@ def render_metadata_files(metadata: dict[str, Any]) -> dict[str, str]:
         value = metadata.get(key)
         if key == "query_collections" and value is not None:
             value = _cli_query_collections(value)
+        if key == "graphql_schema_introspection" and value is not None:
+            # Re-encoded through the CLI's struct (graphql_schema_introspection.go): disabled_for_roles only.
+            value = {"disabled_for_roles": value.get("disabled_for_roles") or []}
         files[file_name] = dump_yaml(value if value is not None else EMPTY_TOP_LEVEL[file_name])
     sources = []
     for source in metadata.get("sources") or []:
