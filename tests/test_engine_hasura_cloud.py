@@ -160,3 +160,50 @@ def test_a_wrong_token_fails_the_preview_naming_the_setting(engine_stack_factory
     assert "hasuraCloudToken: Hasura Cloud refused the personal access token" in message and "Fix:" in message
     assert "not-a-valid-token-0123" not in message + engine.backend_text()
     assert cloud.writes == 0
+
+
+@pytest.fixture
+def creating_cloud(hasura_double_factory):
+    """A Cloud API double whose createTenant starts a Hasura double for the new project."""
+    double = HasuraCloudDouble(new_project_hasura=lambda admin_secret: hasura_double_factory(
+        jwt_secret=None, admin_secret=admin_secret, env={})).start()
+    yield double
+    double.stop()
+
+
+def creating_config(clerk, cloud, metadata_dir: Path, **cloud_settings) -> dict:
+    config = cloud_config(clerk, cloud, "unused", metadata_dir)
+    config["hasuraCloud"] = {"region": "us-east-2", "apiUrl": cloud.url, "restartTimeout": 60, **cloud_settings}
+    return config
+
+
+def test_without_a_project_the_stack_creates_one_owns_it_and_deletes_it_on_destroy(
+        engine_stack_factory, clerk_double, creating_cloud, metadata_dir, postgres_database_url):
+    engine = engine_stack_factory(creating_config(clerk_double, creating_cloud, metadata_dir), secrets={
+        "hasuraCloudToken": creating_cloud.token, "clerkSecretKey": clerk_double.secret_key,
+        "databaseUrl": postgres_database_url})
+    result = engine.up(refresh=True)
+    assert result.summary.result == "succeeded", "".join(engine.log)
+    [tenant_id] = creating_cloud.tenants
+    outputs = engine.outputs()
+    env = creating_cloud.env(tenant_id)
+    assert outputs["hasuraCloudTenantId"] == tenant_id
+    assert env[JWT_SECRET_ENV] == outputs["jwtSecret"] and env["PG_DATABASE_URL"] == postgres_database_url
+    assert env["HASURA_GRAPHQL_ADMIN_SECRET"] == outputs["hasuraAdminSecret"]  # the stack's, not Cloud's
+    assert smoke_failures(outputs) == {}
+    assert changes(engine.up(refresh=True)) == {}
+    engine.destroy()
+    assert creating_cloud.tenants == {}
+
+
+def test_a_created_project_is_protected_when_asked_and_outside_dev_by_default(
+        engine_stack_factory, clerk_double, creating_cloud, metadata_dir, postgres_database_url):
+    engine = engine_stack_factory(creating_config(clerk_double, creating_cloud, metadata_dir, protectProject=True),
+                                  secrets={"hasuraCloudToken": creating_cloud.token,
+                                           "clerkSecretKey": clerk_double.secret_key,
+                                           "databaseUrl": postgres_database_url})
+    assert engine.up(refresh=True).summary.result == "succeeded", "".join(engine.log)
+    with pytest.raises(auto.CommandError) as refused:
+        engine.destroy()
+    assert "protected" in str(refused.value)
+    assert len(creating_cloud.tenants) == 1

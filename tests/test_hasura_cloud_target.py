@@ -153,3 +153,35 @@ def test_a_restart_that_never_serves_fails_naming_what_was_written(hasura_double
         wait_until_serving(hasura.url, PROJECT_ADMIN_SECRET, timeout=1, what="The project's env vars")
     assert str(failed.value).startswith("The project's env vars was written") and "Fix:" in str(failed.value)
     assert PROJECT_ADMIN_SECRET not in str(failed.value)
+
+
+def test_creating_a_project_needs_a_database_and_its_keys_are_refused_with_a_project_given():
+    text = problems_of({"target": "hasura-cloud", "hasuraCloudToken": "t" * 20,
+                        "clerk": {"frontendApi": "happy-hippo-12.clerk.accounts.dev"},
+                        "hasuraCloud": {"region": "us-east-2"}})
+    assert "databaseUrl: required when the stack creates the Hasura Cloud project" in text
+    text = problems_of({"target": "hasura-cloud", "hasuraCloudToken": "t" * 20,
+                        "clerk": {"frontendApi": "happy-hippo-12.clerk.accounts.dev"},
+                        "hasuraCloud": {"projectId": "7a79cf94-0e53-4520-a560-1b02bf522f08", "region": "us-east-2",
+                                        "protectProject": False}})
+    assert "hasuraCloud.region: only for a project the stack creates" in text
+    assert "hasuraCloud.protectProject: only for a project the stack creates" in text
+
+
+def test_a_created_project_is_protected_everywhere_but_dev_unless_told():
+    cloud = load_settings({"hasuraCloud": {"region": "us-east-2"}}, environ={}).hasura_cloud
+    assert cloud.creates_project
+    assert (cloud.resolved_protect_project("dev"), cloud.resolved_protect_project("prod")) == (False, True)
+    told = load_settings({"hasuraCloud": {"region": "us-east-2", "protectProject": False}}, environ={}).hasura_cloud
+    assert told.resolved_protect_project("prod") is False
+
+
+def test_preflight_of_a_project_to_create_checks_the_token_and_finds_nothing(cloud):
+    raw = {"target": "hasura-cloud", "clerk": {"frontendApi": "happy-hippo-12.clerk.accounts.dev"},
+           "hasuraCloud": {"region": "us-east-2", "apiUrl": cloud.url}, "hasuraCloudToken": cloud.token,
+           "databaseUrl": DATABASE_URL}
+    found = hasura_cloud.preflight(load_settings(raw, environ={}), {})
+    assert (found.tenant_id, found.hasura_url, found.admin_secret) == (None, None, None)
+    with pytest.raises(HasuraCloudTokenRefused):
+        hasura_cloud.preflight(load_settings({**raw, "hasuraCloudToken": "wrong-token-value"}, environ={}), {})
+    assert cloud.tenants == {}

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import field_validator
 
 from components.config.base import StrictModel
+from components.config.containers import DEV_STACK
 from components.config.urls import is_plain_http_off_machine
 
 #: The Hasura Cloud API (hosted.md: Cloud API reference, "Endpoint").
@@ -23,6 +24,8 @@ DEFAULT_NHOST_API_URL = "https://otsispdzcwxyqzbfntmj.graphql.eu-central-1.nhost
 #: How long a deploy waits for the platform to restart Hasura with changed settings.
 DEFAULT_RESTART_TIMEOUT_SECONDS = 300
 
+#: A Hasura Cloud region name as createTenant takes it (`us-east-2`, `europe-west1`, `ap-south-1`).
+_CLOUD_REGION = re.compile(r"^[a-z]+-[a-z]+-?\d$")
 #: An Nhost subdomain (the first label of every project URL) and region name (`eu-central-1`).
 _SUBDOMAIN = re.compile(r"^[a-z0-9]{1,63}$")
 _REGION = re.compile(r"^[a-z]{2}-[a-z]+-\d$")
@@ -60,6 +63,12 @@ class HasuraCloudSettings(StrictModel):
     """The project id (Dashboard: the project's General settings, "Project ID"); its tenant is looked up."""
     tenant_id: str | None = None
     """The project's tenant id, when known; saves the lookup. Give one of the two."""
+    region: str | None = None
+    """Without a project id: the stack creates a project in this region (createTenant) and owns it."""
+    cloud: str = "aws"
+    """The cloud of a project the stack creates (`aws` or `gcp`)."""
+    protect_project: bool | None = None
+    """Whether `pulumi destroy` refuses to delete a project the stack created; default: true except on `dev`."""
     api_url: str = DEFAULT_HASURA_CLOUD_API_URL
     restart_timeout: int = DEFAULT_RESTART_TIMEOUT_SECONDS
     """Seconds a deploy waits for the project to serve again after its env vars changed."""
@@ -74,10 +83,32 @@ class HasuraCloudSettings(StrictModel):
     def _tenant_id(cls, value: str | None) -> str | None:
         return _uuid(value, "tenant id")
 
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not _CLOUD_REGION.match(value):
+            raise ValueError(f"{value!r} is not a Hasura Cloud region. Fix: use a region the dashboard offers for new "
+                             "projects, e.g. `us-east-2`")
+        return value
+
+    @field_validator("cloud")
+    @classmethod
+    def _cloud(cls, value: str) -> str:
+        if value not in ("aws", "gcp"):
+            raise ValueError(f"{value!r} is not a cloud Hasura Cloud runs projects on. Fix: `aws` or `gcp`")
+        return value
+
     @field_validator("api_url")
     @classmethod
     def _api(cls, value: str) -> str:
         return _api_url(value, "hasuraCloud.apiUrl", DEFAULT_HASURA_CLOUD_API_URL)
+
+    @property
+    def creates_project(self) -> bool:
+        return self.project_id is None and self.tenant_id is None and self.region is not None
+
+    def resolved_protect_project(self, stack: str) -> bool:
+        return stack != DEV_STACK if self.protect_project is None else self.protect_project
 
     @field_validator("restart_timeout")
     @classmethod

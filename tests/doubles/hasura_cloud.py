@@ -23,7 +23,8 @@ Sources, per behaviour:
 
 Only operations with variables are understood (what the project's client sends); literal arguments are not parsed.
 
-Python API: `HasuraCloudDouble(token=...)`, `.start()`, `.url` (the GraphQL endpoint), `add_project(env, hasura=None,
+Python API: `HasuraCloudDouble(token=..., restart_seconds=0.3, new_project_hasura=None)` (`new_project_hasura(admin_secret)`
+starts the Hasura double of a project made by createTenant), `.start()`, `.url` (the GraphQL endpoint), `add_project(env, hasura=None,
 endpoint=None) -> (project_id, tenant_id)`, `env(tenant_id)`, `dashboard_set(tenant_id, key, value)` (an edit in the
 console), `edit_before_next_write(tenant_id, key, value)` (a console edit landing between a client's read and its
 write),
@@ -35,9 +36,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,8 +69,11 @@ class _Tenant:
 
 
 class HasuraCloudDouble:
-    def __init__(self, *, token: str = "cloud-pat-" + "t" * 24, restart_seconds: float = 0.3):
+    def __init__(self, *, token: str = "cloud-pat-" + "t" * 24, restart_seconds: float = 0.3,
+                 new_project_hasura: Callable[[str], Any] | None = None):
         self.token, self.restart_seconds = token, restart_seconds
+        self.new_project_hasura = new_project_hasura
+        """Called with the admin secret Cloud gives a project made by createTenant; returns its started Hasura."""
         self.tenants: dict[str, _Tenant] = {}
         self.requests: Counter[str] = Counter()
         self._lock = threading.RLock()
@@ -190,12 +196,21 @@ class HasuraCloudDouble:
         return _data("updateTenantEnv", tenant.answer())
 
     def _createTenant(self, variables: dict[str, Any]) -> Any:  # noqa: N802
-        env = {str(e["key"]): str(e["value"]) for e in variables.get("envs") or []}
-        _, tenant_id = self.add_project(env)
+        # A new project gets an admin secret of its own (the console shows one for every project; how Cloud makes it:
+        # unverified) besides the envs given.
+        admin_secret = secrets.token_urlsafe(24)
+        env = {"HASURA_GRAPHQL_ADMIN_SECRET": admin_secret,
+               **{str(e["key"]): str(e["value"]) for e in variables.get("envs") or []}}
+        hasura = self.new_project_hasura(admin_secret) if self.new_project_hasura is not None else None
+        _, tenant_id = self.add_project(env, hasura=hasura,
+                                        endpoint=None if hasura else "https://new-project.hasura.app/v1/graphql")
         return _data("createTenant", {"id": tenant_id, "name": self.tenants[tenant_id].slug})
 
     def _deleteTenant(self, variables: dict[str, Any]) -> Any:  # noqa: N802
         removed = self.tenants.pop(str(variables.get("tenantId")), None)
+        if removed is not None and removed.restarter is not None:
+            removed.restarter.wait()
+            removed.restarter.hasura.stop()
         return _data("deleteTenant", {"status": "deleted" if removed else "not found"})
 
 

@@ -5,21 +5,24 @@ The stack owns `HASURA_GRAPHQL_JWT_SECRET` (computed, as on every target), `PG_D
 has one and the stack none (then the project's is kept and used). No other env var of the project is touched.
 
 Before anything is created, the preflight reaches the Cloud API with the token, finds the project's tenant and
-endpoint and reads its env vars, so a wrong token or project fails the preview naming the setting to fix.
+endpoint and reads its env vars, so a wrong token or project fails the preview naming the setting to fix. Without a
+project id but with `hasuraCloud.region`, the stack creates the project (`project.py`) and owns it.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
 
 from components.config.settings import StackSettings
-from components.config.stack_checks import public_url_problems, secret_problems
+from components.config.stack_checks import key_name, public_url_problems, secret_problems
 from components.targets.base import HasuraTarget, TargetArgs
 from components.targets.hasura_cloud.client import TOKEN_SETTING, HasuraCloudClient
 from components.targets.hasura_cloud.env_vars import HasuraCloudEnv
+from components.targets.hasura_cloud.project import HasuraCloudProject
 from components.targets.hasura_env import APP_DATABASE_URL_ENV
 from components.targets.hosted import PlatformError, container_key_problems
 
@@ -33,10 +36,11 @@ _PLATFORM = "the project's Env vars in the Hasura Cloud dashboard"
 
 @dataclass(frozen=True)
 class CloudProject:
-    """What the preflight found: the project's tenant, where it serves, and the admin secret to keep."""
+    """What the preflight found: the project's tenant, where it serves, and the admin secret to keep; tenant and URL
+    are None when the stack creates the project."""
 
-    tenant_id: str
-    hasura_url: str
+    tenant_id: str | None
+    hasura_url: str | None
     admin_secret: str | None = field(repr=False)
     """The project's own admin secret, kept (and used) because the stack configures none; None otherwise."""
 
@@ -49,9 +53,17 @@ def problems(settings: StackSettings, stack: str) -> list[str]:
                      "through the Cloud API with a personal access token. Fix: make one in the Cloud dashboard (My "
                      f"Account, Access Tokens), then `pulumi config set --secret {TOKEN_SETTING} …` (or "
                      "CLERK_HASURA_HASURA_CLOUD_TOKEN in CI)")
-    if cloud.project_id is None and cloud.tenant_id is None:
+    if cloud.project_id is None and cloud.tenant_id is None and cloud.region is None:
         found.append(f"hasuraCloud.projectId: required with target `{NAME}`. Fix: copy the Project ID from the "
-                     "project's settings (General) and `pulumi config set --path hasuraCloud.projectId <id>`")
+                     "project's settings (General) and `pulumi config set --path hasuraCloud.projectId <id>`; or set "
+                     "hasuraCloud.region (e.g. us-east-2) to have the stack create a project")
+    if cloud.creates_project and settings.database_url is None:
+        found.append("databaseUrl: required when the stack creates the Hasura Cloud project (a new project has no "
+                     "database). Fix: `pulumi config set --secret databaseUrl postgres://…`")
+    if not cloud.creates_project:
+        found += [f"hasuraCloud.{key_name(cloud, key)}: only for a project the stack creates (no projectId or "
+                  "tenantId); with a project given it would do nothing. Fix: remove the key"
+                  for key in sorted(cloud.model_fields_set & {"region", "cloud", "protect_project"})]
     if settings.hasura.public_url is not None:
         found += public_url_problems(settings, stack, missing="")
     return found + secret_problems(settings)
@@ -61,6 +73,9 @@ def preflight(settings: StackSettings, environ: Mapping[str, str]) -> CloudProje
     cloud = settings.hasura_cloud
     assert settings.hasura_cloud_token is not None  # problems() made sure
     with HasuraCloudClient(settings.hasura_cloud_token.get_secret_value(), cloud.api_url) as client:
+        if cloud.creates_project:
+            client.find_tenant(str(uuid.UUID(int=0)))  # a read any valid token may make: checks the token
+            return CloudProject(tenant_id=None, hasura_url=None, admin_secret=None)
         tenant_id = client.tenant_of_project(cloud.project_id) if cloud.project_id else cloud.tenant_id
         assert tenant_id is not None
         if cloud.tenant_id is not None and tenant_id != cloud.tenant_id:
@@ -98,14 +113,27 @@ def owned_env(settings: StackSettings, project: CloudProject, args: TargetArgs) 
 def deploy(args: TargetArgs) -> HasuraTarget:
     settings, project = args.settings, args.preflight
     assert isinstance(project, CloudProject) and settings.hasura_cloud_token is not None
+    token = pulumi.Output.secret(settings.hasura_cloud_token.get_secret_value())
+    tenant_id: pulumi.Input[str]
+    hasura_url: pulumi.Input[str]
+    if project.tenant_id is None:
+        created = HasuraCloudProject(f"{args.name}-hasura-cloud-project", {
+            "apiUrl": settings.hasura_cloud.api_url, "token": token, "cloud": settings.hasura_cloud.cloud,
+            "region": settings.hasura_cloud.region,
+        }, opts=pulumi.ResourceOptions(parent=args.parent,
+                                       protect=settings.hasura_cloud.resolved_protect_project(args.stack)))
+        tenant_id, hasura_url = created.tenantId, settings.hasura.public_url or created.hasuraUrl
+    else:
+        assert project.hasura_url is not None
+        tenant_id, hasura_url = project.tenant_id, project.hasura_url
     env = HasuraCloudEnv(f"{args.name}-hasura-cloud-env", {
         "apiUrl": settings.hasura_cloud.api_url,
-        "tenantId": project.tenant_id,
-        "token": pulumi.Output.secret(settings.hasura_cloud_token.get_secret_value()),
+        "tenantId": tenant_id,
+        "token": token,
         "owned": owned_env(settings, project, args),
-        "hasuraUrl": project.hasura_url,
+        "hasuraUrl": hasura_url,
         "adminSecret": args.admin_secret,
         "restartTimeout": settings.hasura_cloud.restart_timeout,
     }, opts=pulumi.ResourceOptions(parent=args.parent))
-    return HasuraTarget(deployer_url=project.hasura_url, public_url=project.hasura_url, instance=env.hash,
-                        serving=[env], outputs={"hasuraCloudTenantId": project.tenant_id})
+    return HasuraTarget(deployer_url=hasura_url, public_url=hasura_url, instance=env.hash, serving=[env],
+                        outputs={"hasuraCloudTenantId": tenant_id})

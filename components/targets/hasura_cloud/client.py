@@ -23,6 +23,9 @@ TOKEN_SETTING = "hasuraCloudToken"
 _PROJECT_TENANT = "query projectTenant($id: uuid!) { projects_by_pk(id: $id) { id tenant { id } } }"
 _TENANT = "query tenant($id: uuid!) { tenant_by_pk(id: $id) { id slug project { id endpoint } } }"
 _GET_ENV = "query getTenantEnv($tenantId: uuid!) { getTenantEnv(tenantId: $tenantId) { hash envVars } }"
+_CREATE_TENANT = ("mutation createTenant($cloud: String!, $region: String!, $envs: [UpdateEnvObject!]) { "
+                  "createTenant(cloud: $cloud, region: $region, envs: $envs) { id name } }")
+_DELETE_TENANT = "mutation deleteTenant($tenantId: uuid!) { deleteTenant(tenantId: $tenantId) { status } }"
 _UPDATE_ENV = ("mutation updateTenantEnv($tenantId: uuid!, $currentHash: String!, $envs: [UpdateEnvObject!]!) { "
                "updateTenantEnv(tenantId: $tenantId, currentHash: $currentHash, envs: $envs) { hash envVars } }")
 
@@ -75,14 +78,30 @@ class HasuraCloudClient:
                                 f"token of an account with access to it ({TOKEN_SETTING})")
         return str(project["tenant"]["id"])
 
-    def tenant(self, tenant_id: str) -> Tenant:
+    def find_tenant(self, tenant_id: str) -> Tenant | None:
         tenant = self._data(_TENANT, {"id": tenant_id}, "tenant_by_pk")
         if not isinstance(tenant, dict):
+            return None
+        project = tenant.get("project") if isinstance(tenant.get("project"), dict) else {}
+        return Tenant(id=str(tenant["id"]), project_id=str(project.get("id") or ""), endpoint=project.get("endpoint"))
+
+    def create_tenant(self, cloud: str, region: str) -> str:
+        """A new project (its tenant id); Cloud gives it a name and an admin secret of its own."""
+        created = self._data(_CREATE_TENANT, {"cloud": cloud, "region": region, "envs": []}, "createTenant")
+        if not isinstance(created, dict) or not created.get("id"):
+            raise PlatformError("Hasura Cloud createTenant answered no tenant id")
+        return str(created["id"])
+
+    def delete_tenant(self, tenant_id: str) -> None:
+        self._data(_DELETE_TENANT, {"tenantId": tenant_id}, "deleteTenant")
+
+    def tenant(self, tenant_id: str) -> Tenant:
+        tenant = self.find_tenant(tenant_id)
+        if tenant is None:
             raise PlatformError(f"hasuraCloud.tenantId: Hasura Cloud has no tenant {tenant_id} that this token can "
                                 "see. Fix: give hasuraCloud.projectId instead (the tenant is looked up), or check "
                                 f"that {TOKEN_SETTING} belongs to an account with access to the project")
-        project = tenant.get("project") if isinstance(tenant.get("project"), dict) else {}
-        return Tenant(id=str(tenant["id"]), project_id=str(project.get("id") or ""), endpoint=project.get("endpoint"))
+        return tenant
 
     def get_env(self, tenant_id: str) -> TenantEnv:
         return _tenant_env(self._data(_GET_ENV, {"tenantId": tenant_id}, "getTenantEnv"), "getTenantEnv")
