@@ -18,7 +18,8 @@ from components.commands import export
 from components.commands.stack_outputs import ENV_ADMIN_SECRET
 from components.hasura.apply import apply_project
 from components.hasura.client import HasuraClient
-from components.hasura.export import ExportError, dump_yaml, render_metadata_files
+from components.hasura.cli_yaml import dump_yaml
+from components.hasura.export import ExportError, render_metadata_files
 from components.hasura.graphql_format import format_query
 from components.hasura.loader import load_project, normalize_metadata, parse_yaml
 from tests.fixtures.metadata import PROJECT

@@ -22,9 +22,7 @@ into the same document:
 Every file is byte for byte what `hasura metadata export` (v2.48) writes for the same metadata, proven against
 files written by hand from the CLI's source (tests/data/cli_export), with one known exception: a string such as
 `on`, `yes` or `1:20`, which the CLI writes plain, stays quoted, because this project's loader reads YAML 1.1 and
-would take it for a boolean or a number. YAML as the CLI's encoder (gopkg.in/yaml.v3, indent 2) writes it: keys
-in the server's order, list items indented under their key, `!include` strings and strings that would read back
-as another type double-quoted, multi-line strings as `|` blocks, no line wrapping.
+would take it for a boolean or a number. The YAML itself is the CLI encoder's (`cli_yaml.dump_yaml`).
 
 `write_metadata_files` rewrites a file only when what it says changed (YAML compared as data), so an export
 right after a deploy changes no file and keeps its comments, and a change made in the console becomes a diff of
@@ -33,7 +31,6 @@ exactly the files it touched. Table and function files the live metadata no long
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +38,7 @@ from typing import Any
 import yaml
 
 from components.errors import ClerkHasuraError
+from components.hasura.cli_yaml import dump_yaml
 from components.hasura.graphql_format import GraphQLFormatError, format_query
 from components.hasura.loader import TOP_LEVEL_FILES, parse_yaml
 
@@ -78,73 +76,6 @@ class ExportReport:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-
-
-_TAG = "tag:yaml.org,2002:"
-_V3_CONSTANTS = {
-    **dict.fromkeys(("true", "True", "TRUE", "false", "False", "FALSE"), "bool"),
-    **dict.fromkeys(("", "~", "null", "Null", "NULL"), "null"),
-    **dict.fromkeys((".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf",
-                     "-.INF"), "float"),
-}
-_V3_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
-_V3_GO_INT = re.compile(r"[-+]?(0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|0[bB][01]+|[1-9][0-9]*|0)")
-_V3_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\.[0-9]+)?"
-                           r"(Z|[-+][0-9]{2}:[0-9]{2})?)?")
-
-
-def yaml_v3_kind(plain: str) -> str:
-    """What gopkg.in/yaml.v3 reads an unquoted scalar as (resolve.go `resolve("", plain)`): "str", or "bool",
-    "null", "int", "float", "timestamp". Only a value starting with one of `+-0123456789.yYnNtTfFoO~` (its
-    resolveTable), or empty, can be anything but a string; YAML 1.1 forms such as `on`, `yes` or `1:20` are
-    strings."""
-    if plain in _V3_CONSTANTS:
-        return _V3_CONSTANTS[plain]
-    if plain[0] not in "+-0123456789.":
-        return "str"
-    if plain[0] == "." or not _V3_TIMESTAMP.fullmatch(plain):
-        digits = plain if plain[0] == "." else plain.replace("_", "")
-        if _V3_GO_INT.fullmatch(digits):
-            return "int"
-        return "float" if _V3_FLOAT.fullmatch(digits) else "str"
-    return "timestamp"
-
-
-class _CliDumper(yaml.SafeDumper):
-    """PyYAML emitting what the Hasura CLI's YAML encoder (gopkg.in/yaml.v3, SetIndent(2)) emits for metadata."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        # Lists under a key are indented (`key:\n  - item`), not flush with the key.
-        return super().increase_indent(flow, False)
-
-    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
-        # Plain scalars as yaml.v3 reads them, except a string that this project's loader (PyYAML, YAML 1.1)
-        # would read as something else (`on`, `yes`, `1:20`): that one stays quoted until the loader reads YAML
-        # as the CLI does (the one known difference from `hasura metadata export`).
-        if kind is yaml.ScalarNode and implicit[0]:
-            kind_v3 = yaml_v3_kind(value)
-            return super().resolve(kind, value, implicit) if kind_v3 == "str" else _TAG + kind_v3
-        return super().resolve(kind, value, implicit)
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    """Strings as yaml.v3 writes a `!!str` node (encode.go `node`): multi-line ones as `|` blocks; those it would
-    read back as another type ("", "true", "10", "2024-01-01") double-quoted (forceQuoting); the `!include` tags
-    double-quoted as the CLI asks (sources.go, yaml.DoubleQuotedStyle); the rest plain when the emitter allows it,
-    else single-quoted (`'*'`)."""
-    if value.startswith("!include ") or ("\n" not in value and yaml_v3_kind(value) != "str"):
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
-    if "\n" in value:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
-
-
-_CliDumper.add_representer(str, _represent_str)
-
-
-def dump_yaml(value: Any) -> str:
-    return yaml.dump(value, Dumper=_CliDumper, default_flow_style=False, sort_keys=False, allow_unicode=True,
-                     width=float("inf"))
 
 
 def render_metadata_files(metadata: dict[str, Any]) -> dict[str, str]:
