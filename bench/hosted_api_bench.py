@@ -26,7 +26,8 @@ from components.targets.nhost.jwt_secrets import apply_jwt_secrets, jwt_secrets_
 from tests.doubles.hasura_cloud import HasuraCloudDouble  # noqa: E402
 from tests.doubles.nhost import NhostDouble  # noqa: E402
 
-JWT_SECRET = '{"allowed_skew":5,"claims_namespace":"https://hasura.io/jwt/claims","issuer":"https://x.clerk.accounts.dev"}'
+JWT_SECRET = ('{"allowed_skew":5,"claims_namespace":"https://hasura.io/jwt/claims",'
+              '"issuer":"https://x.clerk.accounts.dev"}')
 ENTRY = {"jwk_url": "https://x.clerk.accounts.dev/.well-known/jwks.json", "issuer": "https://x.clerk.accounts.dev"}
 
 

@@ -46,7 +46,8 @@ class ClerkHasuraStack(pulumi.ComponentResource):
 
     target: HasuraTarget
     admin_secret: pulumi.Output[str]
-    """Secret: `hasuraAdminSecret` from config, or generated once (not on the `existing` target)."""
+    """Secret: `hasuraAdminSecret` from config, the platform's own (found by a hosted target's preflight), or generated
+    once."""
     hasura_url: pulumi.Output[str]
     """Base URL from the machine running the deploy."""
     graphql_url: pulumi.Output[str]

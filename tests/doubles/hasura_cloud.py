@@ -23,12 +23,12 @@ Sources, per behaviour:
 
 Only operations with variables are understood (what the project's client sends); literal arguments are not parsed.
 
-Python API: `HasuraCloudDouble(token=..., restart_seconds=0.3, new_project_hasura=None)` (`new_project_hasura(admin_secret)`
-starts the Hasura double of a project made by createTenant), `.start()`, `.url` (the GraphQL endpoint), `add_project(env, hasura=None,
-endpoint=None) -> (project_id, tenant_id)`, `env(tenant_id)`, `dashboard_set(tenant_id, key, value)` (an edit in the
-console), `edit_before_next_write(tenant_id, key, value)` (a console edit landing between a client's read and its
-write),
-`writes` / `reads` (counts of updateTenantEnv / getTenantEnv), `requests` (Counter by root field), `stop()`.
+Python API: `HasuraCloudDouble(token=..., restart_seconds=0.3, new_project_hasura=None)`
+(`new_project_hasura(admin_secret)` starts the Hasura double of a project made by createTenant), `.start()`, `.url`
+(the GraphQL endpoint), `add_project(env, hasura=None, endpoint=None) -> (project_id, tenant_id)`, `env(tenant_id)`,
+`dashboard_set(tenant_id, key, value)` (an edit in the console), `edit_before_next_write(tenant_id, key, value)` (a
+console edit landing between a client's read and its write), `wait_for_restarts()`, `writes` / `reads` (counts of
+updateTenantEnv / getTenantEnv), `requests` (Counter by root field), `stop()`.
 """
 
 from __future__ import annotations

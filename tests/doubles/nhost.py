@@ -6,8 +6,9 @@ Sources, per behaviour:
   other status for a token it does not accept: the nhost CLI's `LoginPAT` (nhostclient, `LoginPATRequest`/
   `LoginPATResponse`; it treats every non-200 as failure). The 401 body is hasura-auth's error form (wording
   unverified).
-- GraphQL at `<graphql>` (the CLI's `--graphql-url`, default `https://otsispdzcwxyqzbfntmj.graphql.eu-central-1.nhost.run/v1`)
-  with `Authorization: Bearer <accessToken>`, the operations of the CLI's generated client: `GetOrganizationsAndWorkspacesApps`
+- GraphQL at `<graphql>` (the CLI's `--graphql-url`, default
+  `https://otsispdzcwxyqzbfntmj.graphql.eu-central-1.nhost.run/v1`) with `Authorization: Bearer <accessToken>`, the
+  operations of the CLI's generated client: `GetOrganizationsAndWorkspacesApps`
   (`organizations`/`workspaces { apps { id name subdomain region { name } } }`), `GetConfigRawJSON`
   (`configRawJSON(appID, resolve: false)`: the document with `{{ secrets.X }}` templates unresolved),
   `GetHasuraAdminSecret` (`app(id) { config(resolve: true) { hasura { version adminSecret } } }`: resolved) and

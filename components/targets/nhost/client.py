@@ -72,7 +72,8 @@ class NhostClient:
                 return found
         raise PlatformError(f"nhost.subdomain: no project with subdomain {subdomain} is visible to this token "
                             f"({len(apps)} project(s) are). Fix: copy the subdomain from the Nhost dashboard (Project "
-                            f"settings), or use a token of an account that is a member of that project ({TOKEN_SETTING})")
+                            "settings), or use a token of an account that is a member of that project "
+                            f"({TOKEN_SETTING})")
 
     def config_raw(self, app_id: str) -> str:
         raw = self._data(_GET_CONFIG, {"appID": app_id}, "configRawJSON").get("configRawJSON")
