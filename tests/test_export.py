@@ -18,7 +18,7 @@ from components.commands import export
 from components.commands.stack_outputs import ENV_ADMIN_SECRET
 from components.hasura.apply import apply_project
 from components.hasura.client import HasuraClient
-from components.hasura.cli_yaml import dump_yaml
+from components.hasura.cli_yaml import dump_yaml, yaml_v3_kind
 from components.hasura.export import ExportError, render_metadata_files
 from components.hasura.graphql_format import format_query
 from components.hasura.loader import load_project, normalize_metadata, parse_yaml
@@ -262,3 +262,15 @@ def test_introspection_settings_go_through_the_clis_struct():
     assert files["graphql_schema_introspection.yaml"] == "disabled_for_roles:\n  - anonymous\n"
     assert render_metadata_files({"version": 3, "sources": []})["graphql_schema_introspection.yaml"] == (
         "disabled_for_roles: []\n")
+
+
+@pytest.mark.parametrize(("plain", "kind"), [
+    # gopkg.in/yaml.v3 resolve.go: its map, then timestamps (parseTimestamp), Go ints (base prefixes, 1.1 octal,
+    # underscores dropped), yamlStyleFloat; anything else, YAML 1.1 words included, is a string.
+    ("", "null"), ("~", "null"), ("True", "bool"), ("on", "str"), ("yes", "str"), (".inf", "float"),
+    ("2024-01-01", "timestamp"), ("2024-1-2T3:4:5Z", "timestamp"), ("2024-02-30", "str"), ("017", "int"),
+    ("0x1F", "int"), ("0b101", "int"), ("1_000", "int"), ("09", "float"), ("1e5", "float"), (".5", "float"),
+    ("1:20", "str"), ("1.2.3", "str"), ("-", "str"), ("<<", "str"),
+])
+def test_plain_scalars_are_read_as_yaml_v3_reads_them(plain, kind):
+    assert yaml_v3_kind(plain) == kind

@@ -8,6 +8,7 @@ would read back as another type (`yaml_v3_kind`), single quotes where the emitte
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Any
 
@@ -35,12 +36,24 @@ def yaml_v3_kind(plain: str) -> str:
         return _V3_CONSTANTS[plain]
     if plain[0] not in "+-0123456789.":
         return "str"
-    if plain[0] == "." or not _V3_TIMESTAMP.fullmatch(plain):
-        digits = plain if plain[0] == "." else plain.replace("_", "")
-        if _V3_GO_INT.fullmatch(digits):
-            return "int"
-        return "float" if _V3_FLOAT.fullmatch(digits) else "str"
-    return "timestamp"
+    if plain[0] != "." and _is_timestamp(plain):
+        return "timestamp"
+    digits = plain if plain[0] == "." else plain.replace("_", "")
+    if _V3_GO_INT.fullmatch(digits):
+        return "int"
+    return "float" if _V3_FLOAT.fullmatch(digits) else "str"
+
+
+def _is_timestamp(plain: str) -> bool:
+    """resolve.go parseTimestamp: one of its layouts, with a real date and time (Go's time.Parse checks ranges)."""
+    if _V3_TIMESTAMP.fullmatch(plain) is None:
+        return False
+    numbers = [int(n) for n in re.findall(r"[0-9]+", plain)[:6]]  # year … second; fraction and zone after
+    try:
+        datetime.datetime(*numbers[:3], *numbers[3:6])
+    except ValueError:
+        return False
+    return True
 
 
 class _CliDumper(yaml.SafeDumper):
