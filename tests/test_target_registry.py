@@ -1,0 +1,52 @@
+"""The registry of targets: every target is one module with the three functions, the `target` setting allows exactly
+the registered names, and checking a stack loads no provider SDK it does not deploy with."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+from components.config.settings import SettingsError, load_settings
+from components.targets import TARGET_NAMES, TARGETS, target_named
+from tests.fixtures.engine import ROOT
+
+
+def test_every_registered_target_provides_problems_preflight_and_deploy():
+    assert TARGET_NAMES == ("docker", "existing", "kubernetes", "hasura-cloud", "nhost")
+    for name in TARGET_NAMES:
+        module = target_named(name)
+        assert all(callable(getattr(module, function, None)) for function in ("problems", "preflight", "deploy")), name
+
+
+def test_the_target_setting_allows_exactly_the_registered_names():
+    with pytest.raises(SettingsError) as refused:
+        load_settings({"target": "heroku"}, environ={})
+    assert all(f"'{name}'" in str(refused.value) for name in TARGET_NAMES)
+    for name in TARGET_NAMES:
+        assert load_settings({"target": name}, environ={}).target == name
+
+
+def test_each_settings_object_of_a_target_exists_on_the_settings_model():
+    settings = load_settings({}, environ={})
+    for entry in TARGETS.values():
+        if entry.settings_object is not None:
+            assert getattr(settings, entry.settings_object).model_fields_set == set()
+        importlib.import_module(entry.module)
+
+
+@pytest.mark.parametrize("target", ["docker", "kubernetes", "hasura-cloud"])
+def test_checking_a_stack_loads_the_kubernetes_sdk_on_no_target(target):
+    """Settings problems are checked for every target, the kubernetes one included, without its SDK: only its
+    deploy loads it."""
+    program = ("import sys\n"
+               "from components.config.settings import load_settings\n"
+               "from components.targets import stack_problems\n"
+               f"settings = load_settings({{'target': {target!r}}}, environ={{}})\n"
+               "stack_problems(settings, 'dev')\n"
+               "print('pulumi_kubernetes' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
