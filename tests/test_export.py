@@ -213,6 +213,14 @@ def test_graphql_in_query_collections_is_printed_as_gqlparser_prints_it(given, p
     assert format_query(given) == printed
 
 
+def test_a_query_of_only_comments_is_kept_as_it_is():
+    # gqlparser reads no definitions, prints nothing, and the CLI keeps the original text (`buf.Len() > 0`).
+    metadata = {"version": 3, "sources": [], "query_collections": [
+        {"name": "c", "definition": {"queries": [{"name": "later", "query": "# to do"}]}}]}
+    assert render_metadata_files(metadata)["query_collections.yaml"] == (
+        "- name: c\n  definition:\n    queries:\n      - name: later\n        query: '# to do'\n")
+
+
 def test_a_query_that_is_not_graphql_is_refused_naming_the_collection():
     metadata = {"version": 3, "sources": [], "query_collections": [
         {"name": "allowed", "definition": {"queries": [{"name": "broken", "query": "query {"}]}}]}

@@ -185,11 +185,15 @@ def _selection_set(p: _Printer, selection_set: Any) -> None:
 def format_query(text: str) -> str:
     """The query as the Hasura CLI writes it into query_collections.yaml."""
     try:
-        from graphql import GraphQLSyntaxError, parse
+        from graphql import GraphQLSyntaxError, Lexer, Source, TokenKind, parse
     except ImportError:  # pragma: no cover - the dependency is declared; this names the fix if it is missing
         raise GraphQLFormatError("exporting query collections needs graphql-core. Fix: pip install "
                                  "'graphql-core>=3.2,<4'") from None
     try:
+        if Lexer(Source(text)).advance().kind == TokenKind.EOF:
+            # Blank or comments only: gqlparser reads an empty document and prints nothing, so the CLI keeps
+            # the text as it was (query_collections.go: `if buf.Len() > 0`).
+            return ""
         document = parse(text, no_location=True)
     except GraphQLSyntaxError as error:
         raise GraphQLFormatError(f"not valid GraphQL ({error.message})") from None
