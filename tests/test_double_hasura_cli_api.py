@@ -186,6 +186,15 @@ def test_pg_dump_errors_carry_pg_dumps_stderr_as_internal(admin, hasura_double):
     assert user.json()["code"] == "access-denied"
 
 
+def test_pg_dump_that_cannot_start_is_an_internal_exception(admin, monkeypatch):
+    # execPGDump: an IOException from starting the process is "internal exception while executing pg_dump".
+    monkeypatch.setattr("tests.doubles.hasura.pg_dump.pg_dump_binary", lambda: "/nonexistent/pg_dump")
+    response = admin.post("/v1alpha1/pg_dump", MIGRATE_CREATE)
+    assert (response.status_code, response.json()) == (500, {
+        "path": "$", "error": "internal exception while executing pg_dump", "code": "unexpected",
+        "internal": "pg_dump: readCreateProcessWithExitCode: posix_spawnp: does not exist (No such file or directory)"})
+
+
 def test_pg_dump_17_refuses_a_newer_server_as_v2_48_does(postgres_database_url):
     # hasura/graphql-engine#10790: v2.48.6 (pg_dump 17.6) against PostgreSQL 18.
     with psycopg.connect(postgres_database_url) as conn:

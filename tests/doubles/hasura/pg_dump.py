@@ -76,6 +76,10 @@ def _failed(internal: str) -> HasuraError:
     return HasuraError("unexpected", "error while executing pg_dump", status=500, internal=internal)
 
 
+#: `show` of the IOException Haskell's process library raises when there is no pg_dump to run.
+NO_PG_DUMP = "pg_dump: readCreateProcessWithExitCode: posix_spawnp: does not exist (No such file or directory)"
+
+
 def _could_not_start(reason: str) -> HasuraError:
     return HasuraError("unexpected", "internal exception while executing pg_dump", status=500, internal=reason)
 
@@ -107,7 +111,7 @@ def run_pg_dump(engine: Engine, body: Any, *, pg_dump_version: str | None = None
         raise HasuraError("not-found", f'source "{source}" not found')
     binary = pg_dump_binary()
     if binary is None:
-        raise _could_not_start("readCreateProcessWithExitCode: posix_spawnp: does not exist (No such file or directory)")
+        raise _could_not_start(NO_PG_DUMP)
     if pg_dump_version is not None:
         refused = _version_mismatch(state.url, pg_dump_version)
         if refused is not None:
@@ -115,6 +119,8 @@ def run_pg_dump(engine: Engine, body: Any, *, pg_dump_version: str | None = None
     try:
         done = subprocess.run([binary, state.url, "--encoding=utf8", f"--restrict-key={RESTRICT_KEY}", *opts],
                               capture_output=True, text=True, timeout=60, check=False)
+    except FileNotFoundError:
+        raise _could_not_start(NO_PG_DUMP) from None
     except (OSError, subprocess.TimeoutExpired) as error:
         raise _could_not_start(str(error)) from None
     if done.returncode != 0:
