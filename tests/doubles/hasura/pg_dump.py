@@ -76,7 +76,8 @@ def _failed(internal: str) -> HasuraError:
     return HasuraError("unexpected", "error while executing pg_dump", status=500, internal=internal)
 
 
-#: `show` of the IOException Haskell's process library raises when there is no pg_dump to run.
+#: `show` of the IOException Haskell's process library raises when there is no pg_dump to run (the wording of
+#: process-1.6; not seen from a real server, which always has its pg_dump).
 NO_PG_DUMP = "pg_dump: readCreateProcessWithExitCode: posix_spawnp: does not exist (No such file or directory)"
 
 
