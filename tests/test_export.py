@@ -249,10 +249,10 @@ def test_scalars_are_quoted_as_yaml_v3_quotes_them():
         'body: "{\\n  \\"my-baz\\": {{$body.input.foo.baz}}\\n   \\n}"\n')
 
 
-def test_yaml_1_1_forms_stay_quoted_so_the_loader_reads_them_back_as_strings():
-    # The one known difference from the CLI (which writes these plain): this project's loader reads YAML 1.1.
+def test_yaml_1_1_forms_are_written_plain_and_read_back_as_strings_as_the_cli_does():
+    # yaml.v3 (the CLI's reader and writer) is YAML 1.2 core: these are strings, written without quotes.
     text = dump_yaml({"columns": ["on", "off", "yes", "y", "1:20"]})
-    assert text == "columns:\n  - 'on'\n  - 'off'\n  - 'yes'\n  - y\n  - '1:20'\n"
+    assert text == "columns:\n  - on\n  - off\n  - yes\n  - y\n  - 1:20\n"
     assert parse_yaml(text) == {"columns": ["on", "off", "yes", "y", "1:20"]}
 
 

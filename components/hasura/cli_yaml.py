@@ -64,12 +64,9 @@ class _CliDumper(yaml.SafeDumper):
         return super().increase_indent(flow, False)
 
     def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
-        # Plain scalars as yaml.v3 reads them, except a string that this project's loader (PyYAML, YAML 1.1)
-        # would read as something else (`on`, `yes`, `1:20`): that one stays quoted until the loader reads YAML
-        # as the CLI does (the one known difference from `hasura metadata export`).
+        # Plain scalars as yaml.v3 reads them (so does the project's loader): `on`, `yes`, `1:20` are strings.
         if kind is yaml.ScalarNode and implicit[0]:
-            kind_v3 = yaml_v3_kind(value)
-            return super().resolve(kind, value, implicit) if kind_v3 == "str" else _TAG + kind_v3
+            return _TAG + yaml_v3_kind(value)
         return super().resolve(kind, value, implicit)
 
 

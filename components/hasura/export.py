@@ -20,9 +20,8 @@ into the same document:
   gqlparser's printer (`graphql_format.format_query`); a collection's `comment` is not written, as by the CLI.
 
 Every file is byte for byte what `hasura metadata export` (v2.48) writes for the same metadata, proven against
-files written by hand from the CLI's source (tests/data/cli_export), with one known exception: a string such as
-`on`, `yes` or `1:20`, which the CLI writes plain, stays quoted, because this project's loader reads YAML 1.1 and
-would take it for a boolean or a number. The YAML itself is the CLI encoder's (`cli_yaml.dump_yaml`).
+files written by hand from the CLI's source (tests/data/cli_export). The YAML itself is the CLI encoder's
+(`cli_yaml.dump_yaml`), and the loader reads it as the CLI does (YAML 1.2 core: `on`, `yes`, `1:20` are strings).
 
 `write_metadata_files` rewrites a file only when what it says changed (YAML compared as data), so an export
 right after a deploy changes no file and keeps its comments, and a change made in the console becomes a diff of

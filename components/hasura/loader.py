@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from components.errors import ClerkHasuraError
+from components.hasura.cli_yaml import yaml_v3_kind
 
 #: The Hasura CLI project of this repository.
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "metadata"
@@ -203,6 +204,13 @@ def _read_metadata(metadata_dir: Path, problems: list[str]) -> dict[str, Any]:
 
 class _IncludeLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when present: 1000 tables in ms
     """SafeLoader that also accepts `!include` as a tag (the CLI writes it as a quoted string; both occur)."""
+
+    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+        # Plain scalars as the Hasura CLI (gopkg.in/yaml.v3, YAML 1.2 core) reads them: `on`, `yes`, `1:20` are
+        # strings, not YAML 1.1's booleans and sexagesimal numbers.
+        if kind is yaml.ScalarNode and implicit[0]:
+            return "tag:yaml.org,2002:" + yaml_v3_kind(value)
+        return super().resolve(kind, value, implicit)
 
 
 _IncludeLoader.add_constructor("!include", lambda loader, node: _INCLUDE + loader.construct_scalar(node))
