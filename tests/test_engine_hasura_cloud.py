@@ -207,3 +207,17 @@ def test_a_created_project_is_protected_when_asked_and_outside_dev_by_default(
         engine.destroy()
     assert "protected" in str(refused.value)
     assert len(creating_cloud.tenants) == 1
+
+
+def test_a_signing_key_stack_keeps_the_key_out_of_the_backend(engine_stack_factory, clerk_double, cloud, project,
+                                                              metadata_dir):
+    signing_key = "engine-test-hs256-signing-key-0123456789abcdef"
+    config = cloud_config(clerk_double, cloud, project["project_id"], metadata_dir)
+    config["clerk"] = {"publishableKey": clerk_double.publishable_key, "apiUrl": clerk_double.url}
+    engine = engine_stack_factory({**config, "smoke": {"tokenSource": "signing-key"}},
+                                  secrets={"hasuraCloudToken": cloud.token, "clerkSigningKey": signing_key})
+    assert engine.up(refresh=True).summary.result == "succeeded", "".join(engine.log)
+    assert json.loads(cloud.env(project["tenant_id"])[JWT_SECRET_ENV])["key"] == signing_key
+    assert smoke_failures(engine.outputs()) == {}
+    everything = engine.backend_text() + "".join(engine.log)
+    assert signing_key not in everything and JWT.findall(everything) == []

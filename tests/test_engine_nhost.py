@@ -221,3 +221,17 @@ def test_metadata_that_would_untrack_nhosts_tables_is_refused_naming_them(engine
         engine.preview()
     assert "metadataDir:" in str(failed.value) and "auth.users, storage.files" in str(failed.value)
     assert nhost.writes == 0
+
+
+def test_a_signing_key_stack_keeps_the_key_out_of_the_backend(engine_stack_factory, clerk_double, nhost, project,
+                                                              metadata_dir):
+    signing_key = "engine-test-hs256-signing-key-0123456789abcdef"
+    config = nhost_config(clerk_double, nhost, project["hasura"], metadata_dir)
+    config["clerk"] = {"publishableKey": clerk_double.publishable_key, "apiUrl": clerk_double.url}
+    engine = engine_stack_factory({**config, "smoke": {"tokenSource": "signing-key"}},
+                                  secrets={"nhostToken": nhost.token, "clerkSigningKey": signing_key})
+    assert engine.up(refresh=True).summary.result == "succeeded", "".join(engine.log)
+    assert nhost.config(project["app_id"])["hasura"]["jwtSecrets"][0]["key"] == signing_key
+    assert smoke_failures(engine.outputs()) == {}
+    everything = engine.backend_text() + "".join(engine.log)
+    assert signing_key not in everything and JWT.findall(everything) == []
