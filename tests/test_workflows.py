@@ -195,3 +195,27 @@ def test_ci_run_lints_the_workflows_first_then_is_exactly_the_test_command_and_i
                           env={**os.environ, "ACTIONLINT_EXIT": "1"})
     assert done.returncode == 1
     assert calls.read_text().splitlines() == ["actionlint -no-color"]  # a workflow error stops CI before the tests
+
+
+def _workflow(name: str) -> dict:
+    workflow = yaml.safe_load((WORKFLOWS / name).read_text())
+    workflow["on"] = workflow.pop(True, None) or workflow.get("on")  # YAML 1.1 reads the key `on` as true
+    return workflow
+
+
+def test_one_job_per_stack_never_cancelled_and_never_two_at_once_on_one_stack():
+    drift, deploy = _workflow("drift.yml"), _workflow("deploy.yml")
+    assert set(drift["on"]) == {"schedule", "workflow_dispatch"}
+    assert set(deploy["on"]) == {"pull_request", "push", "workflow_dispatch"}
+    assert deploy["on"]["push"] == {"branches": ["main"]}
+    for job in (drift["jobs"]["drift"], deploy["jobs"]["deploy"], deploy["jobs"]["preview"]):
+        # The matrix is what scripts/stacks found, and one stack's failure does not cancel the others.
+        assert job["strategy"] == {"fail-fast": False,
+                                   "matrix": {"stack": "${{ fromJSON(needs.stacks.outputs.stacks) }}"}}
+        # Each stack's secrets come from the GitHub environment named after it.
+        assert job["environment"]["name"] == "${{ matrix.stack }}"
+    for job in (drift["jobs"]["drift"], deploy["jobs"]["deploy"]):
+        assert job["concurrency"] == {"group": "pulumi-${{ matrix.stack }}", "cancel-in-progress": False}
+    # A deploy creates a GitHub deployment (so an environment's required reviewers gate it); checks do not.
+    assert "deployment" not in deploy["jobs"]["deploy"]["environment"]
+    assert drift["jobs"]["drift"]["environment"]["deployment"] is False
