@@ -262,12 +262,16 @@ def test_a_signing_key_stack_keeps_the_key_and_its_tokens_out_of_the_backend(eng
                                                                              hasura_double_factory, metadata_dir,
                                                                              postgres_database_url):
     signing_key = "engine-test-hs256-signing-key-0123456789abcdef"
-    config = existing_config(clerk_double, "http://127.0.0.1:1", metadata_dir)
-    settings = load_settings({**config, "clerkSigningKey": signing_key}, environ={})
+
+    def signing_key_config(hasura_url: str) -> dict:
+        # With a signing key Hasura never reads a JWKS URL, and the stack refuses one.
+        config = existing_config(clerk_double, hasura_url, metadata_dir)
+        return {**config, "clerk": {key: value for key, value in config["clerk"].items() if key != "jwksUrl"}}
+
+    settings = load_settings({**signing_key_config("http://127.0.0.1:1"), "clerkSigningKey": signing_key}, environ={})
     hasura = hasura_double_factory(jwt_secret=resolve_jwt_secret(settings).value, admin_secret=ADMIN_SECRET,
                                    env={"PG_DATABASE_URL": postgres_database_url})
-    engine = engine_stack_factory({**existing_config(clerk_double, hasura.url, metadata_dir),
-                                   "smoke": {"tokenSource": "signing-key"}},
+    engine = engine_stack_factory({**signing_key_config(hasura.url), "smoke": {"tokenSource": "signing-key"}},
                                   secrets={"hasuraAdminSecret": ADMIN_SECRET, "clerkSigningKey": signing_key})
     engine.up(refresh=True)
     outputs = engine.outputs()

@@ -44,9 +44,10 @@ EXIT_IN_SYNC, EXIT_DRIFT, EXIT_COULD_NOT_CHECK = 0, 1, 2
 REPAIR = "re-apply with `scripts/deploy <stack>` (it runs `pulumi up --refresh`; a plain `pulumi up` would report " \
          "no changes)"
 #: The JWT secret is Hasura's start-up setting: who sets it depends on the target.
-RESTORE_JWT_SECRET = "`pulumi up --refresh` (what scripts/deploy runs) recreates a Docker- or Kubernetes-target " \
-                     "Hasura changed by hand; on an existing Hasura, set HASURA_GRAPHQL_JWT_SECRET where it runs to " \
-                     "the stack output `jwtSecret`"
+RESTORE_JWT_SECRET = "`pulumi up --refresh` (what scripts/deploy runs) restores it on the docker, kubernetes, " \
+                     "hasura-cloud and nhost targets (the Hasura, the Cloud project's env var, the Nhost project's " \
+                     "hasura.jwtSecrets); on an existing Hasura, set HASURA_GRAPHQL_JWT_SECRET where it runs to the " \
+                     "stack output `jwtSecret`"
 
 _PROBE_QUERY = "query DriftProbe { __typename }"
 _UNTRUSTED_ISSUER = "https://clerk-hasura-drift-check.invalid"

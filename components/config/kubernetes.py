@@ -1,7 +1,7 @@
 """The `kubernetes` stack config object: where in a cluster Hasura runs, how many, with what resources.
 
-Pure: no Pulumi here. Read only with `target: kubernetes` (`components.config.stack_checks` refuses the object on
-other targets). Defaults that differ by stack follow the same rule as the `hasura` object: the stack called `dev`
+Pure: no Pulumi here. Read only with `target: kubernetes` (the target registry, `components.targets`, refuses the
+object on other targets). Defaults that differ by stack follow the same rule as the `hasura` object: the stack called `dev`
 gets one replica, every other stack two.
 """
 
