@@ -248,3 +248,12 @@ def test_an_empty_passphrase_is_refused_as_a_missing_ci_secret(project, tmp_path
     assert "PULUMI_CONFIG_PASSPHRASE is set but empty" in completed.stderr
     assert "the secret PULUMI_CONFIG_PASSPHRASE of the GitHub environment 'staging'" in completed.stderr
     assert [c for c in calls if c["tool"] == "pulumi"] == []
+
+
+def test_a_failing_standalone_check_fails_the_deploy_and_its_report_is_still_kept(project, tmp_path):
+    report = tmp_path / "smoke.txt"
+    (project / ".venv" / "bin" / "python").write_text(RECORDER + "\necho 'FAIL  anonymous-refused'\nexit 1\n")
+    completed, _ = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=RECORDER), "--yes",
+                          DEPLOY_SMOKE_REPORT=str(report))
+    assert completed.returncode == 1  # the check's own exit code, through the pipe
+    assert report.read_text() == "FAIL  anonymous-refused\n"
