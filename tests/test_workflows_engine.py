@@ -151,7 +151,10 @@ class CiStack:
         self.runs += 1
         runner = WorkflowRunner(self.workspace / ".github" / "workflows" / workflow, self.workspace,
                                 self.tmp / "runs" / str(self.runs), actions=self.actions, base_env=self.env)
-        return runner.run_job(job, secrets=self.secrets, **options)
+        result = runner.run_job(job, secrets=self.secrets, **options)
+        # Where the time goes (shown with pytest -rP); never asserted.
+        print(f"{workflow} {job}: " + "; ".join(f"{step.name[:48]} {step.seconds:.1f} s" for step in result.steps))
+        return result
 
     def issues(self) -> list[dict]:
         return json.loads(self.issues_file.read_text()) if self.issues_file.exists() else []
