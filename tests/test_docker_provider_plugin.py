@@ -23,7 +23,7 @@ import pytest
 
 from tests.fixtures.docker_plugin import DOCKER_PLUGIN_VERSION, install_docker_plugin
 
-# The first test may build the plugin (about 4 minutes cold on 2 cores, longer while other builds run).
+# The first test may build the plugin (about 6 minutes cold on 2 idle cores, half an hour beside other builds).
 pytestmark = pytest.mark.timeout(1800)
 
 PROJECT = "docker-plugin-check"
