@@ -1,0 +1,210 @@
+"""The kubernetes target on the real engine and a cluster whose pods run (tests/fixtures/kube_node_cluster.py):
+the provider waits for the pods (no `skipAwait`), Hasura (the stand-in image) reaches the in-cluster Postgres by its
+cluster DNS name, and the smoke check passes with a user token (HMAC `clerkSigningKey`, as a Hasura in the cluster
+reaches no Clerk from here) against the in-cluster Hasura.
+
+`hasura.publicUrl` is what the README asks for, "a load balancer in front of the Service `hasura`": a Service of
+the test's own with a fixed ClusterIP and the Deployment's selector, which kube-proxy takes from this host to the
+pods. Apps in the cluster use `internalGraphqlUrl`, and a pod here does too.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pulumi import automation as auto
+
+from tests.fixtures.engine import PROJECT, ROOT
+from tests.fixtures.kube_node_cluster import ClusterError, NodeCluster, build
+from tests.fixtures.kubernetes_plugin import install_kubernetes_plugin
+
+pytestmark = pytest.mark.timeout(3600)
+
+SIGNING_KEY = "kubernetes-pods-test-hs256-key-" + "k" * 24
+POSTGRES_PASSWORD = "kubernetes-pods-postgres-password-0123"
+NEW_POSTGRES_PASSWORD = "rotated-kubernetes-pods-password-4567"
+#: The front Services' ClusterIPs: the service CIDR's lower band, which the API server keeps for addresses asked for
+#: by name (it assigns from the upper band first); 10.96.0.1 is the API server's, 10.96.0.10 the cluster DNS'.
+FRONT_IPS = [f"10.96.0.{n}" for n in range(2, 16) if n != 10]
+
+
+def eventually(check: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.5)
+    return result
+
+
+def changes(result) -> dict[str, int]:
+    summary = getattr(result, "change_summary", None) or result.summary.resource_changes
+    return {op: count for op, count in (summary or {}).items() if op not in ("same", auto.OpType.SAME) and count}
+
+
+def assert_converged(engine) -> None:
+    """The next deploy plans nothing, and a drift preview agrees."""
+    again = engine.up(refresh=True)
+    assert changes(again) == {}, "".join(engine.log[-60:])
+    try:
+        engine.preview(refresh=True, expect_no_changes=True, diff=True)
+    except auto.CommandError:
+        pytest.fail("preview --refresh --expect-no-changes planned changes:\n" + "".join(engine.log[-150:]))
+
+
+def smoke_passed(engine) -> dict:
+    report = engine.outputs()["smoke"]
+    failed = {c["name"]: c["detail"] for c in report["checks"] if c.get("passed") is False}
+    assert report["passed"] and not failed, failed
+    return report
+
+
+def standalone_check(engine) -> subprocess.CompletedProcess:
+    """What scripts/deploy runs after `up --refresh`."""
+    outputs = {name: output.value for name, output in engine.stack.outputs().items()}
+    return subprocess.run([sys.executable, "-m", "components.commands.smoke", "--token-source", "none"], cwd=ROOT,
+                          input=json.dumps(outputs), capture_output=True, text=True, timeout=180)
+
+
+def ready(pod: dict) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod.get("status", {}).get("conditions", []))
+
+
+class Stack:
+    """One stack of the kubernetes target in its own namespace, with the front Service `publicUrl` names."""
+
+    def __init__(self, engine, api: httpx.Client, namespace: str, front_ip: str):
+        self.engine, self.api, self.namespace, self.front_ip = engine, api, namespace, front_ip
+        self.url = f"http://{front_ip}:8080"
+
+    def pods(self, name: str) -> list[dict]:
+        return self.api.get(f"/api/v1/namespaces/{self.namespace}/pods",
+                            params={"labelSelector": f"app.kubernetes.io/name={name}"}).json()["items"]
+
+    def run_pod(self, name: str, script: str, timeout: float = 120) -> str:
+        """Runs `python3 -c script` in a pod of the Hasura image in the stack's namespace; returns its log."""
+        base = f"/api/v1/namespaces/{self.namespace}/pods"
+        created = self.api.post(base, json={"metadata": {"name": name}, "spec": {
+            "restartPolicy": "Never", "automountServiceAccountToken": False,
+            "containers": [{"name": name, "image": "hasura/graphql-engine:v2.51.0", "imagePullPolicy": "Never",
+                            "command": ["python3", "-c", script]}]}})
+        assert created.status_code == 201, created.text
+        phase = eventually(lambda: self.api.get(f"{base}/{name}").json()["status"].get("phase")
+                           in ("Succeeded", "Failed") and self.api.get(f"{base}/{name}").json()["status"]["phase"],
+                           f"pod {name} to finish", timeout)
+        log = self.api.get(f"{base}/{name}/log").text
+        assert phase == "Succeeded", log
+        self.api.delete(f"{base}/{name}", params={"gracePeriodSeconds": 0})
+        return log
+
+
+@pytest.fixture(scope="module")
+def kubernetes_plugin(kube_node_cluster: NodeCluster) -> str:
+    """pulumi-resource-kubernetes, built by scripts/build-kubernetes (13 to 18 minutes cold)."""
+    try:
+        return build(("provider",))["PULUMI_KUBERNETES_PLUGIN"]
+    except ClusterError as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture
+def pods_stack(engine_stack_factory, pulumi_bin, kube_node_cluster: NodeCluster,
+               kubernetes_plugin: str) -> Iterator[Callable[..., Stack]]:
+    """`create(stack="dev", secrets=..., **kubernetes)` -> a Stack whose namespace (and front Service) exists."""
+    made: list[Stack] = []
+    api = kube_node_cluster.api(timeout=30)
+
+    def create(*, stack: str = "dev", secrets: dict[str, str] | None = None, **kubernetes: Any) -> Stack:
+        namespace = f"pods-{uuid.uuid4().hex[:8]}"
+        assert api.post("/api/v1/namespaces", json={"metadata": {"name": namespace}}).status_code == 201
+        for front_ip in FRONT_IPS:  # the first one free (a namespace still being deleted may hold one)
+            front = api.post(f"/api/v1/namespaces/{namespace}/services", json={
+                "metadata": {"name": "hasura-front"},
+                "spec": {"clusterIP": front_ip, "ports": [{"name": "http", "port": 8080, "targetPort": 8080}],
+                         "selector": {"app.kubernetes.io/name": "hasura",
+                                      "app.kubernetes.io/instance": f"{PROJECT}-{stack}"}}})
+            if front.status_code != 422:
+                break
+        assert front.status_code == 201, front.text
+        config = {
+            "target": "kubernetes",
+            "clerk": {"publishableKey": "pk_test_aGFwcHktaGlwcG8tMTIuY2xlcmsuYWNjb3VudHMuZGV2JA",
+                      "jwtTemplate": "hasura", "signingAlgorithm": "HS256"},
+            "hasura": {"publicUrl": f"http://{front_ip}:8080", "corsDomains": ["http://localhost:3000"]},
+            "kubernetes": {"kubeconfig": str(kube_node_cluster.kubeconfig), "context": kube_node_cluster.context,
+                           "namespace": namespace, **kubernetes},
+        }
+        engine = engine_stack_factory(config, stack=stack,
+                                      secrets={"clerkSigningKey": SIGNING_KEY, **(secrets or {})})
+        install_kubernetes_plugin(engine, pulumi_bin, Path(kubernetes_plugin))
+        made.append(Stack(engine, api, namespace, front_ip))
+        return made[-1]
+
+    yield create
+    for stack in made:
+        try:
+            stack.engine.stack.destroy(color="never")
+        except auto.CommandError:
+            pass
+        api.delete(f"/api/v1/namespaces/{stack.namespace}/services/hasura-front")
+        api.delete(f"/api/v1/namespaces/{stack.namespace}")
+    api.close()
+
+
+def test_first_up_runs_every_pod_and_passes_the_smoke_check_then_plans_nothing(pods_stack):
+    # One Hasura replica: the stand-in image (the project's Hasura double) keeps its metadata per process and does
+    # not poll the database for another instance's changes as Hasura does (schema sync), so behind one Service two
+    # replicas of it disagree after a metadata apply.
+    stack = pods_stack(secrets={"postgresPassword": POSTGRES_PASSWORD})
+    engine = stack.engine
+
+    started = time.monotonic()
+    first = engine.up(refresh=True)
+    print(f"first up: {time.monotonic() - started:.1f} s")
+    assert first.summary.result == "succeeded", "".join(engine.log)
+    assert changes(first).get("create", 0) >= 10
+
+    # Every pod Ready: Hasura and the in-cluster Postgres.
+    hasura_pods, postgres_pods = stack.pods("hasura"), stack.pods("postgres")
+    assert len(hasura_pods) == 1 and all(ready(pod) for pod in hasura_pods), hasura_pods
+    assert len(postgres_pods) == 1 and ready(postgres_pods[0])
+    claim = stack.api.get(f"/api/v1/namespaces/{stack.namespace}/persistentvolumeclaims/data-postgres-0").json()
+    assert claim["status"]["phase"] == "Bound"
+
+    # The metadata went through the front Service to the pods, and the smoke check passed with a user token.
+    report = smoke_passed(engine)
+    checks = {check["name"]: check for check in report["checks"]}
+    assert checks["token-accepted"]["passed"] is True and checks["reads-own-row"]["passed"] is True
+    outputs = engine.outputs()
+    assert outputs["hasuraUrl"] == stack.url
+    check = standalone_check(engine)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    # Apps in the cluster: internalGraphqlUrl, from a pod, by cluster DNS.
+    internal = outputs["internalGraphqlUrl"]
+    assert internal == f"http://hasura.{stack.namespace}.svc.cluster.local:8080/v1/graphql"
+    log = stack.run_pod("app", (
+        "import json, urllib.request\n"
+        f"request = urllib.request.Request({internal!r}, data=json.dumps({{'query': '{{ __typename }}'}}).encode(),"
+        " headers={'Content-Type': 'application/json'})\n"
+        "print(urllib.request.urlopen(request, timeout=10).read().decode())\n"
+        f"print(urllib.request.urlopen({internal.replace('/v1/graphql', '/healthz')!r}, timeout=10).read().decode())"))
+    assert "OK" in log, log
+
+    started = time.monotonic()
+    assert_converged(engine)
+    print(f"no-op up --refresh and preview: {time.monotonic() - started:.1f} s")
+    for value in (POSTGRES_PASSWORD, SIGNING_KEY):
+        text = engine.backend_text()
+        assert value not in text and base64.b64encode(value.encode()).decode() not in text
+
