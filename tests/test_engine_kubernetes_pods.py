@@ -14,6 +14,7 @@ import base64
 import json
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,7 +33,6 @@ pytestmark = pytest.mark.timeout(3600)
 
 SIGNING_KEY = "kubernetes-pods-test-hs256-key-" + "k" * 24
 POSTGRES_PASSWORD = "kubernetes-pods-postgres-password-0123"
-NEW_POSTGRES_PASSWORD = "rotated-kubernetes-pods-password-4567"
 #: The front Services' ClusterIPs: the service CIDR's lower band, which the API server keeps for addresses asked for
 #: by name (it assigns from the upper band first); 10.96.0.1 is the API server's, 10.96.0.10 the cluster DNS'.
 FRONT_IPS = [f"10.96.0.{n}" for n in range(2, 16) if n != 10]
@@ -207,4 +207,102 @@ def test_first_up_runs_every_pod_and_passes_the_smoke_check_then_plans_nothing(p
     for value in (POSTGRES_PASSWORD, SIGNING_KEY):
         text = engine.backend_text()
         assert value not in text and base64.b64encode(value.encode()).decode() not in text
+
+
+class Poller:
+    """Requests `send()` every 50 ms in a thread until stopped; keeps what failed (status or error) and when."""
+
+    def __init__(self, send: Callable[[httpx.Client], httpx.Response], ok: Callable[[httpx.Response], bool]):
+        self.send, self.ok = send, ok
+        self.sent, self.failures = 0, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            # A new connection each time, as a new client would open: kube-proxy picks an endpoint per connection.
+            with httpx.Client(timeout=5) as client:
+                try:
+                    response = self.send(client)
+                    if not self.ok(response):
+                        self.failures.append((time.monotonic(), f"{response.status_code} {response.text[:80]}"))
+                except httpx.HTTPError as error:
+                    self.failures.append((time.monotonic(), repr(error)))
+            self.sent += 1
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> "Poller":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+def healthz(stack: Stack) -> Poller:
+    return Poller(lambda client: client.get(f"{stack.url}/healthz"), lambda r: r.status_code == 200)
+
+
+def pod_uids(stack: Stack, name: str) -> set[str]:
+    """The pods of `name` that are not stopping (a rolled-out pod stays for its pre-stop pause and grace)."""
+    return {pod["metadata"]["uid"] for pod in stack.pods(name) if not pod["metadata"].get("deletionTimestamp")}
+
+
+def run_sql(stack: Stack, sql: str) -> list:
+    admin_secret = stack.engine.outputs()["hasuraAdminSecret"]
+    response = httpx.post(f"{stack.url}/v2/query", headers={"x-hasura-admin-secret": admin_secret}, timeout=30,
+                          json={"type": "run_sql", "args": {"source": "default", "sql": sql}})
+    assert response.status_code == 200, response.text
+    return response.json().get("result") or []
+
+
+def test_rolls_a_hasura_change_without_a_failed_request(pods_stack):
+    stack = pods_stack(secrets={"postgresPassword": POSTGRES_PASSWORD})
+    engine = stack.engine
+    assert engine.up(refresh=True).summary.result == "succeeded", "".join(engine.log)
+    hasura_before, postgres_before = pod_uids(stack, "hasura"), pod_uids(stack, "postgres")
+    ran_at = smoke_passed(engine)["ranAt"]
+
+    # A new pod template for Hasura only: a new pod is Ready before an old one goes (maxUnavailable 0), and a
+    # stopping pod keeps serving through its pre-stop pause while the Service drops it.
+    engine.set_config("hasura", {"publicUrl": stack.url, "corsDomains": ["https://app.example.com"]})
+    started = time.monotonic()
+    with healthz(stack) as poller:
+        assert engine.up(refresh=True).summary.result == "succeeded", "".join(engine.log)
+    print(f"Hasura roll: {time.monotonic() - started:.1f} s, {poller.sent} /healthz requests, "
+          f"{len(poller.failures)} failed")
+    assert poller.sent > 20 and poller.failures == [], poller.failures[:5]
+    rolled = pod_uids(stack, "hasura")
+    assert len(rolled) == 1 and not rolled & hasura_before
+    assert pod_uids(stack, "postgres") == postgres_before
+    report = smoke_passed(engine)
+    assert report["ranAt"] != ran_at, "a new pod template is a new Hasura: the smoke check reruns"
+
+    assert_converged(engine)
+
+
+def test_destroy_then_up_adopts_the_claim_and_its_rows(pods_stack):
+    stack = pods_stack(secrets={"postgresPassword": POSTGRES_PASSWORD})
+    engine = stack.engine
+    assert engine.up(refresh=True).summary.result == "succeeded", "".join(engine.log)
+    smoke_passed(engine)
+
+    # Rows in the in-cluster Postgres, then destroy: the claim stays, and the next up adopts it with the rows.
+    run_sql(stack, "create table kept (note text); insert into kept values ('before destroy');")
+    base = f"/api/v1/namespaces/{stack.namespace}"
+    claim = stack.api.get(f"{base}/persistentvolumeclaims/data-postgres-0").json()
+    engine.destroy()
+    assert stack.api.get(f"/apis/apps/v1/namespaces/{stack.namespace}/deployments/hasura").status_code == 404
+    assert stack.api.get(f"{base}/persistentvolumeclaims/data-postgres-0").json()["metadata"]["uid"] == \
+        claim["metadata"]["uid"]
+
+    started = time.monotonic()
+    assert engine.up(refresh=True).summary.result == "succeeded", "".join(engine.log)
+    print(f"up after destroy: {time.monotonic() - started:.1f} s")
+    smoke_passed(engine)
+    assert stack.api.get(f"{base}/persistentvolumeclaims/data-postgres-0").json()["metadata"]["uid"] == \
+        claim["metadata"]["uid"]
+    assert run_sql(stack, "select note from kept")[1:] == [["before destroy"]]
+    assert_converged(engine)
 
