@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from pulumi import automation as auto
 
-from tests.fixtures.docker_plugin import docker_provider_plugin, install_docker_plugin  # noqa: F401 - fixture
+from tests.fixtures.docker_plugin import install_docker_plugin
 from tests.fixtures.engine import PROJECT, ROOT
 
 SIGNING_KEY = "docker-engine-test-hs256-key-" + "k" * 24

@@ -5,6 +5,8 @@ against the Nhost double (tests/doubles/nhost.py) over real HTTP."""
 
 from __future__ import annotations
 
+import asyncio
+
 import json
 
 import pytest
@@ -60,6 +62,8 @@ def test_the_object_is_refused_on_other_targets():
 
 
 def test_the_nhost_preset_gives_the_template_nhosts_claims():
+    # template_args makes pulumi Outputs, which need an event loop; an earlier test may have closed this thread's.
+    asyncio.set_event_loop(asyncio.new_event_loop())
     settings = load_settings({"clerk": {"frontendApi": "happy-hippo-12.clerk.accounts.dev", "templatePreset": "nhost"},
                               "clerkSecretKey": "sk_test_" + "k" * 40}, environ={})
     assert template_args(settings)["claims"] == NHOST_TEMPLATE_CLAIMS
