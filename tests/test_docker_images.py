@@ -126,6 +126,25 @@ def test_postgres_initialises_an_empty_volume_and_keeps_it(docker: Docker, tmp_p
         assert conn.execute("SELECT body FROM notes").fetchall() == [("kept",)]
 
 
+def test_postgres_as_its_own_user_restores_a_group_writable_data_directory(docker: Docker) -> None:
+    """A Kubernetes fsGroup leaves the data directory group-writable (the kubelet adds g+rwx and setgid), which
+    PostgreSQL refuses; the official entrypoint's `chmod 700 "$PGDATA" || :` runs for any user, so a restart as
+    uid 999 (the kubernetes target's runAsUser) starts again."""
+    volume, password = docker.name("volume", "pgdata-fsgroup"), secrets.token_urlsafe(16)
+    docker("volume", "create", volume)
+    first = docker.name("container", "pg-fsgroup-first")
+    run_postgres(docker, first, volume, password)
+    wait_until(lambda: pg_ready(docker, first), "pg_isready", docker, first)
+    docker("rm", "--force", first)
+    docker("run", "--rm", "--user", "0", "--volume", f"{volume}:{DATA_DIRECTORY}", "--entrypoint", "chmod",
+           DEFAULT_POSTGRES_IMAGE, "2770", DATA_DIRECTORY)
+
+    second = docker.name("container", "pg-fsgroup-second")
+    run_postgres(docker, second, volume, password, "--user", "999:999")
+    wait_until(lambda: pg_ready(docker, second), "pg_isready as uid 999", docker, second)
+    assert docker("exec", second, "stat", "-c", "%a", DATA_DIRECTORY).stdout.split() == ["700"]
+
+
 def test_postgres_refuses_an_empty_volume_without_password(docker: Docker) -> None:
     result = docker("run", "--rm", "--name", docker.name("container", "pg-nopass"), DEFAULT_POSTGRES_IMAGE,
                     check=False, timeout=60)

@@ -42,11 +42,14 @@ if [ "$1" != 'postgres' ]; then
   exec "$@"
 fi
 
+# As any user ("Arbitrary --user Notes": the image also runs as a non-root uid owning PGDATA), the data directory is
+# made 0700 at every start, failures ignored as the official entrypoint's docker_create_db_directories does: PostgreSQL
+# refuses a data directory that others may write, as a Kubernetes fsGroup leaves it (the kubelet adds group rwx).
+mkdir -p "$PGDATA"
+chmod 00700 "$PGDATA" || :
 if [ "$(id -u)" = '0' ]; then
   # As root: own the data directory and the socket directory, then start over as `postgres`.
-  mkdir -p "$PGDATA"
   chown postgres:postgres "$PGDATA"
-  chmod 00700 "$PGDATA"
   mkdir -p /var/run/postgresql
   chown postgres:postgres /var/run/postgresql
   chmod 03775 /var/run/postgresql
