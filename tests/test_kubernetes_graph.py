@@ -211,6 +211,8 @@ def test_in_cluster_postgres_keeps_its_data(runs):
     assert claim["spec"]["storageClassName"] == "fast"
     pod = spec["template"]["spec"]
     assert pod["shareProcessNamespace"] is True  # the pause container reaps the password sync
+    # Ownership is given once, not re-applied to every file of the database at each start.
+    assert (pod["securityContext"]["fsGroup"], pod["securityContext"]["fsGroupChangePolicy"]) == (999, "OnRootMismatch")
     container = pod["containers"][0]
     assert container["image"] == DEFAULT_POSTGRES_IMAGE
     assert container["command"] == ["/bin/sh", "/clerk-hasura/entrypoint.sh"]

@@ -95,6 +95,9 @@ def deploy_postgres(prefix: str, args: PostgresArgs, place: Placement, namespace
                     security_context=kubernetes.core.v1.PodSecurityContextArgs(
                         run_as_non_root=True, run_as_user=POSTGRES_UID, run_as_group=POSTGRES_UID,
                         fs_group=POSTGRES_UID,
+                        # The kubelet otherwise re-owns every file of the database at each pod start (slow on a
+                        # large volume); the volume's root tells it whether the ownership was already given.
+                        fs_group_change_policy="OnRootMismatch",
                         seccomp_profile=kubernetes.core.v1.SeccompProfileArgs(type="RuntimeDefault")),
                     # Time for a clean (checkpointed) shutdown before the kubelet kills the server.
                     termination_grace_period_seconds=60,
