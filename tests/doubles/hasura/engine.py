@@ -1,5 +1,6 @@
 """The server's state: metadata store, schema cache and per-role GraphQL schemas, guarded by one lock
-(Hasura serializes metadata operations)."""
+(Hasura serializes metadata operations); and the schema sync that keeps several instances on one metadata database
+agreeing."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ from .graphql_schema import build_role_schema
 from .metadata import EMPTY_METADATA, MetadataStore, SchemaCache, build_schema_cache
 
 DEFAULT_SOURCE_ENV = "HASURA_GRAPHQL_DATABASE_URL"
+#: Milliseconds between two looks at the stored metadata's version; 0 turns the sync off (reference: hasura.md §3.2,
+#: server `--schema-sync-poll-interval`, default 1000).
+SYNC_INTERVAL_ENV = "HASURA_GRAPHQL_SCHEMA_SYNC_POLL_INTERVAL"
+DEFAULT_SYNC_INTERVAL_MS = 1000
 
 
 def initial_metadata(env: Mapping[str, str]) -> dict[str, Any]:
@@ -37,6 +42,26 @@ class Engine:
         metadata, version = self.store.load_or_init(initial_metadata(self.env))
         self._cache = build_schema_cache(metadata, version, self.env)
         self._schemas: dict[tuple[str, bool], GraphQLSchema] = {}
+
+    def sync_interval(self) -> float:
+        """Seconds between schema sync polls; 0 when turned off."""
+        return int(self.env.get(SYNC_INTERVAL_ENV, DEFAULT_SYNC_INTERVAL_MS)) / 1000
+
+    def sync(self) -> bool:
+        """One schema sync poll: when another instance stored newer metadata, rebuild the schema cache from it,
+        sources re-introspected (their DDL may have changed too). As the server's schema sync (Note [Schema Cache
+        Sync], server/src-lib/Hasura/Server/SchemaUpdate.hs): every instance polls the metadata storage, and one
+        that finds a resource_version newer than its own reloads; its own writes never trigger a reload. An
+        unreachable database is skipped until the next poll. Returns whether it reloaded."""
+        stored = self.store.stored_version()
+        if stored is None or stored <= self._cache.resource_version:
+            return False
+        with self.lock:  # a write of this instance holds the lock until its cache is installed
+            if stored <= self._cache.resource_version:
+                return False
+            metadata, version = self.store.load()
+            self.install(build_schema_cache(metadata, version, self.env))
+            return True
 
     @property
     def cache(self) -> SchemaCache:

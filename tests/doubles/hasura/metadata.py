@@ -493,6 +493,22 @@ class MetadataStore:
             ).fetchone()
         return json.loads(metadata), version
 
+    def load(self) -> tuple[dict[str, Any], int]:
+        with pg.connect(self.url) as conn:
+            metadata, version = conn.execute(
+                "SELECT metadata::text, resource_version FROM hdb_catalog.hdb_metadata WHERE id = 1"
+            ).fetchone()
+        return json.loads(metadata), version
+
+    def stored_version(self) -> int | None:
+        """The stored `resource_version`, or None while the database does not answer."""
+        try:
+            with pg.connect(self.url, connect_timeout=2) as conn:
+                (version,) = conn.execute("SELECT resource_version FROM hdb_catalog.hdb_metadata WHERE id = 1").fetchone()
+            return version
+        except psycopg.Error:
+            return None
+
     def catalog_state(self) -> dict[str, Any]:
         """`get_catalog_state` (Hasura/RQL/DDL/Metadata.hs runGetCatalogState; Postgres metadata storage
         getCatalogStateTx: `SELECT hasura_uuid::text, cli_state::json, console_state::json FROM hdb_version`)."""

@@ -106,6 +106,7 @@ class HasuraDouble:
         self._thread: threading.Thread | None = None
         self._auth: Authenticator | None = None
         self._engine: Engine | None = None
+        self._sync_stop: threading.Event | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------------------
 
@@ -137,10 +138,24 @@ class HasuraDouble:
             daemon=True,
         )
         self._thread.start()
+        self._sync_stop = threading.Event()
+        if self._engine.sync_interval() > 0:
+            threading.Thread(target=self._sync_loop, args=(self._engine, self._sync_stop),
+                             name=f"hasura-double-sync:{self.port}", daemon=True).start()
         return self
+
+    @staticmethod
+    def _sync_loop(engine: Engine, stop: threading.Event) -> None:
+        while not stop.wait(engine.sync_interval()):
+            try:
+                engine.sync()
+            except Exception:  # noqa: BLE001 - like the server's poller, a failed poll waits for the next one
+                pass
 
     def stop(self) -> None:
         """Stop serving; open keep-alive connections are cut like a killed container's."""
+        if self._sync_stop is not None:
+            self._sync_stop.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
