@@ -143,6 +143,35 @@ def test_signing_key_source_passes_every_check_including_expiry(deploy, minted, 
     assert_no_leak(minted + [HMAC_KEY], caplog.text, report.render())
 
 
+def test_a_replica_not_yet_synced_is_waited_for(hasura_double_factory, postgres_database_url, project):
+    """Two Hasura replicas behind one URL: the metadata applied through one reaches the other at its next schema
+    sync poll; a check run at once through the other waits for it instead of failing."""
+    issuer = "https://happy-hippo-12.clerk.accounts.dev"
+    jwt_secret = json.dumps({"type": "HS256", "key": HMAC_KEY, "issuer": issuer})
+    env = {"PG_DATABASE_URL": postgres_database_url, "HASURA_GRAPHQL_DATABASE_URL": postgres_database_url}
+    applied_through = hasura_double_factory(jwt_secret=jwt_secret, env=env)
+    checked_through = hasura_double_factory(jwt_secret=jwt_secret, env=env)
+    with HasuraClient(applied_through.url, applied_through.admin_secret) as client:
+        apply_project(client, project)
+    target = SmokeTarget(hasura_url=checked_through.url, admin_secret=checked_through.admin_secret, issuer=issuer,
+                         signing_key=HMAC_KEY, timeout_seconds=30, writes=True)
+    report = run_smoke(target, environ={})
+    assert report.passed, report.render()
+
+
+def test_a_missing_permission_still_fails_after_the_schema_sync_allowance(deploy, project, monkeypatch):
+    monkeypatch.setattr(smoke_checks, "SCHEMA_SYNC_ALLOWANCE_SECONDS", 1.0)
+    metadata = copy.deepcopy(project.metadata)
+    metadata["sources"][0]["tables"][0]["select_permissions"] = []
+    issuer = "https://happy-hippo-12.clerk.accounts.dev"
+    hasura = deploy({"type": "HS256", "key": HMAC_KEY, "issuer": issuer}, metadata=metadata)
+    target = SmokeTarget(hasura_url=hasura.url, admin_secret=hasura.admin_secret, issuer=issuer,
+                         signing_key=HMAC_KEY, timeout_seconds=30, writes=True)
+    own = results(run_smoke(target, environ={}))["reads-own-row"]
+    assert own.passed is False and "validation-failed: field 'users' not found in type: 'query_root'" in own.detail
+    assert "select permission on users" in own.detail
+
+
 def test_env_source_passes_and_leaves_an_existing_row_alone(deploy, clerk_double, caplog):
     caplog.set_level(logging.DEBUG)
     hasura = deploy(clerk_jwt_secret(clerk_double))

@@ -21,6 +21,10 @@ USERS_METADATA_FILE = "metadata/metadata/databases/default/tables/public_users.y
 ROW_FILTER = '{"id": {"_eq": "X-Hasura-User-Id"}}'
 #: Longest single wait between retries while Hasura warms up.
 MAX_BACKOFF_SECONDS = 2.0
+#: How long a replica may still serve the schema from before the metadata apply: each Hasura instance picks up
+#: another's metadata change at its next schema sync poll (HASURA_GRAPHQL_SCHEMA_SYNC_POLL_INTERVAL, 1 s by
+#: default) plus the rebuild of its schema. Only a check expecting an answer waits; a refusal is a refusal.
+SCHEMA_SYNC_ALLOWANCE_SECONDS = 10.0
 
 #: Every check of a seeded run (`smoke.writes` true), in report order.
 SEEDED_CHECKS = (
@@ -82,6 +86,21 @@ def check_healthz(run: SmokeRun, hasura: HasuraClient) -> tuple[bool, str]:
 def _graphql_as(hasura: HasuraClient, query: str, headers: dict[str, str],
                 variables: dict[str, Any] | None = None) -> dict[str, Any]:
     return hasura.graphql(query, variables, headers, as_admin=False)
+
+
+def _graphql_expecting_data(run: SmokeRun, hasura: HasuraClient, query: str, headers: dict[str, str],
+                            variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A query that should be answered: a field "not found" (a replica behind the same URL that has not synced the
+    new metadata yet) is asked again until SCHEMA_SYNC_ALLOWANCE_SECONDS have passed."""
+    give_up = time.monotonic() + min(SCHEMA_SYNC_ALLOWANCE_SECONDS, run.remaining())
+    backoff = 0.2
+    while True:
+        body = _graphql_as(hasura, query, headers, variables)
+        error = _first_error(body)
+        if error is None or error[0] != "validation-failed" or time.monotonic() + backoff > give_up:
+            return body
+        time.sleep(backoff)
+        backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
 
 def check_token_accepted(run: SmokeRun, hasura: HasuraClient) -> tuple[bool, str]:
@@ -209,7 +228,7 @@ _USERS_QUERY = "query { users { id } }"
 
 def check_reads_own_row(run: SmokeRun, hasura: HasuraClient) -> tuple[bool | None, str]:
     assert run.user is not None
-    body = _graphql_as(hasura, _USERS_QUERY, _credentials(run, run.user.token))
+    body = _graphql_expecting_data(run, hasura, _USERS_QUERY, _credentials(run, run.user.token))
     error = _first_error(body)
     if error:
         return False, (f"the user could not read {USERS_TABLE}: {error[0]}: {error[1]} (the token must resolve to "
@@ -234,7 +253,8 @@ def check_cannot_read_others(run: SmokeRun, hasura: HasuraClient) -> tuple[bool 
     other = run.other_user_id
     query = ("query ($id: String!) { users { id } other: users_by_pk(id: $id) { id } }" if other
              else _USERS_QUERY)
-    body = _graphql_as(hasura, query, _credentials(run, run.user.token), {"id": other} if other else None)
+    body = _graphql_expecting_data(run, hasura, query, _credentials(run, run.user.token),
+                                   {"id": other} if other else None)
     error = _first_error(body)
     if error:
         return False, f"the query failed: {error[0]}: {error[1]}"
