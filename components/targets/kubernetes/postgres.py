@@ -118,8 +118,10 @@ def deploy_postgres(prefix: str, args: PostgresArgs, place: Placement, namespace
                         ],
                         resources=kubernetes.core.v1.ResourceRequirementsArgs(
                             requests={"cpu": "100m", "memory": "256Mi"}, limits={"memory": "1Gi"}),
-                        # initdb on a new volume, or recovery after a crash, comes before the first answer.
-                        startup_probe=probe(ready, period=5, failures=60),
+                        # initdb on a new volume, or recovery after a crash, comes before the first answer; asked
+                        # every second, so Hasura finds the restarted server (its DNS name lists Ready pods only)
+                        # as soon as it answers.
+                        startup_probe=probe(ready, period=1, failures=300),
                         readiness_probe=probe(ready, period=5, failures=3),
                         liveness_probe=probe(f'pg_isready -q -h 127.0.0.1 -p {PORT} -U "$POSTGRES_USER"',
                                              period=10, failures=6),
