@@ -6,6 +6,7 @@ import httpx
 import psycopg
 import pytest
 
+from tests.fixtures.postgres import start_postgres_cluster
 from tests.doubles.hasura.testing import USERS_DDL, http, users_metadata
 
 
@@ -351,6 +352,31 @@ def test_healthz_is_error_when_the_metadata_database_is_gone(hasura_double, post
     postgres_cluster.drop_database(hasura_double.database_url)
     health = http.get(f"{hasura_double.url}/healthz")
     assert (health.status_code, health.text) == (500, "ERROR")
+
+
+def test_healthz_keeps_its_connection_across_a_password_change(hasura_double_factory, tmp_path):
+    """Hasura's /healthz runs on the metadata pool: a connection opened before `ALTER ROLE … PASSWORD` keeps
+    answering; once it breaks, a new one needs the new password."""
+    cluster, stop = start_postgres_cluster(tmp_path, hba_lines=("host all app_pw 127.0.0.1/32 scram-sha-256",))
+    try:
+        admin_url = cluster.create_database("pw")
+        database = admin_url.rsplit("/", 1)[1]
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute("CREATE ROLE app_pw LOGIN PASSWORD 'old-password'")
+            conn.execute(f"ALTER DATABASE {database} OWNER TO app_pw")
+        url = f"postgres://app_pw:old-password@{cluster.host}:{cluster.port}/{database}"
+        double = hasura_double_factory(jwt_secret=None, env={"PG_DATABASE_URL": url}, database_url=url)
+        assert http.get(f"{double.url}/healthz").text == "OK"
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute("ALTER ROLE app_pw PASSWORD 'new-password'")
+            assert http.get(f"{double.url}/healthz").text == "OK"
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'app_pw'")
+        health = http.get(f"{double.url}/healthz")
+        assert (health.status_code, health.text) == (500, "ERROR")
+        double.stop()
+    finally:
+        cluster.close()
+        stop()
 
 
 def test_clear_and_drop_inconsistent_metadata(admin):

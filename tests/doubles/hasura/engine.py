@@ -12,6 +12,7 @@ from graphql import GraphQLSchema
 from .graphql_resolvers import Resolvers
 from .graphql_schema import build_role_schema
 from .metadata import EMPTY_METADATA, MetadataStore, SchemaCache, build_schema_cache
+from .sql import ConnectionPool
 
 DEFAULT_SOURCE_ENV = "HASURA_GRAPHQL_DATABASE_URL"
 #: Milliseconds between two looks at the stored metadata's version; 0 turns the sync off (reference: hasura.md §3.2,
@@ -38,6 +39,7 @@ class Engine:
     def __init__(self, *, metadata_database_url: str, env: Mapping[str, str]):
         self.env = dict(env)
         self.store = MetadataStore(metadata_database_url)
+        self.pool = ConnectionPool()
         self.lock = threading.RLock()
         metadata, version = self.store.load_or_init(initial_metadata(self.env))
         self._cache = build_schema_cache(metadata, version, self.env)

@@ -33,6 +33,7 @@ from graphql.error import GraphQLSyntaxError
 from .auth import Session
 from .errors import HasuraError
 from .graphql_resolvers import RequestContext
+from .sql import ConnectionPool
 from .metadata import SchemaCache
 
 
@@ -124,7 +125,8 @@ def check_fields(schema: GraphQLSchema, document: DocumentNode, operation: Opera
     walk(operation.selection_set, root, "$", frozenset())
 
 
-def run_graphql(schema: GraphQLSchema, cache: SchemaCache, session: Session, body: Any) -> dict[str, Any]:
+def run_graphql(schema: GraphQLSchema, cache: SchemaCache, session: Session, body: Any,
+                pool: ConnectionPool) -> dict[str, Any]:
     """Execute one GraphQL request; errors raise HasuraError (rendered with HTTP 200 by the server)."""
     if not isinstance(body, dict) or not isinstance(body.get("query"), str):
         raise HasuraError("parse-failed", 'key "query" not found', path="$")
@@ -143,7 +145,7 @@ def run_graphql(schema: GraphQLSchema, cache: SchemaCache, session: Session, bod
     errors = validate(schema, document)
     if errors:
         raise _validation_failed(_hasura_wording(errors[0].message))
-    context = RequestContext(session, cache)
+    context = RequestContext(session, cache, pool)
     result = None
     try:
         result = execute(

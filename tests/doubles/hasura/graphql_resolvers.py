@@ -23,23 +23,25 @@ class RequestContext:
     """Per-request state: the session and one transaction per source (all root fields share it, like Hasura's
     single transaction per mutation request)."""
 
-    def __init__(self, session: Session, cache: SchemaCache):
+    def __init__(self, session: Session, cache: SchemaCache, pool: pg.ConnectionPool):
         self.session = session
         self.cache = cache
-        self.connections: dict[str, psycopg.Connection] = {}
+        self.pool = pool
+        self.connections: dict[str, tuple[str, psycopg.Connection]] = {}
 
     def connection(self, source: str) -> psycopg.Connection:
         if source not in self.connections:
             url = self.cache.sources[source].url
-            self.connections[source] = pg.connect(url, autocommit=False)
-        return self.connections[source]
+            self.connections[source] = (url, self.pool.take(url))
+        return self.connections[source][1]
 
     def finish(self, commit: bool) -> None:
-        for conn in self.connections.values():
+        for url, conn in self.connections.values():
             try:
                 conn.commit() if commit else conn.rollback()
-            finally:
+            except psycopg.Error:
                 conn.close()
+            self.pool.give_back(url, conn)
 
     def permission_value(self, value: Any) -> Any:
         """Permission operands: `X-Hasura-*` strings are session variables (case-insensitive, §1.9)."""

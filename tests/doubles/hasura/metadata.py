@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -459,8 +461,13 @@ def find_inconsistencies(metadata: dict[str, Any], states: Mapping[str, SourceSt
 class MetadataStore:
     """The metadata row: one JSON blob plus `resource_version`, like Hasura's `hdb_catalog.hdb_metadata`."""
 
+    #: Seconds a pooled connection is used before it is replaced: the metadata pool's `connection_lifetime` default.
+    CONNECTION_LIFETIME_SECONDS = 600
+
     def __init__(self, url: str):
         self.url = url
+        self._health: tuple[psycopg.Connection, float] | None = None
+        self._health_lock = threading.Lock()
 
     def load_or_init(self, initial: dict[str, Any]) -> tuple[dict[str, Any], int]:
         with pg.connect(self.url) as conn:
@@ -525,12 +532,39 @@ class MetadataStore:
             conn.execute(f"UPDATE hdb_catalog.hdb_version SET {column} = %s::jsonb", (json.dumps(state),))
 
     def reachable(self) -> bool:
-        try:
-            with pg.connect(self.url, connect_timeout=2) as conn:
+        """The `/healthz` database check, on a kept connection as the server's is: it runs on the metadata database's
+        connection pool (healthzHandler -> checkMetadataStorageHealth, server/src-lib/Hasura/Server/App.hs), whose
+        connections stay open across requests, so one made before a password change keeps answering (PostgreSQL
+        checks a password at connection time only). A broken one is replaced at once; a new one may fail."""
+        with self._health_lock:
+            if self._health is not None:
+                conn, opened = self._health
+                try:
+                    if time.monotonic() - opened < self.CONNECTION_LIFETIME_SECONDS:
+                        conn.execute("SELECT 1")
+                        return True
+                except psycopg.Error:
+                    pass
+                self._close_health()
+            try:
+                conn = pg.connect(self.url, connect_timeout=2)
                 conn.execute("SELECT 1")
+            except psycopg.Error:
+                return False
+            self._health = (conn, time.monotonic())
             return True
-        except psycopg.Error:
-            return False
+
+    def close(self) -> None:
+        with self._health_lock:
+            self._close_health()
+
+    def _close_health(self) -> None:
+        if self._health is not None:
+            try:
+                self._health[0].close()
+            except psycopg.Error:
+                pass
+            self._health = None
 
     def save(self, metadata: dict[str, Any]) -> int:
         with pg.connect(self.url) as conn:

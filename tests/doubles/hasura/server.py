@@ -156,6 +156,9 @@ class HasuraDouble:
         """Stop serving; open keep-alive connections are cut like a killed container's."""
         if self._sync_stop is not None:
             self._sync_stop.set()
+        if self._engine is not None:
+            self._engine.store.close()
+            self._engine.pool.close()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -354,7 +357,7 @@ class HasuraDouble:
             if parse_error is not None:
                 raise HasuraError("parse-failed", parse_error)
             schema, cache = self._engine.schema_for(session.role, session.backend_only_permissions)
-            return _Reply(200, run_graphql(schema, cache, session, body))
+            return _Reply(200, run_graphql(schema, cache, session, body, self._engine.pool))
         except HasuraError as error:
             admin = session is not None and session.is_admin
             return _Reply(200 if path == GRAPHQL_PATH else error.status, error.graphql_body(admin=admin))

@@ -7,6 +7,8 @@ just as Hasura's prepared statements do; identifiers are always quoted with psyc
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -21,6 +23,61 @@ def connect(url: str, *, autocommit: bool = True, connect_timeout: int = 5) -> p
     conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=connect_timeout)
     conn.adapters.register_dumper(str, StrDumperUnknown)
     return conn
+
+
+class ConnectionPool:
+    """Source connections kept between GraphQL requests, as the server's per-source pool (a source's
+    `pool_settings`: `idle_timeout` 180 s, `connection_lifetime` 600 s by default, as hasura.md's exported
+    sources show them): a connection
+    opened before a password change keeps working (PostgreSQL checks a password at connection time only), and one
+    that broke is replaced rather than handed out."""
+
+    IDLE_TIMEOUT_SECONDS = 180
+    CONNECTION_LIFETIME_SECONDS = 600
+
+    def __init__(self) -> None:
+        self._idle: dict[str, list[tuple[psycopg.Connection, float, float]]] = {}
+        self._opened: dict[int, float] = {}
+        self._lock = threading.Lock()
+
+    def take(self, url: str) -> psycopg.Connection:
+        """A transaction-mode connection to `url`: a kept one that still answers, or a new one."""
+        while True:
+            with self._lock:
+                idle = self._idle.get(url) or []
+                entry = idle.pop() if idle else None
+            if entry is None:
+                conn = connect(url, autocommit=False)
+                # No server-side prepared statements: a kept one would fail once a migration changes its table.
+                conn.prepare_threshold = None
+                self._opened[id(conn)] = time.monotonic()
+                return conn
+            conn, opened, used = entry
+            now = time.monotonic()
+            if now - opened < self.CONNECTION_LIFETIME_SECONDS and now - used < self.IDLE_TIMEOUT_SECONDS:
+                try:
+                    conn.execute("SELECT 1")
+                    conn.rollback()
+                    self._opened[id(conn)] = opened
+                    return conn
+                except psycopg.Error:
+                    pass
+            conn.close()
+
+    def give_back(self, url: str, conn: psycopg.Connection) -> None:
+        opened = self._opened.pop(id(conn), time.monotonic())
+        if conn.closed or conn.broken:
+            conn.close()
+            return
+        with self._lock:
+            self._idle.setdefault(url, []).append((conn, opened, time.monotonic()))
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for entries in idle.values():
+            for conn, _, _ in entries:
+                conn.close()
 
 
 @dataclass(frozen=True)
