@@ -15,7 +15,7 @@ from components.auth.jwt_secret import JwtSecret, clerk_problems, resolve_jwt_se
 from components.config.settings import SettingsError, StackSettings, load_settings
 from components.hasura.loader import PROJECT_DIR, MetadataProject, load_project
 from components.smoke.target import preflight
-from components.targets import stack_problems, target_named
+from components.targets import platform_schemas, stack_problems, target_named
 
 
 def validate_stack_config(raw: Mapping[str, Any], stack: str,
@@ -43,7 +43,8 @@ def plan_stack(raw: Mapping[str, Any], stack: str, environ: Mapping[str, str] | 
     target's preflight (what it deploys to); any failure is a `ClerkHasuraError` naming what to fix."""
     settings = validate_stack_config(raw, stack, environ)
     jwt_secret = resolve_jwt_secret(settings)
-    metadata_project = load_project(PROJECT_DIR.parent / settings.metadata_dir)
+    metadata_project = load_project(PROJECT_DIR.parent / settings.metadata_dir,
+                                    platform_schemas=platform_schemas(settings.target))
     preflight(settings, environ)
     found = target_named(settings.target).preflight(settings, os.environ if environ is None else environ)
     return StackPlan(settings, jwt_secret, metadata_project, target_preflight=found)

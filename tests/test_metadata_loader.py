@@ -19,7 +19,7 @@ from components.hasura.loader import (
     split_sql,
     table_columns,
 )
-from tests.fixtures.metadata import PROJECT, USERS_YAML, edit_users
+from tests.fixtures.metadata import PROJECT, USERS_YAML, edit_users, track_nhost_tables
 
 
 
@@ -86,6 +86,40 @@ def test_a_table_no_migration_creates_is_refused(project_copy: Path):
     with pytest.raises(MetadataError, match=r"table public.user is not created by any migration.*did you mean "
                                             r"public.users"):
         load_project(project_copy)
+
+
+NHOST_SCHEMAS = frozenset({"auth", "storage"})
+
+
+def test_tables_of_the_platforms_schemas_load_without_a_migration_only_when_the_target_names_them(
+        project_copy: Path):
+    track_nhost_tables(project_copy)
+    [source] = load_project(project_copy, platform_schemas=NHOST_SCHEMAS).metadata["sources"]
+    assert {(t["table"]["schema"], t["table"]["name"]) for t in source["tables"]} == {
+        ("public", "users"), ("auth", "users"), ("storage", "files")}
+
+    with pytest.raises(MetadataError) as refused:
+        load_project(project_copy)
+    assert refused.value.problems == [
+        "tables/auth_users.yaml: table auth.users is not created by any migration in migrations/default/ (did you "
+        "mean public.users?). Fix: add a migration that creates it, or fix the name",
+        "tables/storage_files.yaml: table storage.files is not created by any migration in migrations/default/. "
+        "Fix: add a migration that creates it, or fix the name"]
+
+
+def test_platform_schemas_excuse_no_other_schema_and_no_other_check(project_copy: Path):
+    track_nhost_tables(project_copy)
+    tables = project_copy / "metadata/databases/default/tables"
+    (tables / "public_profiles.yaml").write_text("table:\n  name: profiles\n  schema: public\n")
+    (tables / "tables.yaml").write_text((tables / "tables.yaml").read_text() + "- '!include public_profiles.yaml'\n")
+    files = tables / "storage_files.yaml"
+    files.write_text(files.read_text().replace("true", "X-Hasura-UserId"))
+    with pytest.raises(MetadataError) as refused:
+        load_project(project_copy, platform_schemas=NHOST_SCHEMAS)
+    assert [problem.split(":")[0] for problem in refused.value.problems] == [
+        "tables/storage_files.yaml", "tables/public_profiles.yaml"]
+    assert "table public.profiles is not created by any migration" in refused.value.problems[1]
+    assert "X-Hasura-UserId" in refused.value.problems[0] and "misspelling" in refused.value.problems[0]
 
 
 @pytest.mark.parametrize("spelling", ["x_hasura_user_id", "X-Hasura_User_Id", "{{X-Hasura-User-Id}}",

@@ -13,6 +13,7 @@ from pulumi.runtime.proto import provider_pb2
 from components.hasura.client import HasuraClient
 from components.providers.hasura_metadata import HasuraMetadataProvider, changed_properties
 from components.hasura.loader import content_hash, load_project, normalize_metadata
+from tests.fixtures.metadata import track_nhost_tables
 from tests.pulumi_harness import DynamicProviderHost
 
 PROJECT = Path(__file__).resolve().parent.parent / "metadata"
@@ -96,6 +97,22 @@ def test_lifecycle_in_a_fresh_interpreter(host, hasura_double):
         assert hasura_double.writes() == 0
         assert admin.run_sql("SELECT id FROM public.users", read_only=True).records() == [{"id": "user_kept"}]
         assert normalize_metadata(admin.export_metadata().metadata) == inputs["metadata"]
+
+
+def test_check_accepts_tables_of_the_platforms_schemas_only_with_the_platform_schemas_input(host, project_copy):
+    track_nhost_tables(project_copy)
+    project = load_project(project_copy, platform_schemas=frozenset({"auth", "storage"}))
+    inputs = {"__provider": serialize_provider(HasuraMetadataProvider()), "hasura_url": "http://127.0.0.1:9",
+              "admin_secret": "x" * 32, "metadata": normalize_metadata(project.metadata),
+              "migrations": project.to_inputs()["migrations"], "metadata_hash": "0" * 64}
+    _, failures = host.check(URN, {}, {**inputs, "platform_schemas": ["auth", "storage"]})
+    assert failures == []
+    _, failures = host.check(URN, {}, inputs)
+    assert [reason for _property, reason in failures] == [
+        "tables/auth_users.yaml: table auth.users is not created by any migration in migrations/default/ (did you "
+        "mean public.users?). Fix: add a migration that creates it, or fix the name",
+        "tables/storage_files.yaml: table storage.files is not created by any migration in migrations/default/. "
+        "Fix: add a migration that creates it, or fix the name"]
 
 
 def test_a_table_dropped_live_shows_in_read_and_diff_once_hasura_reloaded(host, hasura_double):

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from components.config.settings import SettingsError, load_settings
-from components.targets import TARGET_NAMES, TARGETS, target_named
+from components.targets import TARGET_NAMES, TARGETS, platform_schemas, target_named
 from tests.fixtures.engine import ROOT
 
 
@@ -19,6 +19,12 @@ def test_every_registered_target_provides_problems_preflight_and_deploy():
     for name in TARGET_NAMES:
         module = target_named(name)
         assert all(callable(getattr(module, function, None)) for function in ("problems", "preflight", "deploy")), name
+
+
+def test_only_nhost_owns_schemas_whose_tables_the_metadata_may_track_without_a_migration():
+    assert {name: platform_schemas(name) for name in TARGET_NAMES} == {
+        "docker": frozenset(), "existing": frozenset(), "kubernetes": frozenset(), "hasura-cloud": frozenset(),
+        "nhost": frozenset({"auth", "storage"})}
 
 
 def test_the_target_setting_allows_exactly_the_registered_names():

@@ -108,9 +108,11 @@ class ApplyResult:
         return bool(self.migrations_applied) or self.metadata_replaced or self.catalog_state_updated
 
 
-def apply_project(client: HasuraClient, project: MetadataProject) -> ApplyResult:
-    """Bring Hasura to `project`: migrations first, then metadata; writes nothing when already there."""
-    validate_project(project)
+def apply_project(client: HasuraClient, project: MetadataProject, *,
+                  platform_schemas: frozenset[str] = frozenset()) -> ApplyResult:
+    """Bring Hasura to `project`: migrations first, then metadata; writes nothing when already there. The project is
+    validated first, with `platform_schemas` as `validate_project` takes them."""
+    validate_project(project, platform_schemas=platform_schemas)
     client.healthz()
     result = ApplyResult()
     exported = client.export_metadata()

@@ -2,8 +2,8 @@
 
 Pure: files in, data out. `load_project` resolves `!include` (hasura.md §2.1) and assembles the document the
 Hasura CLI would send; `validate_project` checks it before anything reaches Hasura (structure, every table and
-column a permission names exists in the tables the migrations create, session variables spelled as Hasura
-expects); `normalize_metadata` turns it, or a live export, into the form that compares equal exactly when the
+column a permission names exists in the tables the migrations create or in a schema the platform owns, session
+variables spelled as Hasura expects); `normalize_metadata` turns it, or a live export, into the form that compares equal exactly when the
 two mean the same to Hasura (defaults filled in or dropped on export, order of roles/columns/tables).
 """
 
@@ -142,8 +142,10 @@ def content_hash(metadata: dict[str, Any], migrations: tuple[Migration, ...] | l
 # Loading
 
 
-def load_project(directory: str | Path, *, validate: bool = True) -> MetadataProject:
-    """Read a config v3 project folder (the one holding `config.yaml`); validated unless told otherwise."""
+def load_project(directory: str | Path, *, validate: bool = True,
+                 platform_schemas: frozenset[str] = frozenset()) -> MetadataProject:
+    """Read a config v3 project folder (the one holding `config.yaml`); validated unless told otherwise, with
+    `platform_schemas` as `validate_project` takes them."""
     root = Path(directory)
     problems: list[str] = []
     config = _read_yaml(root / "config.yaml", problems, root) if (root / "config.yaml").exists() else {}
@@ -164,7 +166,7 @@ def load_project(directory: str | Path, *, validate: bool = True) -> MetadataPro
         raise MetadataError(problems, directory=root)
     project = MetadataProject(metadata=metadata, migrations=tuple(migrations), directory=str(root))
     if validate:
-        validate_project(project)
+        validate_project(project, platform_schemas=platform_schemas)
     return project
 
 
@@ -501,8 +503,12 @@ def _without_comments(sql: str) -> str:
 # Validation
 
 
-def validate_project(project: MetadataProject) -> None:
-    """Raise `MetadataError` listing every problem; silent when the project is fit to send."""
+def validate_project(project: MetadataProject, *, platform_schemas: frozenset[str] = frozenset()) -> None:
+    """Raise `MetadataError` listing every problem; silent when the project is fit to send.
+
+    `platform_schemas` are the schemas whose tables the platform's own services create (Nhost's `auth` and
+    `storage`, handed over by its target): a table tracked there needs no migration creating it.
+    """
     problems: list[str] = []
     metadata = project.metadata
     if metadata.get("version") != 3:
@@ -516,7 +522,7 @@ def validate_project(project: MetadataProject) -> None:
         problems.append(f"databases/databases.yaml: source {duplicate!r} is declared twice")
     migration_sources = {m.source for m in project.migrations}
     for source in sources:
-        problems += _source_problems(source, project)
+        problems += _source_problems(source, project, platform_schemas)
     for orphan in sorted(migration_sources - set(names)):
         problems.append(f"migrations/{orphan}: migrations for a source not declared in databases/databases.yaml. "
                         f"Fix: name the folder after a source ({', '.join(map(str, names))})")
@@ -524,7 +530,7 @@ def validate_project(project: MetadataProject) -> None:
         raise MetadataError(problems, directory=project.directory)
 
 
-def _source_problems(source: Any, project: MetadataProject) -> list[str]:
+def _source_problems(source: Any, project: MetadataProject, platform_schemas: frozenset[str]) -> list[str]:
     where = "databases/databases.yaml"
     if not isinstance(source, dict):
         return [f"{where}: each source must be a mapping, got {source!r}"]
@@ -549,12 +555,12 @@ def _source_problems(source: Any, project: MetadataProject) -> list[str]:
     known = table_columns(project.migrations, name)
     seen: set[tuple[str, str]] = set()
     for entry in tables:
-        problems += _table_problems(entry, name, known, seen)
+        problems += _table_problems(entry, name, known, seen, platform_schemas)
     return problems
 
 
 def _table_problems(entry: Any, source: str, known: dict[tuple[str, str], TableShape],
-                    seen: set[tuple[str, str]]) -> list[str]:
+                    seen: set[tuple[str, str]], platform_schemas: frozenset[str]) -> list[str]:
     if not isinstance(entry, dict) or "table" not in entry:
         return [f"source {source!r}: a table entry has no `table` key: {entry!r}"]
     qualified = table_key(entry["table"])
@@ -564,6 +570,10 @@ def _table_problems(entry: Any, source: str, known: dict[tuple[str, str], TableS
         problems.append(f"{label}: table {qualified[0]}.{qualified[1]} is tracked twice")
     seen.add(qualified)
     shape = known.get(qualified)
+    if shape is None and qualified[0] in platform_schemas:
+        # Created by the platform's services, not by the app's migrations: its columns are not known here, so no
+        # column check is made on it; Hasura's own consistency check still runs on apply.
+        shape = TableShape(columns=None)
     if shape is None:
         candidates = [f"{s}.{n}" for s, n in known]
         hint = difflib.get_close_matches(f"{qualified[0]}.{qualified[1]}", candidates, n=1)

@@ -13,7 +13,8 @@ completes (so the target's own resources are refreshed too and the next `up` can
 
 Inputs are plain data, not a path: the metadata (normalized, so state diffs show only real changes), the
 migrations (version, name, SQL) and their hash, so the provider process needs no files and state records
-exactly what was applied.
+exactly what was applied; and the schemas the target's platform owns, so `check` and apply validate the project as
+the program did.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class HasuraMetadataProvider(ResourceProvider):
         if contains_unknowns(news.get("metadata")) or contains_unknowns(news.get("migrations")):
             return CheckResult(news, [])
         try:
-            validate_project(_project(news))
+            validate_project(_project(news), platform_schemas=_platform_schemas(news))
         except MetadataError as error:
             return CheckResult(news, [CheckFailure("metadata", problem) for problem in error.problems])
         return CheckResult(news, [])
@@ -95,7 +96,7 @@ class HasuraMetadataProvider(ResourceProvider):
     def _apply(self, props: dict[str, Any]) -> dict[str, Any]:
         project = _project(props)
         with _client(props) as client:
-            result = apply_project(client, project)
+            result = apply_project(client, project, platform_schemas=_platform_schemas(props))
         for change in result.changes:
             pulumi.log.info(f"hasura metadata: {change}")
         return {
@@ -133,6 +134,11 @@ def _project(props: dict[str, Any]) -> MetadataProject:
     return MetadataProject.from_inputs(_whole_numbers(props["metadata"]), props.get("migrations") or [])
 
 
+def _platform_schemas(props: dict[str, Any]) -> frozenset[str]:
+    """`HasuraMetadataArgs.platform_schemas` as the inputs carry them (a list; none when left out)."""
+    return frozenset(props.get("platform_schemas") or ())
+
+
 def _whole_numbers(value: Any) -> Any:
     """Numbers crossing the engine arrive as floats (protobuf Struct); Hasura wants `limit: 1`, not `1.0`."""
     if isinstance(value, float) and value.is_integer():
@@ -159,6 +165,9 @@ class HasuraMetadataArgs:
     """The admin secret the Hasura container was started with."""
     project: MetadataProject
     """The Hasura CLI project, loaded and validated by `load_project` before any resource is registered."""
+    platform_schemas: frozenset[str] = frozenset()
+    """Schemas whose tables the target's platform creates (`components.targets.platform_schemas`): the provider
+    validates the project again with them."""
 
 
 class HasuraMetadata(Resource, module="hasura_metadata", name="HasuraMetadata"):
@@ -186,6 +195,7 @@ class HasuraMetadata(Resource, module="hasura_metadata", name="HasuraMetadata"):
             "metadata": desired,
             "migrations": project.to_inputs()["migrations"],
             "metadata_hash": content_hash(desired, project.migrations),
+            "platform_schemas": sorted(args.platform_schemas),
             "live_metadata": None,
             "applied_migrations": None,
             "inconsistent_objects": None,

@@ -1,6 +1,7 @@
 """The registry of targets: the values the `target` setting takes, and the module that implements each.
 
-A target module provides `problems`, `preflight` and `deploy` (`components.targets.base.Target`). Only the module
+A target module provides `problems`, `preflight` and `deploy` (`components.targets.base.Target`), and, when its
+platform creates tables of its own, `PLATFORM_SCHEMAS` (`platform_schemas`). Only the module
 of the stack's target is imported, so a stack loads only its own provider SDK. Adding a target is its module, one
 entry here and its README section.
 
@@ -42,6 +43,12 @@ DEFAULT_TARGET = TARGET_NAMES[0]
 def target_named(name: str) -> Target:
     """The module of target `name` (a value of `TARGET_NAMES`: the settings model allows no other)."""
     return importlib.import_module(TARGETS[name].module)  # type: ignore[return-value]
+
+
+def platform_schemas(name: str) -> frozenset[str]:
+    """The schemas whose tables target `name`'s platform creates itself (its module's `PLATFORM_SCHEMAS`), which the
+    metadata may track without a migration creating them; none for a target that deploys to a bare Hasura."""
+    return getattr(target_named(name), "PLATFORM_SCHEMAS", frozenset())
 
 
 def stack_problems(settings: StackSettings, stack: str) -> list[str]:

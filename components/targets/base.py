@@ -52,7 +52,11 @@ class HasuraTarget:
 
 class Target(Protocol):
     """A target module. The registry imports only the module of the stack's target, so a target may load a heavy
-    SDK (pulumi_kubernetes, pulumi_docker) at import."""
+    SDK (pulumi_kubernetes, pulumi_docker) at import.
+
+    A target whose platform creates tables itself (Nhost: `auth.*`, `storage.*`) also has `PLATFORM_SCHEMAS`, a
+    `frozenset[str]` of those schemas: the metadata may track their tables though no migration creates them
+    (`components.targets.platform_schemas` reads it; a target without one has none)."""
 
     def problems(self, settings: StackSettings, stack: str) -> list[str]:
         """Every problem of the settings on this target, each naming its key and the fix; [] when deployable.

@@ -29,8 +29,9 @@ from components.targets.nhost.client import TOKEN_SETTING, NhostClient
 from components.targets.nhost.jwt_secrets import NhostJwtSecrets
 
 NAME = "nhost"
-#: Schemas whose tables Nhost's own services need tracked (Auth, Storage).
-NHOST_SCHEMAS = ("auth", "storage")
+#: Schemas whose tables Nhost's own services (Auth, Storage) create and need tracked: the app's metadata tracks them
+#: and none of its migrations creates them (the registry hands this to the metadata loader).
+PLATFORM_SCHEMAS = frozenset({"auth", "storage"})
 _PLATFORM = "the project's settings in the Nhost dashboard (or nhost/nhost.toml)"
 #: How long the preview waits for the project's Hasura to answer.
 PREFLIGHT_SECONDS = 10.0
@@ -79,7 +80,8 @@ def preflight(settings: StackSettings, environ: Mapping[str, str]) -> NhostProje
         admin_secret = client.admin_secret(app.id)
     hasura_url = (settings.hasura.public_url or nhost.hasura_url() or "").rstrip("/")
     tracked = _tracked_nhost_tables(hasura_url, admin_secret)
-    wanted = nhost_tables(load_project(PROJECT_DIR.parent / settings.metadata_dir).metadata)
+    wanted = nhost_tables(load_project(PROJECT_DIR.parent / settings.metadata_dir,
+                                       platform_schemas=PLATFORM_SCHEMAS).metadata)
     if missing := sorted(tracked - wanted):
         raise PlatformError(
             f"metadataDir: the metadata in {settings.metadata_dir} does not track {', '.join(missing)}, which the "
@@ -93,7 +95,7 @@ def nhost_tables(metadata: dict[str, Any]) -> set[str]:
     """`schema.name` of every table of Nhost's schemas that `metadata` tracks, in any source."""
     return {f"{table['table']['schema']}.{table['table']['name']}"
             for source in metadata.get("sources") or [] for table in source.get("tables") or []
-            if isinstance(table.get("table"), dict) and table["table"].get("schema") in NHOST_SCHEMAS}
+            if isinstance(table.get("table"), dict) and table["table"].get("schema") in PLATFORM_SCHEMAS}
 
 
 def _tracked_nhost_tables(hasura_url: str, admin_secret: str) -> set[str]:
