@@ -1,7 +1,8 @@
 """The real engine deploys the real program to an Nhost project: the Nhost double (tests/doubles/nhost.py) whose
 project is served by the Hasura double, restarted with every configuration change, trusting the Clerk double. The
-project is as Nhost makes it: its own auth/storage tables in the database and tracked, an HS256 JWT secret and an
-admin secret of its own."""
+project is as Nhost makes it (the double provisions it): its own auth/storage tables in the database and tracked, an
+HS256 JWT secret and an admin secret of its own. The app's metadata is its nhost/ folder: it tracks those tables too,
+and none of its migrations creates them."""
 
 from __future__ import annotations
 
@@ -12,24 +13,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psycopg
 import pytest
-import yaml
 from pulumi import automation as auto
 
 from components.hasura.client import HasuraClient
-from tests.doubles.nhost import NhostDouble
+from tests.doubles.nhost import PLATFORM_TABLES, NhostDouble
 from tests.fixtures.engine import ROOT
+from tests.fixtures.metadata import track_nhost_tables
 
 SUBDOMAIN, REGION = "abcdefghijklmnopqrst", "eu-central-1"
 NHOST_ADMIN_SECRET = "nhost-admin-secret-0123456789"
 NHOST_JWT_KEY = "0f987876650b4a085e64594fae9219e7781b17506bec02489ad061fba8cb22db"
 JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
-NHOST_TABLES = (("auth", "users"), ("storage", "files"))
-
-
-def nhost_table_metadata() -> list[dict]:
-    return [{"table": {"schema": schema, "name": name}} for schema, name in NHOST_TABLES]
 
 
 @pytest.fixture
@@ -41,37 +36,17 @@ def nhost():
 
 @pytest.fixture
 def metadata_dir(tmp_path) -> Path:
-    """The app's metadata as kept in its nhost/ folder: this project's metadata/ plus Nhost's own tables."""
+    """The app's metadata as kept in its nhost/ folder: this project's metadata/ plus Nhost's own tables, tracked (one
+    with a permission of the app's) and created by none of its migrations."""
     directory = Path(shutil.copytree(ROOT / "metadata", tmp_path / "metadata"))
-    tables = directory / "metadata" / "databases" / "default" / "tables"
-    listing = yaml.safe_load((tables / "tables.yaml").read_text())
-    for schema, name in NHOST_TABLES:
-        (tables / f"{schema}_{name}.yaml").write_text(yaml.safe_dump({"table": {"name": name, "schema": schema}}))
-        listing.append(f"!include {schema}_{name}.yaml")
-    (tables / "tables.yaml").write_text(yaml.safe_dump(listing))
-    # Nhost creates these tables itself, but the metadata loader accepts only tables some migration creates: until it
-    # knows platform-owned tables, the app states them with an idempotent migration (a no-op on Nhost).
-    migration = directory / "migrations" / "default" / "1763856000001_nhost_owned_tables"
-    migration.mkdir()
-    (migration / "up.sql").write_text("".join(
-        f"CREATE SCHEMA IF NOT EXISTS {schema};\nCREATE TABLE IF NOT EXISTS {schema}.{name} (id uuid PRIMARY KEY);\n"
-        for schema, name in NHOST_TABLES))
+    track_nhost_tables(directory)
     return directory
 
 
 @pytest.fixture
 def project(nhost, hasura_double_factory, postgres_database_url):
-    with psycopg.connect(postgres_database_url, autocommit=True) as conn:
-        for schema, name in NHOST_TABLES:
-            conn.execute(f"CREATE SCHEMA {schema}")
-            conn.execute(f"CREATE TABLE {schema}.{name} (id uuid PRIMARY KEY)")
     hasura = hasura_double_factory(jwt_secret=json.dumps({"type": "HS256", "key": NHOST_JWT_KEY}),
                                    admin_secret=NHOST_ADMIN_SECRET, env={"PG_DATABASE_URL": postgres_database_url})
-    with HasuraClient(hasura.url, NHOST_ADMIN_SECRET) as client:
-        client.replace_metadata({"version": 3, "sources": [{
-            "name": "default", "kind": "postgres", "tables": nhost_table_metadata(),
-            "configuration": {"connection_info": {"database_url": {"from_env": "PG_DATABASE_URL"}}}}]},
-            resource_version=None)
     app_id = nhost.add_app(SUBDOMAIN, REGION, hasura=hasura, secrets={
         "HASURA_GRAPHQL_ADMIN_SECRET": NHOST_ADMIN_SECRET, "HASURA_GRAPHQL_JWT_SECRET": NHOST_JWT_KEY,
         "NHOST_WEBHOOK_SECRET": "nhost-webhook-secret"})
@@ -129,12 +104,28 @@ def test_first_deploy_sets_jwt_secrets_keeps_the_rest_and_the_smoke_check_passes
     with HasuraClient(project["hasura"].url, NHOST_ADMIN_SECRET) as client:
         tracked = {(t["table"]["schema"], t["table"]["name"])
                    for t in client.export_metadata().metadata["sources"][0]["tables"]}
-    assert set(NHOST_TABLES) <= tracked
+    assert set(PLATFORM_TABLES) <= tracked
 
     everything = deployed.backend_text() + "".join(deployed.log)
     for secret in (nhost.token, NHOST_ADMIN_SECRET, clerk_double.secret_key):
         assert secret not in everything
     assert JWT.findall(everything) == []
+
+
+def test_an_nhost_folder_tracking_nhosts_tables_without_migrations_deploys_and_a_no_op_deploy_plans_nothing(
+        deployed, project, metadata_dir):
+    migrations = "".join(path.read_text() for path in metadata_dir.glob("migrations/*/*/up.sql"))
+    assert "auth." not in migrations and "storage." not in migrations
+    assert smoke_failures(deployed.outputs()) == {}
+    with HasuraClient(project["hasura"].url, NHOST_ADMIN_SECRET) as client:
+        tables = {(t["table"]["schema"], t["table"]["name"]): t
+                  for t in client.export_metadata().metadata["sources"][0]["tables"]}
+        assert client.get_inconsistent_metadata() == []
+    assert set(tables) == {("public", "users"), *PLATFORM_TABLES}
+    assert tables["storage", "files"]["select_permissions"][0]["role"] == "user"
+
+    assert changes(deployed.up(refresh=True)) == {}
+    deployed.preview(refresh=True, expect_no_changes=True)
 
 
 def test_a_no_op_deploy_makes_no_write_to_nhost(deployed, nhost):

@@ -21,10 +21,16 @@ Sources, per behaviour:
   `hasura.jwtSecrets` entry (`{type, key}` or `{jwk_url}` plus the optional keys of the CUE schema `#JWTSecret`).
 - A configuration change restarts the project's Hasura with the resolved `jwtSecrets[0]` and `adminSecret`
   (tests/doubles/platform_http.py).
+- A project is provisioned as Nhost provisions one: its Auth and Storage services create their tables in the
+  project's database and its Hasura tracks them (hosted.md, Nhost: "A project already tracks Nhost's own tables").
+  Here two of them, `auth.users` and `storage.files` (`PLATFORM_TABLES`), with the columns hasura-auth's and
+  hasura-storage's migrations give them; the tables they reference (`auth.roles`, `storage.buckets`) and the custom
+  GraphQL names Nhost's metadata gives them are left out.
 - A request with an access token it did not issue: Hasura's `invalid-jwt` error (the control plane is a Hasura).
 
 Python API: `NhostDouble(token=...)`, `.start()`, `.auth_url`, `.api_url`, `add_app(subdomain, region, hasura=None,
-config=None, secrets=None) -> app_id` (config defaults to `default_config()`, like a new project's), `config(app_id)`,
+config=None, secrets=None) -> app_id` (config defaults to `default_config()`, like a new project's; a `hasura`, a
+started Hasura double whose `PG_DATABASE_URL` is the project's database, is provisioned), `config(app_id)`,
 `dashboard_set(app_id, path, value)` (a save in the dashboard; `path` like `("hasura", "jwtSecrets")`),
 `edit_after_reads(app_id, reads, path, value)` (a dashboard save landing right after the `reads`-th configuration read
 from now), `writes` (replaceConfigRawJSON calls), `requests` (Counter by operation), `stop()`.
@@ -41,6 +47,9 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+import httpx
+import psycopg
 
 from tests.doubles.platform_http import HasuraRestarter, JsonServer
 
@@ -68,6 +77,59 @@ def default_config() -> dict[str, Any]:
         "auth": {"version": "0.38.0"},
         "postgres": {"version": "16.6-20250311-1"},
     }
+
+
+#: The tables of Nhost's services a new project has, tracked by its Hasura (schema, name).
+PLATFORM_TABLES = (("auth", "users"), ("storage", "files"))
+PLATFORM_DDL = """
+CREATE SCHEMA auth;
+CREATE TABLE auth.users (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  last_seen timestamptz,
+  disabled boolean NOT NULL DEFAULT false,
+  display_name text NOT NULL DEFAULT '',
+  avatar_url text NOT NULL DEFAULT '',
+  locale varchar(2) NOT NULL DEFAULT 'en',
+  email text UNIQUE,
+  phone_number text UNIQUE,
+  password_hash text,
+  email_verified boolean NOT NULL DEFAULT false,
+  phone_number_verified boolean NOT NULL DEFAULT false,
+  default_role text NOT NULL DEFAULT 'user',
+  is_anonymous boolean NOT NULL DEFAULT false,
+  metadata jsonb
+);
+CREATE SCHEMA storage;
+CREATE TABLE storage.files (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  bucket_id text NOT NULL DEFAULT 'default',
+  name text,
+  size integer,
+  mime_type text,
+  etag text,
+  is_uploaded boolean DEFAULT false,
+  uploaded_by_user_id uuid,
+  metadata jsonb
+);
+"""
+
+
+def _provision(hasura: Any) -> None:
+    """What Nhost does for a new project: its services create their tables (`PLATFORM_DDL`) and its Hasura tracks them
+    in source `default`, the project's database."""
+    with psycopg.connect(hasura.env["PG_DATABASE_URL"], autocommit=True) as conn:
+        conn.execute(PLATFORM_DDL)
+    answer = httpx.post(f"{hasura.url}/v1/metadata", headers={"x-hasura-admin-secret": hasura.admin_secret},
+                        timeout=10.0, json={"type": "replace_metadata", "args": {"version": 3, "sources": [{
+                            "name": "default", "kind": "postgres",
+                            "configuration": {"connection_info": {"database_url": {"from_env": "PG_DATABASE_URL"}}},
+                            "tables": [{"table": {"schema": schema, "name": name}}
+                                       for schema, name in PLATFORM_TABLES]}]}})
+    answer.raise_for_status()
 
 
 @dataclass
@@ -120,6 +182,8 @@ class NhostDouble:
     def add_app(self, subdomain: str, region: str, *, hasura: Any = None, config: dict[str, Any] | None = None,
                 secrets: dict[str, str] | None = None) -> str:
         app_id = str(uuid.uuid4())
+        if hasura is not None:
+            _provision(hasura)
         restarter = HasuraRestarter(hasura, self.restart_seconds) if hasura is not None else None
         with self._lock:
             self.apps[app_id] = _App(app_id, subdomain, region, default_config() if config is None else config,
