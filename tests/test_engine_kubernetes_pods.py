@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import socket
 import tempfile
 import subprocess
 import sys
@@ -114,6 +115,19 @@ class Stack:
         return log
 
 
+def front_programmed(front_ip: str) -> bool:
+    """Whether kube-proxy routes the front Service yet: with no Hasura pod behind it, its rule refuses the
+    connection. Before that, the address is not this host's and the packet takes the default route out of it (on
+    the test machine, to a gateway that answers HTTP 404 to anything)."""
+    try:
+        socket.create_connection((front_ip, 8080), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 @pytest.fixture(scope="module")
 def kubernetes_plugin(kube_node_cluster: NodeCluster) -> str:
     """pulumi-resource-kubernetes, built by scripts/build-kubernetes (13 to 18 minutes cold)."""
@@ -142,6 +156,7 @@ def pods_stack(engine_stack_factory, pulumi_bin, kube_node_cluster: NodeCluster,
             if front.status_code != 422:
                 break
         assert front.status_code == 201, front.text
+        eventually(lambda: front_programmed(front_ip), f"kube-proxy to route {front_ip}", timeout=60)
         config = {
             "target": "kubernetes",
             "clerk": {"publishableKey": "pk_test_aGFwcHktaGlwcG8tMTIuY2xlcmsuYWNjb3VudHMuZGV2JA",
@@ -359,6 +374,32 @@ def test_a_password_rotation_rolls_hasura_without_a_failed_request_and_keeps_the
     for value in (POSTGRES_PASSWORD, rotated):
         text = engine.backend_text()
         assert value not in text and base64.b64encode(value.encode()).decode() not in text
+
+
+def test_destroy_then_up_adopts_the_claim_and_its_rows(pods_stack):
+    stack = pods_stack(secrets={"postgresPassword": POSTGRES_PASSWORD})
+    engine = stack.engine
+    assert engine.up(refresh=True).summary.result == "succeeded", "".join(engine.log)
+    smoke_passed(engine)
+
+    # Rows in the in-cluster Postgres, then destroy: the claim stays, and the next up adopts it with the rows.
+    run_sql(stack, "create table kept (note text); insert into kept values ('before destroy');")
+    base = f"/api/v1/namespaces/{stack.namespace}"
+    claim = stack.api.get(f"{base}/persistentvolumeclaims/data-postgres-0").json()
+    engine.destroy()
+    assert stack.api.get(f"/apis/apps/v1/namespaces/{stack.namespace}/deployments/hasura").status_code == 404
+    assert stack.api.get(f"{base}/persistentvolumeclaims/data-postgres-0").json()["metadata"]["uid"] == \
+        claim["metadata"]["uid"]
+
+    started = time.monotonic()
+    assert engine.up(refresh=True).summary.result == "succeeded", "".join(engine.log)
+    print(f"up after destroy: {time.monotonic() - started:.1f} s")
+    smoke_passed(engine)
+    assert stack.api.get(f"{base}/persistentvolumeclaims/data-postgres-0").json()["metadata"]["uid"] == \
+        claim["metadata"]["uid"]
+    assert run_sql(stack, "select note from kept")[1:] == [["before destroy"]]
+    assert_converged(engine)
+
 
 
 EXTERNAL_PASSWORD = "external-postgres-password-8901"
