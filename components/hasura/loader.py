@@ -3,8 +3,9 @@
 Pure: files in, data out. `load_project` resolves `!include` (hasura.md §2.1) and assembles the document the
 Hasura CLI would send; `validate_project` checks it before anything reaches Hasura (structure, every table and
 column a permission names exists in the tables the migrations create or in a schema the platform owns, session
-variables spelled as Hasura expects); `normalize_metadata` turns it, or a live export, into the form that compares equal exactly when the
-two mean the same to Hasura (defaults filled in or dropped on export, order of roles/columns/tables).
+variables spelled as Hasura expects); `normalize_metadata` turns it, or a live export, into the form that compares
+equal exactly when the two mean the same to Hasura (defaults filled in or dropped on export, order of
+roles/columns/tables).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The registry of targets: the values the `target` setting takes, and the module that implements each.
 
 A target module provides `problems`, `preflight` and `deploy` (`components.targets.base.Target`), and, when its
-platform creates tables of its own, `PLATFORM_SCHEMAS` (`platform_schemas`). Only the module
-of the stack's target is imported, so a stack loads only its own provider SDK. Adding a target is its module, one
-entry here and its README section.
+platform creates tables of its own, `PLATFORM_SCHEMAS` (`platform_schemas`). Only the module of the stack's target is
+imported, so a stack loads only its own provider SDK. Adding a target is its module, one entry here and its README
+section.
 
 Pure and light: the settings model reads `TARGET_NAMES` from here, so nothing here imports a target at load.
 """
