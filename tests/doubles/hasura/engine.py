@@ -38,8 +38,8 @@ def initial_metadata(env: Mapping[str, str]) -> dict[str, Any]:
 class Engine:
     def __init__(self, *, metadata_database_url: str, env: Mapping[str, str]):
         self.env = dict(env)
-        self.store = MetadataStore(metadata_database_url)
         self.pool = ConnectionPool()
+        self.store = MetadataStore(metadata_database_url, self.pool)
         self.lock = threading.RLock()
         metadata, version = self.store.load_or_init(initial_metadata(self.env))
         self._cache = build_schema_cache(metadata, version, self.env)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -461,13 +459,9 @@ def find_inconsistencies(metadata: dict[str, Any], states: Mapping[str, SourceSt
 class MetadataStore:
     """The metadata row: one JSON blob plus `resource_version`, like Hasura's `hdb_catalog.hdb_metadata`."""
 
-    #: Seconds a pooled connection is used before it is replaced: the metadata pool's `connection_lifetime` default.
-    CONNECTION_LIFETIME_SECONDS = 600
-
-    def __init__(self, url: str):
+    def __init__(self, url: str, pool: pg.ConnectionPool):
         self.url = url
-        self._health: tuple[psycopg.Connection, float] | None = None
-        self._health_lock = threading.Lock()
+        self.pool = pool
 
     def load_or_init(self, initial: dict[str, Any]) -> tuple[dict[str, Any], int]:
         with pg.connect(self.url) as conn:
@@ -495,10 +489,7 @@ class MetadataStore:
                 "INSERT INTO hdb_catalog.hdb_version (version, upgraded_on) VALUES (%s, now()) ON CONFLICT DO NOTHING",
                 (CATALOG_VERSION,),
             )
-            metadata, version = conn.execute(
-                "SELECT metadata::text, resource_version FROM hdb_catalog.hdb_metadata WHERE id = 1"
-            ).fetchone()
-        return json.loads(metadata), version
+        return self.load()
 
     def load(self) -> tuple[dict[str, Any], int]:
         with pg.connect(self.url) as conn:
@@ -532,39 +523,16 @@ class MetadataStore:
             conn.execute(f"UPDATE hdb_catalog.hdb_version SET {column} = %s::jsonb", (json.dumps(state),))
 
     def reachable(self) -> bool:
-        """The `/healthz` database check, on a kept connection as the server's is: it runs on the metadata database's
-        connection pool (healthzHandler -> checkMetadataStorageHealth, server/src-lib/Hasura/Server/App.hs), whose
-        connections stay open across requests, so one made before a password change keeps answering (PostgreSQL
-        checks a password at connection time only). A broken one is replaced at once; a new one may fail."""
-        with self._health_lock:
-            if self._health is not None:
-                conn, opened = self._health
-                try:
-                    if time.monotonic() - opened < self.CONNECTION_LIFETIME_SECONDS:
-                        conn.execute("SELECT 1")
-                        return True
-                except psycopg.Error:
-                    pass
-                self._close_health()
-            try:
-                conn = pg.connect(self.url, connect_timeout=2)
-                conn.execute("SELECT 1")
-            except psycopg.Error:
-                return False
-            self._health = (conn, time.monotonic())
-            return True
-
-    def close(self) -> None:
-        with self._health_lock:
-            self._close_health()
-
-    def _close_health(self) -> None:
-        if self._health is not None:
-            try:
-                self._health[0].close()
-            except psycopg.Error:
-                pass
-            self._health = None
+        """The `/healthz` database check, on the pool as the server's is (healthzHandler ->
+        checkMetadataStorageHealth, server/src-lib/Hasura/Server/App.hs): a connection opened before a password
+        change keeps answering (PostgreSQL checks a password at connection time only); a broken one is replaced,
+        and the new one may fail."""
+        try:
+            conn = self.pool.take(self.url, connect_timeout=2)
+        except psycopg.Error:
+            return False
+        self.pool.give_back(self.url, conn)
+        return True
 
     def save(self, metadata: dict[str, Any]) -> int:
         with pg.connect(self.url) as conn:

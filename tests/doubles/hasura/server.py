@@ -157,7 +157,6 @@ class HasuraDouble:
         if self._sync_stop is not None:
             self._sync_stop.set()
         if self._engine is not None:
-            self._engine.store.close()
             self._engine.pool.close()
         if self._server is not None:
             self._server.shutdown()

@@ -26,11 +26,10 @@ def connect(url: str, *, autocommit: bool = True, connect_timeout: int = 5) -> p
 
 
 class ConnectionPool:
-    """Source connections kept between GraphQL requests, as the server's per-source pool (a source's
-    `pool_settings`: `idle_timeout` 180 s, `connection_lifetime` 600 s by default, as hasura.md's exported
-    sources show them): a connection
-    opened before a password change keeps working (PostgreSQL checks a password at connection time only), and one
-    that broke is replaced rather than handed out."""
+    """Connections kept between requests (GraphQL's per source, /healthz's to the metadata database), as the server's
+    pools keep them (a source's `pool_settings`: `idle_timeout` 180 s, `connection_lifetime` 600 s by default, as
+    hasura.md's exported sources show them): a connection opened before a password change keeps working (PostgreSQL
+    checks a password at connection time only), and one that broke is replaced rather than handed out."""
 
     IDLE_TIMEOUT_SECONDS = 180
     CONNECTION_LIFETIME_SECONDS = 600
@@ -40,14 +39,14 @@ class ConnectionPool:
         self._opened: dict[int, float] = {}
         self._lock = threading.Lock()
 
-    def take(self, url: str) -> psycopg.Connection:
+    def take(self, url: str, *, connect_timeout: int = 5) -> psycopg.Connection:
         """A transaction-mode connection to `url`: a kept one that still answers, or a new one."""
         while True:
             with self._lock:
                 idle = self._idle.get(url) or []
                 entry = idle.pop() if idle else None
             if entry is None:
-                conn = connect(url, autocommit=False)
+                conn = connect(url, autocommit=False, connect_timeout=connect_timeout)
                 # No server-side prepared statements: a kept one would fail once a migration changes its table.
                 conn.prepare_threshold = None
                 self._opened[id(conn)] = time.monotonic()
