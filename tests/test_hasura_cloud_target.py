@@ -1,6 +1,6 @@
-"""Target `hasura-cloud` without the engine: what its settings refuse, what its preflight finds or refuses, and how
-the env vars are written (only the owned ones, with the hash read, a concurrent console edit retried and kept) —
-against the Hasura Cloud double (tests/doubles/hasura_cloud.py) over real HTTP."""
+"""Target `hasura-cloud` without the engine: what its settings refuse, what its preflight finds or refuses, how the
+env vars are written (only the owned ones, with the hash read, a concurrent console edit retried and kept) and put
+back on destroy — against the Hasura Cloud double (tests/doubles/hasura_cloud.py) over real HTTP."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ from components.errors import ClerkHasuraError
 from components.plan import validate_stack_config
 from components.targets import hasura_cloud
 from components.targets.hasura_cloud.client import HasuraCloudClient, HasuraCloudTokenRefused
-from components.targets.hasura_cloud.env_vars import ConcurrentEnvEdit, apply_env
+from components.targets.hasura_cloud.client import TenantEnv
+from components.targets.hasura_cloud.env_vars import (ConcurrentEnvEdit, HasuraCloudEnvProvider, apply_env,
+                                                      remembered, restore_env)
+from components.targets.hosted import PlatformError
 from components.targets.hosted import PlatformRestartTimeout, wait_until_serving
 from tests.doubles.hasura_cloud import HasuraCloudDouble
 from tests.doubles.platform_http import HasuraRestarter
@@ -99,21 +102,23 @@ def test_preflight_names_the_setting_to_fix(cloud, what):
 def test_a_write_sends_only_the_owned_vars_that_differ_and_keeps_every_other(cloud):
     _, tenant_id = cloud.add_project({"PG_DATABASE_URL": DATABASE_URL, "ACTIONS_URL": "https://actions.example.com"})
     with HasuraCloudClient(cloud.token, cloud.url) as client:
-        env, wrote = apply_env(client, tenant_id, {"HASURA_GRAPHQL_JWT_SECRET": "{}", "PG_DATABASE_URL": DATABASE_URL})
-        assert wrote and cloud.writes == 1
+        written = apply_env(client, tenant_id, {"HASURA_GRAPHQL_JWT_SECRET": "{}", "PG_DATABASE_URL": DATABASE_URL})
+        assert written.wrote and cloud.writes == 1
         assert cloud.env(tenant_id) == {"PG_DATABASE_URL": DATABASE_URL, "ACTIONS_URL": "https://actions.example.com",
                                         "HASURA_GRAPHQL_JWT_SECRET": "{}"}
-        assert env.hash == client.get_env(tenant_id).hash
-        _, wrote = apply_env(client, tenant_id, {"HASURA_GRAPHQL_JWT_SECRET": "{}"})
-    assert not wrote and cloud.writes == 1
+        assert written.after == client.get_env(tenant_id)
+        assert "HASURA_GRAPHQL_JWT_SECRET" not in written.before.variables
+        assert not apply_env(client, tenant_id, {"HASURA_GRAPHQL_JWT_SECRET": "{}"}).wrote
+    assert cloud.writes == 1
 
 
 def test_a_console_edit_between_read_and_write_is_retried_and_kept(cloud):
     _, tenant_id = cloud.add_project({"PG_DATABASE_URL": DATABASE_URL})
     cloud.edit_before_next_write(tenant_id, "ACTIONS_URL", "https://actions.example.com")
     with HasuraCloudClient(cloud.token, cloud.url) as client:
-        _, wrote = apply_env(client, tenant_id, {"HASURA_GRAPHQL_JWT_SECRET": "{}"})
-    assert wrote and cloud.writes == 2  # the first was refused (stale hash), the second went through
+        written = apply_env(client, tenant_id, {"HASURA_GRAPHQL_JWT_SECRET": "{}"})
+    assert written.wrote and cloud.writes == 2  # the first was refused (stale hash), the second went through
+    assert written.before.variables["ACTIONS_URL"] == "https://actions.example.com"  # read before the write that went
     assert cloud.env(tenant_id)["ACTIONS_URL"] == "https://actions.example.com"
     assert cloud.env(tenant_id)["HASURA_GRAPHQL_JWT_SECRET"] == "{}"
 
@@ -126,6 +131,101 @@ def test_edits_that_keep_coming_stop_the_write_without_overwriting_them(cloud):
         apply_env(client, tenant_id, {"HASURA_GRAPHQL_JWT_SECRET": "{}"})
     assert "run the deploy again" in str(failed.value)
     assert cloud.env(tenant_id) == {"PG_DATABASE_URL": DATABASE_URL, "FIRST": "1", "SECOND": "2"}
+
+
+def test_the_double_refuses_a_delete_or_a_write_as_cloud_does(cloud):
+    _, tenant_id = cloud.add_project({"PG_DATABASE_URL": DATABASE_URL, "ACTIONS_URL": "https://actions.example.com"})
+    with HasuraCloudClient(cloud.token, cloud.url) as client:
+        current = client.get_env(tenant_id)
+        refused = {
+            "a stale hash": lambda: client.delete_env(tenant_id, "0" * 40, ["ACTIONS_URL"]),
+            "a name it does not have": lambda: client.delete_env(tenant_id, current.hash, ["ACTIONS_URL", "NOPE"]),
+            "no names": lambda: client.delete_env(tenant_id, current.hash, []),
+            "a name that is not a string": lambda: client.delete_env(tenant_id, current.hash, [1]),  # type: ignore
+            "a write that changes nothing": lambda: client.update_env(tenant_id, current.hash,
+                                                                      {"PG_DATABASE_URL": DATABASE_URL}),
+        }
+        for what, call in refused.items():
+            with pytest.raises(PlatformError):
+                call()
+            assert cloud.env(tenant_id) == current.variables, what
+        after = client.delete_env(tenant_id, current.hash, ["ACTIONS_URL"])
+        assert after == client.get_env(tenant_id) and after.variables == {"PG_DATABASE_URL": DATABASE_URL}
+    assert cloud.deletes == 5
+
+
+JWT_SECRET_ENV, ADMIN_SECRET_ENV, CORS_ENV = ("HASURA_GRAPHQL_JWT_SECRET", "HASURA_GRAPHQL_ADMIN_SECRET",
+                                              "HASURA_GRAPHQL_CORS_DOMAIN")
+HAND_SET_JWT_SECRET = '{"type": "HS256", "key": "a-key-set-by-hand-in-the-console-0123456789"}'
+STACK_OWNED = {JWT_SECRET_ENV: '{"type": "RS256", "jwk_url": "https://clerk.example.com/.well-known/jwks.json"}',
+               ADMIN_SECRET_ENV: "stack-admin-secret-0123456789", CORS_ENV: "https://app.example.com"}
+
+
+def deployed_props(cloud: HasuraCloudDouble, env: dict[str, str]) -> tuple[str, dict]:
+    """A project with `env`, the stack's first write of STACK_OWNED to it, and the resource's outputs after it."""
+    _, tenant_id = cloud.add_project(env)
+    with HasuraCloudClient(cloud.token, cloud.url) as client:
+        written = apply_env(client, tenant_id, STACK_OWNED)
+    return tenant_id, {"apiUrl": cloud.url, "token": cloud.token, "tenantId": tenant_id, "owned": STACK_OWNED,
+                       **remembered({}, STACK_OWNED, written.before)}
+
+
+def test_destroy_puts_back_what_the_first_write_replaced_and_deletes_what_it_added(cloud):
+    before = {JWT_SECRET_ENV: HAND_SET_JWT_SECRET, ADMIN_SECRET_ENV: PROJECT_ADMIN_SECRET,
+              "PG_DATABASE_URL": DATABASE_URL}
+    tenant_id, props = deployed_props(cloud, before)
+    assert (props["replaced"], props["added"]) == (
+        {JWT_SECRET_ENV: HAND_SET_JWT_SECRET, ADMIN_SECRET_ENV: PROJECT_ADMIN_SECRET}, [CORS_ENV])
+    cloud.dashboard_set(tenant_id, "FEATURE_FLAGS", "beta")
+    writes = cloud.writes
+    HasuraCloudEnvProvider().delete(tenant_id, props)
+    assert cloud.env(tenant_id) == {**before, "FEATURE_FLAGS": "beta"}
+    assert (cloud.writes, cloud.deletes) == (writes + 1, 1)  # one updateTenantEnv, then one deleteTenantEnv
+
+
+def test_destroy_leaves_a_var_someone_changed_since_the_stack_wrote_it(cloud):
+    theirs = '{"type": "HS256", "key": "changed-in-the-console-since-0123"}'
+    tenant_id, props = deployed_props(cloud, {JWT_SECRET_ENV: HAND_SET_JWT_SECRET})
+    cloud.dashboard_set(tenant_id, JWT_SECRET_ENV, theirs)
+    cloud.dashboard_set(tenant_id, CORS_ENV, "*")
+    HasuraCloudEnvProvider().delete(tenant_id, props)
+    # Their two edits stay; the admin secret, still the stack's and added by it, is deleted.
+    assert cloud.env(tenant_id) == {JWT_SECRET_ENV: theirs, CORS_ENV: "*"}
+    assert (cloud.writes, cloud.deletes) == (1, 1)
+
+
+def test_a_console_edit_before_the_delete_is_retried_and_kept(cloud):
+    tenant_id, props = deployed_props(cloud, {})
+    cloud.edit_before_next_write(tenant_id, "FEATURE_FLAGS", "beta")
+    with HasuraCloudClient(cloud.token, cloud.url) as client:
+        restored = restore_env(client, tenant_id, STACK_OWNED, props["replaced"], props["added"])
+    assert restored.wrote and cloud.deletes == 2  # refused with the stale hash, read again and sent again
+    assert cloud.env(tenant_id) == {"FEATURE_FLAGS": "beta"} and restored.after == TenantEnv(
+        cloud.tenants[tenant_id].hash, {"FEATURE_FLAGS": "beta"})
+
+
+def test_the_record_keeps_the_first_write_forgets_what_is_no_longer_owned_and_knows_nothing_of_older_stacks():
+    first = remembered({}, {"A": "stack", "B": "stack"}, TenantEnv("h1", {"A": "theirs"}))
+    assert first == {"replaced": {"A": "theirs"}, "added": ["B"]}
+    later = remembered({"owned": {"A": "stack", "B": "stack"}, **first}, {"A": "stack 2", "C": "stack"},
+                       TenantEnv("h2", {"A": "stack", "B": "stack", "C": "theirs"}))
+    assert later == {"replaced": {"A": "theirs", "C": "theirs"}, "added": []}  # A kept, B forgotten, C recorded
+    # A stack deployed by a release that kept no record: what it owned then stays unknown, what it owns from now on
+    # is recorded.
+    upgraded = remembered({"owned": {"A": "stack"}}, {"A": "stack", "D": "stack"}, TenantEnv("h3", {"A": "stack"}))
+    assert upgraded == {"replaced": {}, "added": ["D"]}
+
+
+def test_destroy_of_a_stack_without_a_record_or_whose_project_is_gone_changes_nothing(cloud):
+    tenant_id, props = deployed_props(cloud, {JWT_SECRET_ENV: HAND_SET_JWT_SECRET})
+    deployed = cloud.env(tenant_id)
+    requests = sum(cloud.requests.values())
+    HasuraCloudEnvProvider().delete(tenant_id, {key: value for key, value in props.items()
+                                                if key not in ("replaced", "added")})
+    assert cloud.env(tenant_id) == deployed and sum(cloud.requests.values()) == requests  # not even a read
+    del cloud.tenants[tenant_id]
+    HasuraCloudEnvProvider().delete(tenant_id, props)  # no error: nothing left to put back
+    assert cloud.writes == 1 and cloud.deletes == 0
 
 
 def test_a_refused_token_is_named_and_never_shown(cloud):

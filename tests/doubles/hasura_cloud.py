@@ -15,6 +15,15 @@ Sources, per behaviour:
   SHA-1 of the sorted env (how Cloud computes it: unverified).
 - A write naming a stale `currentHash` is refused (the reference calls it the current hash; the console re-reads
   before a write). The error wording is unverified.
+- An updateTenantEnv that changes nothing is refused: Infisical's sync writes "only if a key is new or an existing
+  value has changed to avoid hasura cloud API errors" (hasura-cloud-sync-fns.ts). The error wording is unverified.
+- `deleteTenantEnv(tenantId: $id, currentHash: $currentHash, deleteEnvs: $env) { hash envVars }` with
+  `$id: uuid!, $currentHash: String!, $env: [String!]!`: not in the reference; Infisical's Hasura Cloud sync
+  (backend/src/services/secret-sync/hasura-cloud/hasura-cloud-sync-fns.ts, and the older integration in
+  integration-sync-secret.ts) deletes the named vars with it, naming the hash that its preceding updateTenantEnv
+  answered (so the delete is hash-checked like a write, and answers the new hash). Refused here, as a stale hash is:
+  a stale `currentHash`; `deleteEnvs` not a list of strings (its GraphQL type); and, unverified, an empty list or a
+  name the project does not have (Infisical only ever deletes a non-empty list of names it has just read).
 - A token Cloud does not accept: the request runs unauthenticated, where the API's fields do not exist:
   `field '<name>' not found in type: 'query_root'` with code `validation-failed`, HTTP 200 (Hasura's GraphQL error
   form; Hasura's preview-apps GitHub Action reads that message as "invalid authorization to Hasura Cloud APIs").
@@ -27,8 +36,9 @@ Python API: `HasuraCloudDouble(token=..., restart_seconds=0.3, new_project_hasur
 (`new_project_hasura(admin_secret)` starts the Hasura double of a project made by createTenant), `.start()`, `.url`
 (the GraphQL endpoint), `add_project(env, hasura=None, endpoint=None) -> (project_id, tenant_id)`, `env(tenant_id)`,
 `dashboard_set(tenant_id, key, value)` (an edit in the console), `edit_before_next_write(tenant_id, key, value)` (a
-console edit landing between a client's read and its write), `wait_for_restarts()`, `writes` / `reads` (counts of
-updateTenantEnv / getTenantEnv), `requests` (Counter by root field), `stop()`.
+console edit landing between a client's read and its next write or delete), `wait_for_restarts()`, `writes` /
+`deletes` / `reads` (counts of updateTenantEnv / deleteTenantEnv / getTenantEnv), `requests` (Counter by root field),
+`stop()`.
 """
 
 from __future__ import annotations
@@ -46,8 +56,9 @@ from typing import Any
 
 from tests.doubles.platform_http import HasuraRestarter, JsonServer
 
-_ROOT_FIELD = re.compile(r"\b(projects_by_pk|tenant_by_pk|getTenantEnv|updateTenantEnv|createTenant|deleteTenant)\s*\(")
-_MUTATIONS = {"updateTenantEnv", "createTenant", "deleteTenant"}
+_ROOT_FIELD = re.compile(r"\b(projects_by_pk|tenant_by_pk|getTenantEnv|updateTenantEnv|deleteTenantEnv|createTenant|"
+                         r"deleteTenant)\s*\(")
+_MUTATIONS = {"updateTenantEnv", "deleteTenantEnv", "createTenant", "deleteTenant"}
 
 
 @dataclass
@@ -86,6 +97,10 @@ class HasuraCloudDouble:
     @property
     def writes(self) -> int:
         return self.requests["updateTenantEnv"]
+
+    @property
+    def deletes(self) -> int:
+        return self.requests["deleteTenantEnv"]
 
     @property
     def reads(self) -> int:
@@ -176,24 +191,48 @@ class HasuraCloudDouble:
         return _data("getTenantEnv", tenant.answer())
 
     def _updateTenantEnv(self, variables: dict[str, Any]) -> Any:  # noqa: N802
+        tenant, refused = self._writable(variables)
+        if refused is not None:
+            return refused
+        envs = variables.get("envs")
+        if not isinstance(envs, list) or any(not isinstance(e, dict) or set(e) != {"key", "value"} for e in envs):
+            return _error("expected a list of {key, value} objects for envs", "validation-failed")
+        if all(tenant.env.get(str(entry["key"])) == str(entry["value"]) for entry in envs):
+            return _error("no change in the env vars", "validation-failed")  # wording unverified
+        for entry in envs:
+            tenant.env[str(entry["key"])] = str(entry["value"])
+        self._restart(tenant)
+        return _data("updateTenantEnv", tenant.answer())
+
+    def _deleteTenantEnv(self, variables: dict[str, Any]) -> Any:  # noqa: N802
+        tenant, refused = self._writable(variables)
+        if refused is not None:
+            return refused
+        names = variables.get("deleteEnvs")
+        if not isinstance(names, list) or any(not isinstance(name, str) for name in names):
+            return _error("expected a list of strings for deleteEnvs", "validation-failed")  # wording unverified
+        unknown = sorted(set(names) - tenant.env.keys())
+        if not names or unknown:
+            return _error(f"no such env vars: {unknown}", "validation-failed")  # wording unverified
+        for name in names:
+            del tenant.env[name]
+        self._restart(tenant)
+        return _data("deleteTenantEnv", tenant.answer())
+
+    def _writable(self, variables: dict[str, Any]) -> tuple[Any, Any]:
+        """The tenant a write names, after any console edit landing before it; or the refusal of the write."""
         tenant = self.tenants.get(str(variables.get("tenantId")))
         if tenant is None:
-            return _error("tenant not found", "not-exists")  # wording unverified
+            return None, _error("tenant not found", "not-exists")  # wording unverified
         if tenant.pending_edits:  # someone saved in the console after the client read (one edit per write)
             key, value = tenant.pending_edits.pop(0)
             tenant.env[key] = value
             self._restart(tenant)
         if variables.get("currentHash") != tenant.hash:
             # wording unverified
-            return _error("the env vars were changed since they were read (currentHash is stale); read them again",
-                          "conflict")
-        envs = variables.get("envs")
-        if not isinstance(envs, list) or any(not isinstance(e, dict) or set(e) != {"key", "value"} for e in envs):
-            return _error("expected a list of {key, value} objects for envs", "validation-failed")
-        for entry in envs:
-            tenant.env[str(entry["key"])] = str(entry["value"])
-        self._restart(tenant)
-        return _data("updateTenantEnv", tenant.answer())
+            return tenant, _error("the env vars were changed since they were read (currentHash is stale); read them "
+                                  "again", "conflict")
+        return tenant, None
 
     def _createTenant(self, variables: dict[str, Any]) -> Any:  # noqa: N802
         # A new project gets an admin secret of its own (the console shows one for every project; how Cloud makes it:

@@ -1,12 +1,14 @@
 """A plain client for the Hasura Cloud API (GraphQL over HTTP, `Authorization: pat <token>`): find a project's
-tenant, read and write its env vars.
+tenant, read, write and delete its env vars.
 
 Pure: no Pulumi here. The shapes follow Hasura's Cloud API reference (`projects_by_pk { tenant { id } }`,
 `tenant_by_pk { id slug project { id endpoint } }`, `getTenantEnv(tenantId) { hash envVars }`,
 `updateTenantEnv(tenantId, currentHash, envs: [{key, value}]) { hash envVars }`), the Hasura console's own
 `updateTenantEnv` mutation (`$tenantId: uuid!, $currentHash: String!, $envs: [UpdateEnvObject!]!`) and Infisical's
-Hasura Cloud sync, which reads `envVars` as `{"environment": {KEY: value}}`. The token is only ever a header:
-never in a message or `repr`.
+Hasura Cloud sync, which reads `envVars` as `{"environment": {KEY: value}}` and deletes env vars with
+`deleteTenantEnv(tenantId: uuid!, currentHash: String!, deleteEnvs: [String!]!) { hash envVars }` (the reference
+does not document that one; Infisical's backend/src/services/secret-sync/hasura-cloud/hasura-cloud-sync-fns.ts
+calls it). The token is only ever a header: never in a message or `repr`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ _CREATE_TENANT = ("mutation createTenant($cloud: String!, $region: String!, $env
 _DELETE_TENANT = "mutation deleteTenant($tenantId: uuid!) { deleteTenant(tenantId: $tenantId) { status } }"
 _UPDATE_ENV = ("mutation updateTenantEnv($tenantId: uuid!, $currentHash: String!, $envs: [UpdateEnvObject!]!) { "
                "updateTenantEnv(tenantId: $tenantId, currentHash: $currentHash, envs: $envs) { hash envVars } }")
+_DELETE_ENV = ("mutation deleteTenantEnv($tenantId: uuid!, $currentHash: String!, $deleteEnvs: [String!]!) { "
+               "deleteTenantEnv(tenantId: $tenantId, currentHash: $currentHash, deleteEnvs: $deleteEnvs) { "
+               "hash envVars } }")
 
 
 class HasuraCloudTokenRefused(PlatformError):
@@ -112,6 +117,12 @@ class HasuraCloudClient:
         variables = {"tenantId": tenant_id, "currentHash": current_hash,
                      "envs": [{"key": key, "value": value} for key, value in envs.items()]}
         return _tenant_env(self._data(_UPDATE_ENV, variables, "updateTenantEnv"), "updateTenantEnv")
+
+    def delete_env(self, tenant_id: str, current_hash: str, keys: list[str]) -> TenantEnv:
+        """Delete the env vars `keys` (others are left). Raises `PlatformError` when Cloud refuses, e.g. because
+        `current_hash` is stale."""
+        variables = {"tenantId": tenant_id, "currentHash": current_hash, "deleteEnvs": keys}
+        return _tenant_env(self._data(_DELETE_ENV, variables, "deleteTenantEnv"), "deleteTenantEnv")
 
     def _data(self, query: str, variables: dict[str, Any], field: str) -> Any:
         body = post_graphql(self._http, self.api_url, query, variables, headers={"Authorization": f"pat {self._token}"},
