@@ -21,6 +21,7 @@ from tests.fixtures.engine import ROOT
 PROJECT_ADMIN_SECRET = "project-admin-secret-0123456789"
 JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
 JWT_SECRET_ENV = "HASURA_GRAPHQL_JWT_SECRET"
+CORS_ENV = "HASURA_GRAPHQL_CORS_DOMAIN"
 
 
 @pytest.fixture
@@ -136,6 +137,86 @@ def test_another_env_var_set_in_the_console_survives_deploys_and_destroy(deploye
     after = cloud.env(project["tenant_id"])
     assert after["FEATURE_FLAGS"] == "beta" and after["ACTIONS_BASE_URL"] == "https://actions.example.com"
     assert after["HASURA_GRAPHQL_ADMIN_SECRET"] == PROJECT_ADMIN_SECRET
+    assert JWT_SECRET_ENV not in after and CORS_ENV not in after  # the stack added them: deleted
+
+
+HAND_SET_JWT_SECRET = '{"type": "HS256", "key": "a-key-set-by-hand-in-the-console-0123456789"}'
+STACK_ADMIN_SECRET = "stack-admin-secret-0123456789abcdef"
+
+
+@pytest.fixture
+def hand_set_project(cloud, hasura_double_factory, postgres_database_url):
+    """A Cloud project whose JWT secret was set by hand before the stack (as Hasura's Clerk guide says), with the admin
+    secret Cloud generated; its Hasura runs with exactly that env."""
+    hasura = hasura_double_factory(jwt_secret=HAND_SET_JWT_SECRET, admin_secret=PROJECT_ADMIN_SECRET,
+                                   env={"PG_DATABASE_URL": postgres_database_url})
+    env = {"PG_DATABASE_URL": postgres_database_url, "HASURA_GRAPHQL_ADMIN_SECRET": PROJECT_ADMIN_SECRET,
+           JWT_SECRET_ENV: HAND_SET_JWT_SECRET, "ACTIONS_BASE_URL": "https://actions.example.com"}
+    project_id, tenant_id = cloud.add_project(env, hasura=hasura)
+    return {"project_id": project_id, "tenant_id": tenant_id, "env": env}
+
+
+def test_destroy_puts_back_what_was_there_before_removes_what_the_stack_added_and_a_new_deploy_converges(
+        engine_stack_factory, clerk_double, cloud, hand_set_project, metadata_dir):
+    tenant_id = hand_set_project["tenant_id"]
+    engine = engine_stack_factory({**cloud_config(clerk_double, cloud, hand_set_project["project_id"], metadata_dir),
+                                   "hasura": {"corsDomains": ["https://app.example.com"]}},
+                                  secrets={"hasuraCloudToken": cloud.token, "clerkSecretKey": clerk_double.secret_key,
+                                           "hasuraAdminSecret": STACK_ADMIN_SECRET})
+    result = engine.up(refresh=True)
+    assert result.summary.result == "succeeded", "".join(engine.log)
+    env = cloud.env(tenant_id)
+    assert (env[JWT_SECRET_ENV], env["HASURA_GRAPHQL_ADMIN_SECRET"], env[CORS_ENV]) == (
+        engine.outputs()["jwtSecret"], STACK_ADMIN_SECRET, "https://app.example.com")
+    assert smoke_failures(engine.outputs()) == {}
+    # What the first write replaced is remembered as a secret: the state holds it encrypted, no log shows it.
+    record = engine.resource("HasuraCloudEnv")["outputs"]
+    assert record["added"] == [CORS_ENV] and "ciphertext" in record["replaced"]
+    everything = engine.backend_text() + "".join(engine.log)
+    assert "a-key-set-by-hand-in-the-console" not in everything and PROJECT_ADMIN_SECRET not in everything
+
+    cloud.dashboard_set(tenant_id, "FEATURE_FLAGS", "beta")
+    cloud.wait_for_restarts()
+    writes = cloud.writes
+    assert engine.destroy().summary.result == "succeeded", "".join(engine.log)
+    assert cloud.env(tenant_id) == {**hand_set_project["env"], "FEATURE_FLAGS": "beta"}
+    assert (cloud.writes, cloud.deletes) == (writes + 1, 1)  # the two values put back, then the CORS var deleted
+
+    cloud.wait_for_restarts()
+    result = engine.up(refresh=True)
+    assert result.summary.result == "succeeded", "".join(engine.log)
+    assert smoke_failures(engine.outputs()) == {}
+    assert changes(engine.up(refresh=True)) == {}
+    engine.preview(refresh=True, expect_no_changes=True)
+    assert engine.resource("HasuraCloudEnv")["outputs"]["added"] == [CORS_ENV]  # remembered afresh
+
+
+def test_a_stack_deployed_before_the_record_leaves_its_vars_on_destroy_but_deletes_one_it_added_since(
+        deployed, cloud, project):
+    # The previous release kept no record of what was there before its writes: its state has no `replaced` and no
+    # `added`. Make this stack's state what that release left.
+    state = deployed.stack.export_stack()
+    [env_resource] = [r for r in state.deployment["resources"] if r["type"].endswith("HasuraCloudEnv")]
+    for key in ("replaced", "added"):
+        env_resource["outputs"].pop(key)
+        env_resource.get("inputs", {}).pop(key, None)
+    deployed.stack.import_stack(state)
+
+    writes = cloud.writes
+    assert changes(deployed.up(refresh=True)) == {}  # the upgrade alone plans nothing and writes nothing
+    deployed.preview(refresh=True, expect_no_changes=True)
+    assert cloud.writes == writes
+    stack_jwt_secret = cloud.env(project["tenant_id"])[JWT_SECRET_ENV]
+
+    deployed.set_config("hasura", {"corsDomains": ["https://app.example.com"]})
+    assert deployed.up(refresh=True).summary.result == "succeeded", "".join(deployed.log)
+    assert deployed.resource("HasuraCloudEnv")["outputs"]["added"] == [CORS_ENV]
+    cloud.wait_for_restarts()
+    assert deployed.destroy().summary.result == "succeeded", "".join(deployed.log)
+    after = cloud.env(project["tenant_id"])
+    assert after[JWT_SECRET_ENV] == stack_jwt_secret  # what was there before is unknown: left as it is
+    assert CORS_ENV not in after  # owned since the upgrade, so recorded as added: deleted
+    assert after["ACTIONS_BASE_URL"] == "https://actions.example.com"
 
 
 def test_a_console_edit_between_read_and_write_is_retried_never_overwritten(deployed, cloud, project):

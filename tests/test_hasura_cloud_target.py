@@ -141,7 +141,7 @@ def test_the_double_refuses_a_delete_or_a_write_as_cloud_does(cloud):
             "a stale hash": lambda: client.delete_env(tenant_id, "0" * 40, ["ACTIONS_URL"]),
             "a name it does not have": lambda: client.delete_env(tenant_id, current.hash, ["ACTIONS_URL", "NOPE"]),
             "no names": lambda: client.delete_env(tenant_id, current.hash, []),
-            "a name that is not a string": lambda: client.delete_env(tenant_id, current.hash, [1]),  # type: ignore
+            "a name that is not a string": lambda: client.delete_env(tenant_id, current.hash, [1]),
             "a write that changes nothing": lambda: client.update_env(tenant_id, current.hash,
                                                                       {"PG_DATABASE_URL": DATABASE_URL}),
         }
