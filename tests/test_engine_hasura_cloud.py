@@ -17,6 +17,7 @@ from pulumi import automation as auto
 
 from tests.doubles.hasura_cloud import HasuraCloudDouble
 from tests.fixtures.engine import ROOT
+from tests.pulumi_harness import SECRET_SIG, SPECIAL_SIG_KEY as SECRET_SIG_KEY
 
 PROJECT_ADMIN_SECRET = "project-admin-secret-0123456789"
 JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
@@ -169,9 +170,13 @@ def test_destroy_puts_back_what_was_there_before_removes_what_the_stack_added_an
     assert (env[JWT_SECRET_ENV], env["HASURA_GRAPHQL_ADMIN_SECRET"], env[CORS_ENV]) == (
         engine.outputs()["jwtSecret"], STACK_ADMIN_SECRET, "https://app.example.com")
     assert smoke_failures(engine.outputs()) == {}
-    # What the first write replaced is remembered as a secret: the state holds it encrypted, no log shows it.
+    # What the first write replaced is remembered as a secret (`stack export` shows it, marked secret): the backend
+    # holds it encrypted, no log shows it.
     record = engine.resource("HasuraCloudEnv")["outputs"]
-    assert record["added"] == [CORS_ENV] and "ciphertext" in record["replaced"]
+    assert record["added"] == [CORS_ENV]
+    assert record["replaced"][SECRET_SIG_KEY] == SECRET_SIG
+    assert json.loads(record["replaced"]["plaintext"]) == {JWT_SECRET_ENV: HAND_SET_JWT_SECRET,
+                                                           "HASURA_GRAPHQL_ADMIN_SECRET": PROJECT_ADMIN_SECRET}
     everything = engine.backend_text() + "".join(engine.log)
     assert "a-key-set-by-hand-in-the-console" not in everything and PROJECT_ADMIN_SECRET not in everything
 
