@@ -3,6 +3,7 @@
 The stack owns `HASURA_GRAPHQL_JWT_SECRET` (computed, as on every target), `PG_DATABASE_URL` (from `databaseUrl`),
 `HASURA_GRAPHQL_CORS_DOMAIN` and `HASURA_GRAPHQL_UNAUTHORIZED_ROLE` when set, and the admin secret unless the project
 has one and the stack none (then the project's is kept and used). No other env var of the project is touched.
+Destroy puts back what the stack's first writes replaced and deletes what they added (`env_vars.py`).
 
 Before anything is created, the preflight reaches the Cloud API with the token, finds the project's tenant and
 endpoint and reads its env vars, so a wrong token or project fails the preview naming the setting to fix. Without a
