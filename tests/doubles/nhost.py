@@ -14,11 +14,24 @@ Sources, per behaviour:
   `GetHasuraAdminSecret` (`app(id) { config(resolve: true) { hasura { version adminSecret } } }`: resolved) and
   `ReplaceConfigRawJSON` (`replaceConfigRawJSON(appID, rawJSON)`: the whole document replaced, as `nhost config apply`
   does; no version check).
-- The service decodes the document refusing unknown fields (`failed to decode raw JSON: json: unknown field "x"`:
-  Nhost's `replaceConfigRawJSON` resolver decodes with DisallowUnknownFields) and validates it (`failed to resolve
-  config: failed to validate config: config is not valid: #Config.<path>: <problem>`: the Nhost dashboard's tests).
-  Only the keys this project touches are checked field by field: top-level and `hasura` keys, and each
-  `hasura.jwtSecrets` entry (`{type, key}` or `{jwk_url}` plus the optional keys of the CUE schema `#JWTSecret`).
+- The service decodes the document as Nhost's `replaceConfigRawJSON` resolver does
+  (`vendor/github.com/nhost/be/services/mimir/graph/m_replace_config_raw_json.go` in nhost/nhost): Go's
+  encoding/json into the generated `model.ConfigConfigInsertInput` (`services/mimir/model/cuegraph_gen.go`) with
+  DisallowUnknownFields. So an unknown field is `failed to decode raw JSON: json: unknown field "x"`, and a value of
+  another JSON type, or a number that is not a whole number in range for an integer field, is Go's
+  UnmarshalTypeError: `json: cannot unmarshal number 5.0 into Go struct field
+  ConfigJWTSecretInsertInput.hasura.jwtSecrets.allowed_skew of type uint32` (`allowed_skew` is `*uint32`, `audience`
+  and `header` are `*string`; the wording is Go's, checked with go1.26 on the same field types). Go keeps decoding
+  after such an error and reports the first, in document order; so does this double.
+- It then validates the document against Nhost's CUE schema (`services/mimir/schema/schema.cue`, same vendor folder;
+  `schema.go` prefixes `config is not valid: `), answering `failed to resolve config: failed to validate config:
+  config is not valid: #Config.<path>: <problem>` (the Nhost dashboard's tests; the CUE wording after the path is
+  unverified). Checked: `#Hasura`'s required `adminSecret`, `webhookSecret` and `jwtSecrets: [#JWTSecret]` (a list of
+  exactly one entry), and `#JWTSecret`: `{type: "HS384" | "HS512" | *"HS256", key}`, `{type: "RS256" | "RS384" |
+  "RS512", key}` or `{jwk_url}` (so no ES256/ES384/ES512 or Ed25519, and no `key` beside `jwk_url`), `claims_format`
+  `"json"` or `"stringified_json"`, `claims_namespace` or `claims_namespace_path` (not both), and `claims_map` as
+  Nhost's list of `{claim, value}` / `{claim, path, default?}` (not Hasura's object). Other sections (`auth`,
+  `postgres`, …) are decoded loosely: their keys are accepted as sent.
 - A configuration change restarts the project's Hasura with the resolved `jwtSecrets[0]` and `adminSecret`
   (tests/doubles/platform_http.py).
 - A project is provisioned as Nhost provisions one: its Auth and Storage services create their tables in the
@@ -55,13 +68,53 @@ from tests.doubles.platform_http import HasuraRestarter, JsonServer
 
 _OPERATION = re.compile(r"\b(query|mutation)\s+(\w+)")
 _TEMPLATE = re.compile(r"\{\{\s*secrets\.(\w+)\s*\}\}")
-_TOP_LEVEL = {"global", "hasura", "graphql", "functions", "auth", "postgres", "provider", "storage", "ai",
-              "observability"}
-_HASURA = {"version", "jwtSecrets", "adminSecret", "webhookSecret", "settings", "authHook", "logs", "events",
-           "resources", "rateLimit"}
-_JWT_SECRET = {"type", "key", "jwk_url", "claims_format", "audience", "issuer", "allowed_skew", "header", "claims_map",
-               "claims_namespace", "claims_namespace_path"}
-_JWT_TYPES = {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "Ed25519"}
+_DOC_PREFIX = "failed to resolve config: failed to validate config: config is not valid: #Config."
+
+
+@dataclass(frozen=True)
+class _Struct:
+    """A generated Go insert type: its name and its fields (JSON name -> type)."""
+
+    name: str
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _List:
+    element: Any
+    go_type: str
+
+
+#: A section this double does not model field by field: accepted as sent.
+_LOOSE = "loose"
+#: The Go insert types of the document, the parts this project writes or reads (model/cuegraph_gen.go): Go type names
+#: appear in Nhost's errors.
+_CLAIM_MAP = _Struct("ConfigClaimMapInsertInput", {"claim": "string", "value": "string", "path": "string",
+                                                   "default": "string"})
+_JWT_SECRET = _Struct("ConfigJWTSecretInsertInput", {
+    "type": "string", "key": "string", "jwk_url": "string", "claims_format": "string", "audience": "string",
+    "issuer": "string", "allowed_skew": "uint32", "header": "string",
+    "claims_map": _List(_CLAIM_MAP, "[]*model.ConfigClaimMapInsertInput"), "claims_namespace": "string",
+    "claims_namespace_path": "string"})
+_HASURA_SETTINGS = _Struct("ConfigHasuraSettingsInsertInput", {
+    "corsDomain": _List("string", "[]string"), "devMode": "bool", "enableAllowList": "bool", "enableConsole": "bool",
+    "enableRemoteSchemaPermissions": "bool", "enabledAPIs": _List("string", "[]string"),
+    "inferFunctionPermissions": "bool", "liveQueriesMultiplexedRefetchInterval": "uint32",
+    "stringifyNumericTypes": "bool"})
+_HASURA = _Struct("ConfigHasuraInsertInput", {
+    "version": "string", "jwtSecrets": _List(_JWT_SECRET, "[]*model.ConfigJWTSecretInsertInput"),
+    "adminSecret": "string", "webhookSecret": "string", "settings": _HASURA_SETTINGS, "authHook": _LOOSE,
+    "logs": _LOOSE, "events": _LOOSE, "resources": _LOOSE, "rateLimit": _LOOSE})
+_CONFIG = _Struct("ConfigConfigInsertInput", {
+    "global": _LOOSE, "hasura": _HASURA, "graphql": _LOOSE, "functions": _LOOSE, "auth": _LOOSE, "postgres": _LOOSE,
+    "provider": _LOOSE, "storage": _LOOSE, "ai": _LOOSE, "observability": _LOOSE, "experimental": _LOOSE})
+_UINT32_MAX = 2**32 - 1
+#: `#JWTSecret`'s `type` per disjunct: HMAC (default HS256) or RSA; the JWKS disjunct has no `type`.
+_JWT_TYPES = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512")
+
+
+class _Number(str):
+    """A JSON number as written (Go's errors quote it: `number 5.0`)."""
 
 
 def default_config() -> dict[str, Any]:
@@ -281,39 +334,101 @@ class NhostDouble:
         app = self._app(variables)
         if app is None:
             return _error("app not found", "not-exists")  # wording unverified
+        raw = str(variables.get("rawJSON"))
         try:
-            config = json.loads(str(variables.get("rawJSON")))
+            problem = _decode_problem(raw)
         except ValueError as error:
             return _error(f"failed to decode raw JSON: {error}", "unexpected")
-        if problem := _decode_problem(config) or _validation_problem(config):
+        config = json.loads(raw)
+        if problem := problem or _validation_problem(config):
             return _error(problem, "unexpected")
         app.config = config
         self._restart(app)
         return {"data": {"replaceConfigRawJSON": json.dumps(config)}}
 
 
-def _decode_problem(config: Any) -> str | None:
+def _decode_problem(raw: str) -> str | None:
+    """Go's first decoding error of `raw` into model.ConfigConfigInsertInput, as Nhost words it, or None."""
+    config = json.loads(raw, parse_int=_Number, parse_float=_Number)
     if not isinstance(config, dict):
-        return "failed to decode raw JSON: json: cannot unmarshal into Go value of type model.ConfigConfigInsertInput"
-    unknown = sorted(set(config) - _TOP_LEVEL) + sorted(set(config.get("hasura") or {}) - _HASURA)
-    for entry in (config.get("hasura") or {}).get("jwtSecrets") or []:
-        unknown += sorted(set(entry) - _JWT_SECRET) if isinstance(entry, dict) else []
-    return f'failed to decode raw JSON: json: unknown field "{unknown[0]}"' if unknown else None
+        return (f"failed to decode raw JSON: json: cannot unmarshal {_json_kind(config)} into Go value of type "
+                f"model.{_CONFIG.name}")
+    problem = _go_decode(config, _CONFIG, _CONFIG.name, "")
+    return f"failed to decode raw JSON: {problem}" if problem else None
+
+
+def _json_kind(value: Any) -> str:
+    return {dict: "object", list: "array", bool: "bool", _Number: "number"}.get(type(value), "string")
+
+
+def _go_decode(value: Any, kind: Any, struct: str, path: str) -> str | None:
+    """encoding/json: a null leaves the field unset; a value of another JSON type is an UnmarshalTypeError naming the
+    struct holding the field and the field's full path (list indexes left out)."""
+    if value is None or kind == _LOOSE:
+        return None
+    if isinstance(kind, _Struct):
+        if not isinstance(value, dict):
+            return _type_error(_json_kind(value), struct, path, f"model.{kind.name}")
+        for key, item in value.items():
+            if key not in kind.fields:
+                return f'json: unknown field "{key}"'
+            if problem := _go_decode(item, kind.fields[key], kind.name, f"{path}.{key}" if path else key):
+                return problem
+        return None
+    if isinstance(kind, _List):
+        if not isinstance(value, list):
+            return _type_error(_json_kind(value), struct, path, kind.go_type)
+        return next(filter(None, (_go_decode(item, kind.element, struct, path) for item in value)), None)
+    if kind == "uint32":
+        if isinstance(value, _Number) and value.isdigit() and int(value) <= _UINT32_MAX:
+            return None
+        return _type_error(f"number {value}" if isinstance(value, _Number) else _json_kind(value), struct, path,
+                           "uint32")
+    expected = {"string": str, "bool": bool}[kind]
+    if type(value) is expected:
+        return None
+    return _type_error(_json_kind(value), struct, path, kind)
+
+
+def _type_error(what: str, struct: str, path: str, go_type: str) -> str:
+    return f"json: cannot unmarshal {what} into Go struct field {struct}.{path} of type {go_type}"
 
 
 def _validation_problem(config: dict[str, Any]) -> str | None:
-    prefix = "failed to resolve config: failed to validate config: config is not valid: #Config."
-    for index, entry in enumerate((config.get("hasura") or {}).get("jwtSecrets") or []):
-        where = f"{prefix}hasura.jwtSecrets.{index}"
-        if not isinstance(entry, dict):
-            return f"{where}: conflicting values (expected struct)"
-        if "jwk_url" in entry and "key" in entry:
-            return f"{where}: 2 errors in empty disjunction: (and 2 more errors)"
-        if "jwk_url" not in entry:
-            if not entry.get("key"):
-                return f"{where}.key: incomplete value string"
-            if entry.get("type", "HS256") not in _JWT_TYPES:
-                return f"{where}.type: 7 errors in empty disjunction: (and 7 more errors)"
+    """The first thing Nhost's CUE schema refuses in `hasura` (`#Hasura`, `#JWTSecret`, `#ClaimMap`), or None."""
+    hasura = config.get("hasura") or {}
+    for required in ("adminSecret", "webhookSecret"):
+        if hasura.get(required) is None:
+            return f"{_DOC_PREFIX}hasura.{required}: incomplete value string"
+    secrets = hasura.get("jwtSecrets")
+    if secrets is None:  # `[#JWTSecret]` left as the schema has it: one entry, not concrete
+        return f"{_DOC_PREFIX}hasura.jwtSecrets.0: incomplete value"
+    if len(secrets) != 1:
+        return f"{_DOC_PREFIX}hasura.jwtSecrets: incompatible list lengths ({len(secrets)} and 1)"
+    return _jwt_secret_problem(secrets[0], f"{_DOC_PREFIX}hasura.jwtSecrets.0")
+
+
+def _jwt_secret_problem(entry: dict[str, Any] | None, where: str) -> str | None:
+    entry = entry or {}
+    if "jwk_url" in entry:
+        if "key" in entry or "type" in entry:
+            return f"{where}: 3 errors in empty disjunction: (and 3 more errors)"
+    else:
+        if entry.get("type", "HS256") not in _JWT_TYPES:
+            return (f"{where}.type: {len(_JWT_TYPES) + 1} errors in empty disjunction: (and {len(_JWT_TYPES) + 1} "
+                    "more errors)")
+        if "key" not in entry:
+            return f"{where}.key: incomplete value string"
+    if entry.get("claims_format", "json") not in ("json", "stringified_json"):
+        return f"{where}.claims_format: 2 errors in empty disjunction: (and 2 more errors)"
+    if "claims_namespace" in entry and "claims_namespace_path" in entry:
+        return f"{where}: 3 errors in empty disjunction: (and 3 more errors)"
+    for index, claim in enumerate(entry.get("claims_map") or []):
+        claim = claim or {}
+        if "claim" not in claim:
+            return f"{where}.claims_map.{index}.claim: incomplete value string"
+        if ("value" in claim) == ("path" in claim) or ("default" in claim and "path" not in claim):
+            return f"{where}.claims_map.{index}: 2 errors in empty disjunction: (and 2 more errors)"
     return None
 
 
