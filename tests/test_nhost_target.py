@@ -10,7 +10,10 @@ import asyncio
 import json
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from components.auth.jwt_secret import jwt_secret_config
 from components.clerk.client import NHOST_TEMPLATE_CLAIMS
 from components.config.settings import SettingsError, load_settings
 from components.errors import ClerkHasuraError
@@ -18,7 +21,13 @@ from components.plan import validate_stack_config
 from components.providers.clerk_jwt_template import template_args
 from components.targets.nhost import nhost_tables
 from components.targets.nhost.client import NhostClient, NhostTokenRefused
-from components.targets.nhost.jwt_secrets import ConcurrentConfigEdit, apply_jwt_secrets
+from components.targets.nhost.jwt_secrets import (
+    NHOST_DEFAULT_JWT_SECRET,
+    ConcurrentConfigEdit,
+    apply_jwt_secrets,
+    whole_numbers_as_integers,
+    without_entry,
+)
 from tests.doubles.nhost import NhostDouble
 
 ENTRY = {"jwk_url": "https://happy-hippo-12.clerk.accounts.dev/.well-known/jwks.json",
@@ -35,6 +44,17 @@ def nhost():
 
 def client(nhost: NhostDouble, token: str | None = None) -> NhostClient:
     return NhostClient(token or nhost.token, nhost.auth_url, nhost.api_url)
+
+
+def public_pem(private_key) -> str:
+    return private_key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+EC_PUBLIC_KEY = public_pem(ec.generate_private_key(ec.SECP256R1()))
+RSA_PUBLIC_KEY = public_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+NHOST_STACK = {"target": "nhost", "nhost": {"subdomain": "abcdefghijklmnopqrst", "region": "eu-central-1"},
+               "nhostToken": "nhost-pat-" + "n" * 24}
 
 
 def problems_of(raw: dict, stack: str = "dev") -> str:
@@ -138,3 +158,50 @@ def test_nhost_tables_are_those_of_the_auth_and_storage_schemas_in_any_source():
         {"table": {"schema": "auth", "name": "users"}}, {"table": {"schema": "storage", "name": "files"}},
         {"table": {"schema": "public", "name": "users"}}]}]}
     assert nhost_tables(metadata) == {"auth.users", "storage.files"}
+
+
+@pytest.mark.parametrize(("clerk", "secrets", "refused", "fixed_clerk", "fixed_secrets"), [
+    ({"cookie": True}, {}, "clerk.cookie: ", {}, {}),
+    ({"signingAlgorithm": "ES256"}, {"clerkSigningKey": EC_PUBLIC_KEY}, "clerk.signingAlgorithm: ",
+     {"signingAlgorithm": "RS256"}, {"clerkSigningKey": RSA_PUBLIC_KEY}),
+    ({"audience": ["my-api", "other-api"]}, {}, "clerk.audience: ", {"audience": "my-api"}, {}),
+])
+def test_clerk_settings_nhost_cannot_hold_are_refused_at_preview_and_the_fix_deploys(
+        nhost, clerk, secrets, refused, fixed_clerk, fixed_secrets):
+    host = {"frontendApi": "happy-hippo-12.clerk.accounts.dev"}
+    text = problems_of({**NHOST_STACK, "clerk": {**host, **clerk}, **secrets})
+    assert refused in text and "Fix: " in text.split(refused)[1].split("\n")[0]
+
+    # what those settings would write, Nhost refuses; what the fix writes, it takes
+    app_id = nhost.add_app("abcdefghijklmnopqrst", "eu-central-1")
+    for raw_clerk, raw_secrets, taken in ((clerk, secrets, False), (fixed_clerk, fixed_secrets, True)):
+        settings = load_settings({**NHOST_STACK, "clerk": {**host, **raw_clerk}, **raw_secrets}, environ={})
+        signing_key = settings.clerk_signing_key.get_secret_value() if settings.clerk_signing_key else None
+        entry = jwt_secret_config(settings.clerk, host="happy-hippo-12.clerk.accounts.dev",
+                                  jwks_url=None if signing_key else ENTRY["jwk_url"], signing_key=signing_key)
+        with client(nhost) as cl:
+            if taken:
+                validate_stack_config({**NHOST_STACK, "clerk": {**host, **raw_clerk}, **raw_secrets}, "dev", environ={})
+                assert apply_jwt_secrets(cl, app_id, lambda _current: [entry]) == ([entry], True)
+            else:
+                with pytest.raises(ClerkHasuraError, match="failed to decode raw JSON|config is not valid"):
+                    apply_jwt_secrets(cl, app_id, lambda _current: [entry])
+
+
+def test_whole_numbers_from_the_engine_are_written_as_integers(nhost):
+    from_engine = {**ENTRY, "allowed_skew": 5.0}  # how the engine hands 5 to a dynamic provider
+    app_id = nhost.add_app("abcdefghijklmnopqrst", "eu-central-1")
+    with client(nhost) as cl:
+        with pytest.raises(ClerkHasuraError, match="cannot unmarshal number 5.0"):
+            apply_jwt_secrets(cl, app_id, lambda _current: [from_engine])
+        apply_jwt_secrets(cl, app_id, lambda _current: [whole_numbers_as_integers(from_engine)])
+    written = nhost.config(app_id)["hasura"]["jwtSecrets"][0]["allowed_skew"]
+    assert written == 5 and type(written) is int
+    assert whole_numbers_as_integers({"a": [1.5, 2.0], "b": True}) == {"a": [1.5, 2], "b": True}
+
+
+def test_destroy_leaves_nhosts_default_entry_in_place_of_the_stacks_only():
+    assert without_entry([ENTRY], ENTRY) == [NHOST_DEFAULT_JWT_SECRET]
+    someone_elses = {"type": "HS256", "key": "k" * 32}
+    assert without_entry([someone_elses], ENTRY) == [someone_elses]  # replaced since: left as it is
+    assert NHOST_DEFAULT_JWT_SECRET == {"type": "HS256", "key": "{{ secrets.HASURA_GRAPHQL_JWT_SECRET }}"}

@@ -33,6 +33,8 @@ NAME = "nhost"
 #: and none of its migrations creates them (the registry hands this to the metadata loader).
 PLATFORM_SCHEMAS = frozenset({"auth", "storage"})
 _PLATFORM = "the project's settings in the Nhost dashboard (or nhost/nhost.toml)"
+#: The key types Nhost's `#JWTSecret` allows (HMAC or RSA; no EC or Ed25519 keys): its CUE schema, schema.cue.
+NHOST_JWT_TYPES = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512")
 #: How long the preview waits for the project's Hasura to answer.
 PREFLIGHT_SECONDS = 10.0
 
@@ -63,11 +65,33 @@ def problems(settings: StackSettings, stack: str) -> list[str]:
                      "of its configuration, read at deploy). Fix: `pulumi config rm hasuraAdminSecret`")
     if settings.database_url is not None:
         found.append("databaseUrl: an Nhost project runs its own Postgres. Fix: `pulumi config rm databaseUrl`")
-    if settings.clerk.claims == "session":
-        found.append("clerk.claims: `session` needs Hasura's claims_map, which Nhost's configuration writes in a "
-                     f"different form this stack does not produce. Fix: use the default `template` on target `{NAME}`")
+    found += _jwt_secret_problems(settings)
     if settings.hasura.public_url is not None:
         found += public_url_problems(settings, stack, missing="")
+    return found
+
+
+def _jwt_secret_problems(settings: StackSettings) -> list[str]:
+    """What of the Clerk settings Nhost's `hasura.jwtSecrets` cannot hold (its CUE schema `#JWTSecret`, and the Go
+    types the configuration API decodes it into: `header` and `audience` are strings), each with its fix."""
+    clerk, found = settings.clerk, []
+    if clerk.claims == "session":
+        found.append("clerk.claims: `session` needs Hasura's claims_map, which Nhost's configuration writes in a "
+                     f"different form this stack does not produce. Fix: use the default `template` on target `{NAME}`")
+    if clerk.cookie:
+        found.append("clerk.cookie: reading the token from Clerk's `__session` cookie needs Hasura's header object "
+                     "({\"type\": \"Cookie\", …}), and Nhost's configuration holds `header` as a string only. Fix: "
+                     "`pulumi config rm --path clerk.cookie` and send the token as `Authorization: Bearer <token>` "
+                     "(Clerk's getToken({ template }))")
+    if settings.clerk_signing_key is not None and clerk.signing_algorithm not in (None, *NHOST_JWT_TYPES):
+        found.append(f"clerk.signingAlgorithm: Nhost's configuration takes {', '.join(NHOST_JWT_TYPES)} keys, not "
+                     f"{clerk.signing_algorithm}. Fix: give the Clerk template a custom signing key of one of those "
+                     "(e.g. RS256), store it with `pulumi config set --secret clerkSigningKey …` (the public key for "
+                     "RS*) and `pulumi config set --path clerk.signingAlgorithm RS256`; or remove both to verify "
+                     "with Clerk's JWKS")
+    if isinstance(clerk.audience, list):
+        found.append("clerk.audience: Nhost's configuration holds one audience (a string), not a list. Fix: `pulumi "
+                     "config set --path clerk.audience <aud>` with the one `aud` the Clerk template issues")
     return found
 
 

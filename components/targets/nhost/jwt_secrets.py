@@ -7,8 +7,12 @@ the dashboard in between, the change is rebuilt on what they saved (once more, t
 the instant between that second read and the write is the one case this cannot see; the README says so.
 
 `read()` returns the live `hasura.jwtSecrets`, and `diff()` compares it with the wanted entry, so a dashboard edit
-shows in `pulumi preview --refresh` and `pulumi up --refresh` puts it back. Destroy removes the stack's entry if it is
-still there and restores nothing else.
+shows in `pulumi preview --refresh` and `pulumi up --refresh` puts it back. Nhost's schema wants exactly one entry, so
+destroy replaces the stack's entry, if it is still there, with the one a new Nhost project has
+(`NHOST_DEFAULT_JWT_SECRET`).
+
+Numbers reach a dynamic provider from the engine as floats (pulumi/pulumi#13830: `allowed_skew` 5 arrives as 5.0),
+and Nhost decodes `allowed_skew` into a uint32, refusing `5.0`: the entry is written with whole numbers as integers.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from components.targets.nhost.client import NhostClient
 
 SECRET_OUTPUTS = ["token", "entry", "live", "adminSecret"]
 _CONNECTION_INPUTS = ("authUrl", "apiUrl", "token", "hasuraUrl", "adminSecret", "restartTimeout")
+#: The `hasura.jwtSecrets` entry of a new Nhost project: the nhost CLI's `project.DefaultConfig()`
+#: (nhost/nhost, cli/project/config.go), Nhost's HS256 secret held as the project secret HASURA_GRAPHQL_JWT_SECRET.
+NHOST_DEFAULT_JWT_SECRET = {"type": "HS256", "key": "{{ secrets.HASURA_GRAPHQL_JWT_SECRET }}"}
 
 
 class ConcurrentConfigEdit(PlatformError):
@@ -56,6 +63,25 @@ def with_jwt_secrets(config: dict[str, Any], secrets: list[Any] | None) -> dict[
     else:
         hasura["jwtSecrets"] = secrets
     return {**config, "hasura": hasura}
+
+
+def without_entry(current: list[Any] | None, entry: Any) -> list[Any] | None:
+    """`current` without the stack's `entry`; Nhost's default entry when that leaves none (its schema wants one).
+    Unchanged when `entry` is not there (someone replaced it since)."""
+    if entry not in (current or []):
+        return current
+    return [secret for secret in current or [] if secret != entry] or [NHOST_DEFAULT_JWT_SECRET]
+
+
+def whole_numbers_as_integers(value: Any) -> Any:
+    """`value` with every float that is a whole number (how the engine hands integers over) as an int."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: whole_numbers_as_integers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers_as_integers(item) for item in value]
+    return value
 
 
 def apply_jwt_secrets(client: NhostClient, app_id: str, change: Any) -> tuple[list[Any] | None, bool]:
@@ -96,10 +122,8 @@ class NhostJwtSecretsProvider(ResourceProvider):
         return ReadResult(id_, {**props, "live": live})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        entry = props.get("entry")
         with _client(props) as nhost:
-            apply_jwt_secrets(nhost, props["appId"],
-                              lambda current: [s for s in current if s != entry] or None if current else current)
+            apply_jwt_secrets(nhost, props["appId"], lambda current: without_entry(current, props.get("entry")))
 
 
 def _client(props: dict[str, Any]) -> NhostClient:
@@ -108,7 +132,8 @@ def _client(props: dict[str, Any]) -> NhostClient:
 
 def _ensure(props: dict[str, Any], *, applied_at: str | None) -> dict[str, Any]:
     with _client(props) as nhost:
-        live, wrote = apply_jwt_secrets(nhost, props["appId"], lambda _current: [props["entry"]])
+        live, wrote = apply_jwt_secrets(nhost, props["appId"],
+                                        lambda _current: [whole_numbers_as_integers(props["entry"])])
     if wrote:
         wait_until_serving(props["hasuraUrl"], props["adminSecret"], timeout=float(props["restartTimeout"]),
                            what="The Nhost project's hasura.jwtSecrets")
