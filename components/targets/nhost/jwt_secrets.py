@@ -55,14 +55,9 @@ def jwt_secrets_of(config: dict[str, Any]) -> list[Any] | None:
     return hasura.get("jwtSecrets") if isinstance(hasura, dict) else None
 
 
-def with_jwt_secrets(config: dict[str, Any], secrets: list[Any] | None) -> dict[str, Any]:
-    """`config` with `hasura.jwtSecrets` set (removed when None); every other key as it was."""
-    hasura = dict(config.get("hasura") or {})
-    if secrets is None:
-        hasura.pop("jwtSecrets", None)
-    else:
-        hasura["jwtSecrets"] = secrets
-    return {**config, "hasura": hasura}
+def with_jwt_secrets(config: dict[str, Any], secrets: list[Any]) -> dict[str, Any]:
+    """`config` with `hasura.jwtSecrets` set; every other key as it was."""
+    return {**config, "hasura": {**(config.get("hasura") or {}), "jwtSecrets": secrets}}
 
 
 def without_entry(current: list[Any] | None, entry: Any) -> list[Any] | None:
