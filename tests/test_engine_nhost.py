@@ -16,9 +16,13 @@ from pathlib import Path
 import pytest
 from pulumi import automation as auto
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from components.hasura.client import HasuraClient
-from tests.doubles.nhost import PLATFORM_TABLES, NhostDouble
-from tests.fixtures.engine import ROOT
+from components.targets.nhost.jwt_secrets import NHOST_DEFAULT_JWT_SECRET
+from tests.doubles.nhost import PLATFORM_TABLES, NhostDouble, default_config
+from tests.fixtures.engine import PROJECT, ROOT
 from tests.fixtures.metadata import track_nhost_tables
 
 SUBDOMAIN, REGION = "abcdefghijklmnopqrst", "eu-central-1"
@@ -94,7 +98,8 @@ def test_first_deploy_sets_jwt_secrets_keeps_the_rest_and_the_smoke_check_passes
     outputs = deployed.outputs()
     config = nhost.config(project["app_id"])
     assert config["hasura"]["jwtSecrets"] == [json.loads(outputs["jwtSecret"])]
-    from tests.doubles.nhost import default_config
+    # the engine hands allowed_skew 5 to the provider as 5.0, which Nhost (and the double) refuse for a uint32
+    assert type(config["hasura"]["jwtSecrets"][0]["allowed_skew"]) is int
     assert without_jwt_secrets(config) == without_jwt_secrets(default_config())
     assert outputs["hasuraAdminSecret"] == NHOST_ADMIN_SECRET and outputs["nhostAppId"] == project["app_id"]
     assert clerk_double.templates["hasura"]["claims"]["https://hasura.io/jwt/claims"]["x-hasura-allowed-roles"] == \
@@ -155,7 +160,7 @@ def test_a_dashboard_edit_of_the_jwt_secret_is_drift_and_the_documented_deploy_r
     deployed.preview(refresh=True, expect_no_changes=True)
 
 
-def test_another_key_set_in_the_dashboard_survives_deploys_and_destroy_removes_only_the_stacks_entry(
+def test_another_key_set_in_the_dashboard_survives_deploys_and_destroy_puts_back_nhosts_default_entry(
         deployed, nhost, project):
     nhost.dashboard_set(project["app_id"], ("hasura", "settings", "devMode"), False)
     nhost.wait_for_restarts()
@@ -165,15 +170,44 @@ def test_another_key_set_in_the_dashboard_survives_deploys_and_destroy_removes_o
     config = nhost.config(project["app_id"])
     assert config["hasura"]["settings"]["devMode"] is False
     assert config["hasura"]["jwtSecrets"][0]["allowed_skew"] == 10
-    deployed.destroy()
+    assert deployed.destroy().summary.result == "succeeded", "".join(deployed.log)
     after = nhost.config(project["app_id"])
-    assert "jwtSecrets" not in after["hasura"]  # the stack's entry, and nothing restored in its place
+    # Nhost's schema wants exactly one entry: a new project's, whose key is the project's own HS256 secret
+    assert after["hasura"]["jwtSecrets"] == [NHOST_DEFAULT_JWT_SECRET] == default_config()["hasura"]["jwtSecrets"]
     assert after["hasura"]["settings"]["devMode"] is False
     assert after["hasura"]["adminSecret"] == "{{ secrets.HASURA_GRAPHQL_ADMIN_SECRET }}"
+    nhost.wait_for_restarts()
+    assert json.loads(project["hasura"].jwt_secret) == {"type": "HS256", "key": NHOST_JWT_KEY}
+
+    # the project is left deployable: the stack deploys again and then plans nothing
+    result = deployed.up(refresh=True)
+    assert result.summary.result == "succeeded", "".join(deployed.log)
+    assert nhost.config(project["app_id"])["hasura"]["jwtSecrets"] == [json.loads(deployed.outputs()["jwtSecret"])]
+    assert smoke_failures(deployed.outputs()) == {}
+    deployed.preview(refresh=True, expect_no_changes=True)
 
 
 def nhost_config_clerk(engine) -> dict:
     return json.loads(engine.stack.get_config("clerk-hasura:clerk").value)
+
+
+def test_clerk_settings_nhost_cannot_hold_fail_the_preview_naming_each_with_its_fix(deployed, nhost):
+    clerk = nhost_config_clerk(deployed)
+    ec_public = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    deployed.set_config("clerk", {**clerk, "cookie": True, "audience": ["my-api", "other-api"],
+                                  "signingAlgorithm": "ES256"})
+    deployed.set_config("clerkSigningKey", ec_public, secret=True)
+    writes = nhost.writes
+    with pytest.raises(auto.CommandError) as failed:
+        deployed.preview()
+    for setting in ("clerk.cookie", "clerk.signingAlgorithm", "clerk.audience"):
+        assert re.search(rf"{setting}: [^\n]*Nhost[^\n]* Fix: ", str(failed.value)), str(failed.value)
+    assert nhost.writes == writes
+
+    deployed.set_config("clerk", clerk)
+    deployed.stack.remove_config(f"{PROJECT}:clerkSigningKey")
+    deployed.preview(refresh=True, expect_no_changes=True)
 
 
 def test_a_dashboard_save_between_read_and_write_is_built_on_never_overwritten(deployed, nhost, project):
