@@ -76,24 +76,51 @@ def test_a_value_of_another_type_or_an_unknown_field_is_refused_with_gos_words(n
 
 
 @pytest.mark.parametrize(("change", "refused"), [
-    (lambda hasura: hasura.pop("jwtSecrets"), "hasura.jwtSecrets.0: incomplete value"),
+    # jwtSecrets: [#JWTSecret] is exactly one entry
+    (lambda hasura: hasura.pop("jwtSecrets"), 'hasura.jwtSecrets.0: incomplete value {claims_format?:*"json"'),
+    (lambda hasura: hasura.update(jwtSecrets=None), "hasura.jwtSecrets.0: incomplete value {"),
     (lambda hasura: hasura.update(jwtSecrets=[]), "hasura.jwtSecrets: incompatible list lengths (0 and 1)"),
-    (lambda hasura: hasura.update(jwtSecrets=[JWKS_ENTRY, JWKS_ENTRY]),
-     "hasura.jwtSecrets: incompatible list lengths (2 and 1)"),
-    (lambda hasura: hasura.pop("adminSecret"), "hasura.adminSecret: incomplete value string"),
-    (lambda hasura: hasura.pop("webhookSecret"), "hasura.webhookSecret: incomplete value string"),
+    (lambda hasura: hasura.update(jwtSecrets=[JWKS_ENTRY, JWKS_ENTRY]), "hasura.jwtSecrets.1: field not allowed"),
+    # type: HS256/384/512 or RS256/384/512 only, with a key; jwk_url alone
     (lambda hasura: hasura.update(jwtSecrets=[{"type": "ES256", "key": "-----BEGIN PUBLIC KEY-----…"}]),
-     "hasura.jwtSecrets.0.type: "),
+     "hasura.jwtSecrets.0: 2 errors in empty disjunction: (and 2 more errors)"),
     (lambda hasura: hasura.update(jwtSecrets=[{"type": "Ed25519", "key": "-----BEGIN PUBLIC KEY-----…"}]),
-     "hasura.jwtSecrets.0.type: "),
-    (lambda hasura: hasura.update(jwtSecrets=[{"type": "HS256"}]), "hasura.jwtSecrets.0.key: incomplete value string"),
-    (lambda hasura: hasura.update(jwtSecrets=[{**JWKS_ENTRY, "key": "k" * 32}]), "hasura.jwtSecrets.0: "),
+     "hasura.jwtSecrets.0: 2 errors in empty disjunction: (and 2 more errors)"),
+    (lambda hasura: hasura.update(jwtSecrets=[{"type": "ES256"}]), "hasura.jwtSecrets.0.type: field not allowed"),
+    (lambda hasura: hasura.update(jwtSecrets=[{"type": "RS256"}]), "hasura.jwtSecrets.0.key: incomplete value string"),
+    (lambda hasura: hasura.update(jwtSecrets=[{**JWKS_ENTRY, "key": "k" * 32}]),
+     "hasura.jwtSecrets.0.key: field not allowed"),
+    (lambda hasura: hasura.update(jwtSecrets=[{**JWKS_ENTRY, "type": "RS256"}]),
+     "hasura.jwtSecrets.0.type: field not allowed"),
+    (lambda hasura: hasura.update(jwtSecrets=[{"jwk_url": None}]), "hasura.jwtSecrets.0: incomplete value {"),
+    # the optional keys
     (lambda hasura: hasura.update(jwtSecrets=[{**JWKS_ENTRY, "claims_format": "yaml"}]),
-     "hasura.jwtSecrets.0.claims_format: "),
+     "hasura.jwtSecrets.0: 3 errors in empty disjunction: (and 3 more errors)"),
     (lambda hasura: hasura.update(jwtSecrets=[{**JWKS_ENTRY, "claims_namespace_path": "$.x"}]),
-     "hasura.jwtSecrets.0: "),
+     "hasura.jwtSecrets.0: 2 errors in empty disjunction: (and 2 more errors)"),
+    (lambda hasura: hasura.update(jwtSecrets=[{"key": "k" * 32, "claims_namespace": "a",
+                                               "claims_namespace_path": "b"}]),
+     "hasura.jwtSecrets.0: 4 errors in empty disjunction: (and 4 more errors)"),
+    (lambda hasura: hasura.update(jwtSecrets=[{**JWKS_ENTRY,
+                                               "claims_map": [{"claim": "x", "value": "v", "path": "$"}]}]),
+     "hasura.jwtSecrets.0: 3 errors in empty disjunction: (and 3 more errors)"),
+    (lambda hasura: hasura.update(jwtSecrets=[{**JWKS_ENTRY, "claims_map": [{"value": "v"}]}]),
+     "hasura.jwtSecrets.0.claims_map.0.claim: incomplete value string"),
+    (lambda hasura: hasura.update(jwtSecrets=[{**JWKS_ENTRY, "claims_map": [{"claim": "x"}]}]),
+     'hasura.jwtSecrets.0.claims_map.0: incomplete value {claim:"x",value:string} | '
+     '{claim:"x",path:string,default?:string}'),
 ])
-def test_what_nhosts_schema_refuses_is_refused_naming_the_path(nhost, change, refused):
+def test_what_nhosts_schema_refuses_is_refused_with_cues_words(nhost, change, refused):
     config = default_config()
     change(config["hasura"])
     assert INVALID + refused in replace(nhost, json.dumps(config))
+
+
+def test_a_missing_admin_or_webhook_secret_is_taken_as_nhost_decodes_it_an_empty_string(nhost):
+    config = default_config()
+    del config["hasura"]["adminSecret"], config["hasura"]["webhookSecret"]
+    app_id = nhost.add_app("abcdefghijklmnopqrst", "eu-central-1")
+    with NhostClient(nhost.token, nhost.auth_url, nhost.api_url) as client:
+        client.replace_config_raw(app_id, json.dumps(config))
+    stored = nhost.config(app_id)["hasura"]
+    assert (stored["adminSecret"], stored["webhookSecret"]) == ("", "")

@@ -23,15 +23,19 @@ Sources, per behaviour:
   ConfigJWTSecretInsertInput.hasura.jwtSecrets.allowed_skew of type uint32` (`allowed_skew` is `*uint32`, `audience`
   and `header` are `*string`; the wording is Go's, checked with go1.26 on the same field types). Go keeps decoding
   after such an error and reports the first, in document order; so does this double.
-- It then validates the document against Nhost's CUE schema (`services/mimir/schema/schema.cue`, same vendor folder;
-  `schema.go` prefixes `config is not valid: `), answering `failed to resolve config: failed to validate config:
-  config is not valid: #Config.<path>: <problem>` (the Nhost dashboard's tests; the CUE wording after the path is
-  unverified). Checked: `#Hasura`'s required `adminSecret`, `webhookSecret` and `jwtSecrets: [#JWTSecret]` (a list of
-  exactly one entry), and `#JWTSecret`: `{type: "HS384" | "HS512" | *"HS256", key}`, `{type: "RS256" | "RS384" |
-  "RS512", key}` or `{jwk_url}` (so no ES256/ES384/ES512 or Ed25519, and no `key` beside `jwk_url`), `claims_format`
-  `"json"` or `"stringified_json"`, `claims_namespace` or `claims_namespace_path` (not both), and `claims_map` as
-  Nhost's list of `{claim, value}` / `{claim, path, default?}` (not Hasura's object). Other sections (`auth`,
-  `postgres`, …) are decoded loosely: their keys are accepted as sent.
+- It then validates the document against Nhost's CUE schema (`services/mimir/schema/schema.cue`, same vendor folder,
+  the way `schema.go` does: unify, then `Validate(cue.All(), cue.Concrete(true))`, `config is not valid: ` before
+  CUE's message), answering `failed to resolve config: failed to validate config: config is not valid:
+  #Config.<path>: <problem>` (the Nhost dashboard's tests). What CUE sees is the decoded document marshalled again
+  (`ConfigHasura.MarshalJSON`): null and missing pointer fields left out, a missing `adminSecret`/`webhookSecret`
+  (plain Go strings) as `""`, which passes and is stored. Checked, each with the message CUE v0.14.2 gives for the
+  schema's own `#Hasura.jwtSecrets`, `#JWTSecret` and `#ClaimMap` definitions (run locally): `jwtSecrets:
+  [#JWTSecret]` is exactly one entry (none: `incompatible list lengths (0 and 1)`; two: `jwtSecrets.1: field not
+  allowed`; missing: the entry stays an `incomplete value`); an entry is `{type: "HS384" | "HS512" | *"HS256", key}`,
+  `{type: "RS256" | "RS384" | "RS512", key}` or `{jwk_url}` (so no ES256/ES384/ES512 or Ed25519, and no `key` or
+  `type` beside `jwk_url`), with `claims_format` `"json"` or `"stringified_json"`, `claims_namespace` or
+  `claims_namespace_path` (not both), and `claims_map` as Nhost's list of `{claim, value}` / `{claim, path,
+  default?}`. Other sections (`auth`, `postgres`, …) are decoded loosely: their keys are accepted as sent.
 - A configuration change restarts the project's Hasura with the resolved `jwtSecrets[0]` and `adminSecret`
   (tests/doubles/platform_http.py).
 - A project is provisioned as Nhost provisions one: its Auth and Storage services create their tables in the
@@ -111,6 +115,12 @@ _CONFIG = _Struct("ConfigConfigInsertInput", {
 _UINT32_MAX = 2**32 - 1
 #: `#JWTSecret`'s `type` per disjunct: HMAC (default HS256) or RSA; the JWKS disjunct has no `type`.
 _JWT_TYPES = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512")
+#: How CUE v0.14 shows `#JWTSecret` left open (its three forms), in "incomplete value" errors.
+_JWT_SECRET_COMMON = ('claims_format?:*"json" | "stringified_json",audience?:string,issuer?:string,'
+                      "allowed_skew?:>=0 & <=4294967295 & int,header?:string,claims_map?:[]")
+_JWT_SECRET_FORMS = (f'{{{_JWT_SECRET_COMMON},type:*"HS256" | "HS512" | "HS384",key:string}} | '
+                     f'{{{_JWT_SECRET_COMMON},type:"RS256" | "RS384" | "RS512",key:string,signingKey?:string,'
+                     f"kid?:string}} | {{{_JWT_SECRET_COMMON},jwk_url:*null | string}}")
 
 
 class _Number(str):
@@ -342,6 +352,8 @@ class NhostDouble:
         config = json.loads(raw)
         if problem := problem or _validation_problem(config):
             return _error(problem, "unexpected")
+        for plain_string in ("adminSecret", "webhookSecret"):  # what Nhost stores for a missing one
+            config["hasura"].setdefault(plain_string, "")
         app.config = config
         self._restart(app)
         return {"data": {"replaceConfigRawJSON": json.dumps(config)}}
@@ -395,41 +407,50 @@ def _type_error(what: str, struct: str, path: str, go_type: str) -> str:
 
 
 def _validation_problem(config: dict[str, Any]) -> str | None:
-    """The first thing Nhost's CUE schema refuses in `hasura` (`#Hasura`, `#JWTSecret`, `#ClaimMap`), or None."""
-    hasura = config.get("hasura") or {}
-    for required in ("adminSecret", "webhookSecret"):
-        if hasura.get(required) is None:
-            return f"{_DOC_PREFIX}hasura.{required}: incomplete value string"
-    secrets = hasura.get("jwtSecrets")
-    if secrets is None:  # `[#JWTSecret]` left as the schema has it: one entry, not concrete
-        return f"{_DOC_PREFIX}hasura.jwtSecrets.0: incomplete value"
-    if len(secrets) != 1:
-        return f"{_DOC_PREFIX}hasura.jwtSecrets: incompatible list lengths ({len(secrets)} and 1)"
-    return _jwt_secret_problem(secrets[0], f"{_DOC_PREFIX}hasura.jwtSecrets.0")
+    """The first thing Nhost's CUE schema refuses in `hasura.jwtSecrets` (`[#JWTSecret]`, `#ClaimMap`), or None. What
+    CUE sees is the decoded document marshalled again: a null or missing pointer field is left out, and a missing
+    `adminSecret` or `webhookSecret` (plain Go strings) is `""`, which the schema's `string` takes."""
+    secrets = (config.get("hasura") or {}).get("jwtSecrets")
+    if secrets is None:  # missing or null: the schema's one entry stays open
+        return f"{_DOC_PREFIX}hasura.jwtSecrets.0: incomplete value {_JWT_SECRET_FORMS}"
+    if not secrets:
+        return f"{_DOC_PREFIX}hasura.jwtSecrets: incompatible list lengths (0 and 1)"
+    if len(secrets) > 1:
+        return f"{_DOC_PREFIX}hasura.jwtSecrets.1: field not allowed"
+    entry = {key: value for key, value in (secrets[0] or {}).items() if value is not None}
+    return _jwt_secret_problem(entry, f"{_DOC_PREFIX}hasura.jwtSecrets.0")
 
 
-def _jwt_secret_problem(entry: dict[str, Any] | None, where: str) -> str | None:
-    entry = entry or {}
+def _jwt_secret_problem(entry: dict[str, Any], where: str) -> str | None:
+    """`#JWTSecret`, as CUE v0.14 words its first error (checked against the schema's definitions)."""
     if "jwk_url" in entry:
+        if "key" in entry and "type" in entry:
+            return _disjunction(where, 2)
         if "key" in entry or "type" in entry:
-            return f"{where}: 3 errors in empty disjunction: (and 3 more errors)"
-    else:
-        if entry.get("type", "HS256") not in _JWT_TYPES:
-            return (f"{where}.type: {len(_JWT_TYPES) + 1} errors in empty disjunction: (and {len(_JWT_TYPES) + 1} "
-                    "more errors)")
-        if "key" not in entry:
-            return f"{where}.key: incomplete value string"
+            return f"{where}.{'key' if 'key' in entry else 'type'}: field not allowed"
+    elif entry.get("type", "HS256") not in _JWT_TYPES:
+        return _disjunction(where, 2) if "key" in entry else f"{where}.type: field not allowed"
+    elif "key" not in entry:
+        return f"{where}.key: incomplete value string" if "type" in entry else (
+            f"{where}: incomplete value {_JWT_SECRET_FORMS}")
     if entry.get("claims_format", "json") not in ("json", "stringified_json"):
-        return f"{where}.claims_format: 2 errors in empty disjunction: (and 2 more errors)"
+        return _disjunction(where, 3)
     if "claims_namespace" in entry and "claims_namespace_path" in entry:
-        return f"{where}: 3 errors in empty disjunction: (and 3 more errors)"
+        return _disjunction(where, 4 if "key" in entry else 2)
     for index, claim in enumerate(entry.get("claims_map") or []):
         claim = claim or {}
+        if "value" in claim and ("path" in claim or "default" in claim):
+            return _disjunction(where, 3)
         if "claim" not in claim:
             return f"{where}.claims_map.{index}.claim: incomplete value string"
-        if ("value" in claim) == ("path" in claim) or ("default" in claim and "path" not in claim):
-            return f"{where}.claims_map.{index}: 2 errors in empty disjunction: (and 2 more errors)"
+        if "value" not in claim and "path" not in claim:
+            return (f"{where}.claims_map.{index}: incomplete value {{claim:{json.dumps(claim['claim'])},value:string}} "
+                    f"| {{claim:{json.dumps(claim['claim'])},path:string,default?:string}}")
     return None
+
+
+def _disjunction(where: str, errors: int) -> str:
+    return f"{where}: {errors} errors in empty disjunction: (and {errors} more errors)"
 
 
 def _set(config: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
