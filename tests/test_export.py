@@ -119,9 +119,16 @@ def test_a_folder_that_is_not_a_cli_project_is_refused(deployed, tmp_path, capsy
     assert code == 2 and "has no config.yaml" in err and not any(folder.iterdir())
 
 
-def test_actions_are_left_to_the_hasura_cli():
-    with pytest.raises(ExportError, match="actions.graphql.*hasura metadata export"):
-        render_metadata_files({"version": 3, "sources": [], "actions": [{"name": "login", "definition": {}}]})
+def test_actions_load_back_from_the_files_the_cli_writes_as_the_live_document(tmp_path):
+    # actions.graphql (the SDL) merged with actions.yaml (handler, kind, permissions, descriptions) as the CLI's
+    # ActionConfig.Build does: the live document comes back, up to what Hasura fills in or drops.
+    shutil.copytree(CLI_EXPORT / "with_actions" / "expected", tmp_path / "metadata")
+    (tmp_path / "config.yaml").write_text("version: 3\n")
+    live = json.loads((CLI_EXPORT / "with_actions" / "metadata.json").read_text())
+    loaded = load_project(tmp_path, validate=False).metadata
+    assert normalize_metadata(loaded) == normalize_metadata(live)
+    assert loaded["actions"][0]["definition"]["arguments"] == [
+        {"name": "input", "type": "GreetingInput!"}, {"name": "tone", "type": "Tone", "description": "how it sounds"}]
 
 
 def test_yaml_is_written_in_the_clis_style():
@@ -152,10 +159,11 @@ def expected_files(case: str) -> dict[str, bytes]:
     return snapshot(CLI_EXPORT / case / "expected")
 
 
-def test_every_file_is_byte_for_byte_what_the_cli_writes_for_the_same_metadata():
-    metadata = json.loads((CLI_EXPORT / "console_made" / "metadata.json").read_text())
+@pytest.mark.parametrize("case", ["console_made", "with_actions"])
+def test_every_file_is_byte_for_byte_what_the_cli_writes_for_the_same_metadata(case):
+    metadata = json.loads((CLI_EXPORT / case / "metadata.json").read_text())
     rendered = {name: text.encode() for name, text in render_metadata_files(metadata).items()}
-    expected = expected_files("console_made")
+    expected = expected_files(case)
     assert sorted(rendered) == sorted(expected)
     for name, content in expected.items():
         assert rendered[name].decode() == content.decode(), name

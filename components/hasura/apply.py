@@ -335,13 +335,43 @@ def diff_metadata(desired: dict[str, Any], live: dict[str, Any]) -> list[Change]
     `Change.done` says what replacing the live metadata with the desired one does about it.
     """
     changes: list[Change] = []
-    for key in sorted((set(desired) | set(live)) - {"sources"}):
+    for key in sorted((set(desired) | set(live)) - {"sources", "actions", "custom_types"}):
         changes += [Change("", what, done) for what, done in _generic_diff(desired.get(key), live.get(key), key)]
+    changes += _action_changes(desired, live)
     changes += _matched_diff({s["name"]: s for s in desired.get("sources", [])},
                              {s["name"]: s for s in live.get("sources", [])},
                              lambda name: f"source {name}", _source_diff,
                              missing_live=("missing live (declared in metadata/)", "added"),
                              missing_desired=("present live, not in metadata/", "removed from the metadata"))
+    return changes
+
+
+def _action_changes(desired: dict[str, Any], live: dict[str, Any]) -> list[Change]:
+    """Actions by name and custom types by kind and name, each change naming the one it is about."""
+    changes = _matched_diff({a["name"]: a for a in desired.get("actions", [])},
+                            {a["name"]: a for a in live.get("actions", [])},
+                            lambda name: f"action {name}", _action_diff,
+                            missing_live=("missing live (defined in metadata/)", "created"),
+                            missing_desired=("present live, not in metadata/", "dropped"))
+    types = {side: {f"{kind.removesuffix('s')} {t['name']}": t for kind, items in (document.get("custom_types") or {}).items()
+                    for t in items} for side, document in (("desired", desired), ("live", live))}
+    return changes + _matched_diff(types["desired"], types["live"], lambda label: f"custom type {label}",
+                                   lambda want, have, where: [Change(where, what, done) for what, done in
+                                                              _generic_diff(want, have, "definition")],
+                                   missing_live=("missing live (defined in metadata/actions.graphql)", "created"),
+                                   missing_desired=("present live, not in metadata/", "dropped"))
+
+
+def _action_diff(desired: dict[str, Any], live: dict[str, Any], where: str) -> list[Change]:
+    changes = [Change(where, what, done) for what, done in
+               _generic_diff(desired.get("definition"), live.get("definition"), "definition")]
+    changes += [Change(where, what, done)
+                for what, done in _generic_diff(desired.get("comment"), live.get("comment"), "comment")]
+    roles = ({p["role"] for p in desired.get("permissions", [])}, {p["role"] for p in live.get("permissions", [])})
+    changes += [Change(where, f"role {role}: may call it in metadata/, not live", f"role {role}: may now call it")
+                for role in sorted(roles[0] - roles[1])]
+    changes += [Change(where, f"role {role}: may call it live, not in metadata/", f"role {role}: may no longer call it")
+                for role in sorted(roles[1] - roles[0])]
     return changes
 
 

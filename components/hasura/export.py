@@ -14,7 +14,8 @@ into the same document:
 - one file per other top-level key (`allow_list.yaml`, `remote_schemas.yaml`, …) as the server orders it
   (metadataobject.go DefaultExport), written with its empty value when the server leaves the key out, but
   `graphql_schema_introspection.yaml` always `disabled_for_roles` alone (its own struct); `version.yaml`;
-  `actions.yaml` and an empty `actions.graphql`;
+- `actions.yaml` and `actions.graphql` as the CLI's actions object and its cli-ext write them
+  (`actions.render_actions_files`; empty lists and an SDL of blank lines when there are no actions);
 - `query_collections.yaml` through the CLI's own struct (querycollections/query_collections.go Export): each
   collection `name` then `definition.queries`, each query `name` then `query`, the query text reformatted by
   gqlparser's printer (`graphql_format.format_query`); a collection's `comment` is not written, as by the CLI.
@@ -37,6 +38,7 @@ from typing import Any
 import yaml
 
 from components.errors import ClerkHasuraError
+from components.hasura.actions import render_actions_files
 from components.hasura.cli_yaml import dump_yaml
 from components.hasura.graphql_format import GraphQLFormatError, format_query
 from components.hasura.loader import TOP_LEVEL_FILES, parse_yaml
@@ -56,7 +58,6 @@ EMPTY_TOP_LEVEL = {
     "remote_schemas.yaml": [],
     "rest_endpoints.yaml": [],
 }
-NO_ACTIONS = {"actions": [], "custom_types": {"enums": [], "input_objects": [], "objects": [], "scalars": []}}
 #: The keys of a source the CLI writes into databases.yaml before `tables`/`functions`, in its struct's order
 #: (sources.go SourceWithNormalFields; name/kind/configuration always, the others only when present).
 _SOURCE_FIELDS = ("name", "kind", "configuration", "query_tags", "customization", "health_check", "logical_models",
@@ -83,12 +84,7 @@ def render_metadata_files(metadata: dict[str, Any]) -> dict[str, str]:
     if unsupported:
         raise ExportError(f"the live metadata holds {', '.join(unsupported)}, which this export has no file for. "
                           "Fix: export with the Hasura CLI (`hasura metadata export`)")
-    if metadata.get("actions") or metadata.get("custom_types"):
-        raise ExportError("the live metadata defines actions or custom types, whose SDL the Hasura CLI writes into "
-                          "actions.graphql (with its cli-ext plugin); this export does not. Fix: export with "
-                          "`hasura metadata export`, and apply actions with `hasura metadata apply`")
-    files = {"version.yaml": dump_yaml({"version": metadata.get("version", 3)}),
-             "actions.yaml": dump_yaml(NO_ACTIONS), "actions.graphql": ""}
+    files = {"version.yaml": dump_yaml({"version": metadata.get("version", 3)}), **render_actions_files(metadata)}
     for file_name, key in TOP_LEVEL_FILES.items():
         value = metadata.get(key)
         if key == "query_collections" and value is not None:

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from components.errors import ClerkHasuraError
+from components.hasura.actions import normalize_actions, normalize_custom_types, read_actions
 from components.hasura.cli_yaml import yaml_v3_kind
 
 #: The Hasura CLI project of this repository.
@@ -192,16 +193,12 @@ def _read_metadata(metadata_dir: Path, problems: list[str]) -> dict[str, Any]:
             value = _read_yaml(path, problems, metadata_dir)
             if value not in (None, [], {}) and value != {"disabled_for_roles": []}:
                 document[key] = value
-    actions = metadata_dir / "actions.yaml"
-    if actions.exists():
-        value = _read_yaml(actions, problems, metadata_dir) or {}
-        if value.get("actions"):
-            problems.append("metadata/actions.yaml: defines actions, which need the SDL in actions.graphql merged "
-                            "in as the Hasura CLI does; this loader does not do that. Fix: apply actions with "
-                            "`hasura metadata apply`, or remove them here")
-        custom_types = {k: v for k, v in (value.get("custom_types") or {}).items() if v}
-        if custom_types:
-            document["custom_types"] = custom_types
+    actions_file, sdl_file = metadata_dir / "actions.yaml", metadata_dir / "actions.graphql"
+    if actions_file.exists() or sdl_file.exists():
+        value = _read_yaml(actions_file, problems, metadata_dir) if actions_file.exists() else None
+        actions, action_problems = read_actions(value, sdl_file.read_text() if sdl_file.exists() else "")
+        problems += action_problems
+        document.update(actions)
     return document
 
 
@@ -738,6 +735,10 @@ def normalize_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     case-insensitively) and sorts what has no order (sources, tables, roles, columns).
     """
     document = {key: _prune(value) for key, value in metadata.items() if key not in ("sources", "version")}
+    if metadata.get("actions"):
+        document["actions"] = normalize_actions(metadata["actions"])
+    if metadata.get("custom_types"):
+        document["custom_types"] = normalize_custom_types(metadata["custom_types"])
     document = {key: value for key, value in document.items() if not _empty(value)}
     document["version"] = metadata.get("version", 3)
     document["sources"] = sorted((_normalize_source(s) for s in metadata.get("sources") or []),
