@@ -1,5 +1,6 @@
 """Shared fixtures: real PostgreSQL, the Hasura and Clerk doubles and a canned-JWKS server, all on 127.0.0.1."""
 
+from tests.fixtures.action_handler import *  # noqa: F403
 from tests.fixtures.clerk import *  # noqa: F403
 from tests.fixtures.hasura import *  # noqa: F403
 from tests.fixtures.jwks import *  # noqa: F403

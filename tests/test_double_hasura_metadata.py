@@ -505,6 +505,8 @@ def test_export_orders_permissions_collections_and_actions_as_hasura_does(admin)
         "kind": "synchronous", "type": "mutation", "handler": "http://127.0.0.1:1/login", "timeout": 30,
         "output_type": "LoginOutput", "arguments": [{"name": "code", "type": "String!", "description": None}]},
         "comment": None}]
+    # The output type must exist (Hasura/RQL/DDL/Action.hs resolveAction), else the action is inconsistent.
+    metadata["custom_types"] = {"objects": [{"name": "LoginOutput", "fields": [{"name": "token", "type": "String!"}]}]}
     assert admin.replace(metadata).status_code == 200
     exported = admin.export()["metadata"]
     # tableMetaToOrdJSON: insert, select, update, delete whatever the order given

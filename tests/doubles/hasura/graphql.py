@@ -8,7 +8,7 @@ against the role's schema (graphql_schema) with the SQL resolvers (graphql_resol
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Mapping
 
 from graphql import (
     DocumentNode,
@@ -126,7 +126,7 @@ def check_fields(schema: GraphQLSchema, document: DocumentNode, operation: Opera
 
 
 def run_graphql(schema: GraphQLSchema, cache: SchemaCache, session: Session, body: Any,
-                pool: ConnectionPool) -> dict[str, Any]:
+                pool: ConnectionPool, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Execute one GraphQL request; errors raise HasuraError (rendered with HTTP 200 by the server)."""
     if not isinstance(body, dict) or not isinstance(body.get("query"), str):
         raise HasuraError("parse-failed", 'key "query" not found', path="$")
@@ -145,7 +145,7 @@ def run_graphql(schema: GraphQLSchema, cache: SchemaCache, session: Session, bod
     errors = validate(schema, document)
     if errors:
         raise _validation_failed(_hasura_wording(errors[0].message))
-    context = RequestContext(session, cache, pool)
+    context = RequestContext(session, cache, pool, headers, body["query"])
     result = None
     try:
         result = execute(

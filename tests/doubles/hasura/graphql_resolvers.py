@@ -7,7 +7,7 @@ of a request share one transaction per source, committed only when every field s
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import psycopg
 from psycopg import sql
@@ -23,10 +23,14 @@ class RequestContext:
     """Per-request state: the session and one transaction per source (all root fields share it, like Hasura's
     single transaction per mutation request)."""
 
-    def __init__(self, session: Session, cache: SchemaCache, pool: pg.ConnectionPool):
+    def __init__(self, session: Session, cache: SchemaCache, pool: pg.ConnectionPool,
+                 headers: Mapping[str, str] | None = None, request_query: str = ""):
         self.session = session
         self.cache = cache
         self.pool = pool
+        #: The client's request headers and query text, which an action forwards to its handler.
+        self.headers = dict(headers or {})
+        self.request_query = request_query
         self.connections: dict[str, tuple[str, psycopg.Connection]] = {}
 
     def connection(self, source: str) -> psycopg.Connection:

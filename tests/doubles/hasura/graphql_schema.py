@@ -3,7 +3,8 @@
 A real graphql-core schema with Hasura's names (`query_root`, `users`, `users_by_pk`, `users_bool_exp`,
 `insert_users_one`, `update_users`, `update_users_by_pk`, ...; `<schema>_<table>` outside `public`), so
 `__typename` and introspection (`__schema { types { name } }`) behave as on a real server. A role sees only the
-tables and columns its permissions grant; admin sees everything.
+tables and columns its permissions grant; admin sees everything. Actions (actions.py) are root fields of the roles
+their permissions name, and of admin.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from graphql import (
 )
 
 from . import sql as pg
+from .actions import action_fields
 from .metadata import PERMISSION_KINDS, SchemaCache, table_display
 
 if TYPE_CHECKING:
@@ -142,15 +144,21 @@ class SchemaBuilder:
             self.comparisons[name] = GraphQLInputObjectType(name, fields)
         return self.comparisons[name]
 
-    def build(self, tracked: list[TrackedTable], resolvers: Resolvers) -> GraphQLSchema:
+    def build(self, tracked: list[TrackedTable], resolvers: Resolvers,
+              actions: tuple[dict[str, GraphQLField], dict[str, GraphQLField]] = ({}, {})) -> GraphQLSchema:
+        """Table fields, then the role's actions (query actions on query_root, not on subscription_root: only
+        asynchronous actions' results can be subscribed to)."""
         query: dict[str, GraphQLField] = {}
         mutation: dict[str, GraphQLField] = {}
         for t in tracked:
             self._table_fields(t, query, mutation, resolvers)
+        subscription = dict(query)
+        query.update(actions[0])
+        mutation.update(actions[1])
         if not query:
             query["no_queries_available"] = GraphQLField(GraphQLNonNull(GraphQLString), resolve=lambda *_: "")
         query_root = GraphQLObjectType("query_root", query)
-        subscription_root = GraphQLObjectType("subscription_root", dict(query))
+        subscription_root = GraphQLObjectType("subscription_root", subscription or dict(query))
         mutation_root = GraphQLObjectType("mutation_root", mutation) if mutation else None
         return GraphQLSchema(query=query_root, mutation=mutation_root, subscription=subscription_root)
 
@@ -286,4 +294,5 @@ def build_role_schema(cache: SchemaCache, role: str, resolvers: Resolvers,
             type_name, roots = root_field_names(entry, table)
             perms = role_permissions(entry, table, role, inconsistent, source["name"], backend_only_permissions)
             tracked.append(TrackedTable(source["name"], table, perms, type_name, roots))
-    return SchemaBuilder().build(tracked, resolvers)
+    builder = SchemaBuilder()
+    return builder.build(tracked, resolvers, action_fields(cache.metadata, role, inconsistent, builder.scalar, cache.env))

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 import psycopg
 
 from . import sql as pg
+from .actions import (action_problem, check_action_definition, custom_type_problems, normalize_custom_types)
 from .errors import HasuraError
 
 PERMISSION_KINDS = ("insert", "select", "update", "delete")
@@ -235,6 +236,7 @@ def normalize_actions(actions: Any, path: str) -> list[dict[str, Any]]:
         where = f"{path}[{index}]"
         name = _require(action, "name", where)
         given = _require(action, "definition", where)
+        check_action_definition(given, f"{where}.definition")
         definition: dict[str, Any] = {"handler": _require(given, "handler", f"{where}.definition"),
                                       "output_type": _require(given, "output_type", f"{where}.definition")}
         if given.get("forward_client_headers"):
@@ -266,7 +268,8 @@ def normalize_actions(actions: Any, path: str) -> list[dict[str, Any]]:
 
 
 #: Top-level keys whose export shape the double rebuilds (the others are kept as given).
-_EXPORT_SHAPES = {"query_collections": normalize_query_collections, "actions": normalize_actions}
+_EXPORT_SHAPES = {"query_collections": normalize_query_collections, "actions": normalize_actions,
+                  "custom_types": normalize_custom_types}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -417,8 +420,37 @@ def relationship_inconsistencies(source: str, entry: dict[str, Any], catalog: pg
     return found
 
 
-def find_inconsistencies(metadata: dict[str, Any], states: Mapping[str, SourceState]) -> list[dict[str, Any]]:
-    """Every object that cannot be built against the database: sources, then tables, then permissions."""
+#: Postgres base types a source offers as GraphQL scalars to custom types and actions (Hasura reads them from
+#: pg_type, Note [Postgres scalars in custom types] in Hasura/RQL/DDL/CustomTypes.hs); the common ones.
+POSTGRES_SCALARS = frozenset({
+    "bigint", "bit", "bool", "boolean", "bpchar", "bytea", "char", "citext", "date", "float4", "float8", "inet",
+    "int2", "int4", "int8", "integer", "interval", "json", "jsonb", "ltree", "money", "numeric", "smallint", "text",
+    "time", "timestamp", "timestamptz", "timetz", "uuid", "varchar",
+})
+
+
+def action_inconsistencies(metadata: dict[str, Any], env: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Custom types as one object (MOCustomTypes, name `custom_types`), then each action (MOAction, `action <name>`);
+    an action is not built while the custom types are inconsistent."""
+    custom = metadata.get("custom_types") or {}
+    problems = custom_type_problems(custom, POSTGRES_SCALARS)
+    if problems:
+        reason = "validation for the given custom types failed " + (
+            f"because {problems[0]}" if len(problems) == 1 else
+            "for the following reasons:\n" + "".join(f"  • {p}\n" for p in problems))
+        return [inconsistent_object("custom_types", "custom_types", custom, reason)]
+    found = []
+    for action in metadata.get("actions") or []:
+        problem = action_problem(action, custom, POSTGRES_SCALARS, env)
+        if problem is not None:
+            found.append(inconsistent_object("action", f"action {action['name']}", action,
+                                             f'in action "{action["name"]}": {problem}'))
+    return found
+
+
+def find_inconsistencies(metadata: dict[str, Any], states: Mapping[str, SourceState],
+                         env: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """Every object that cannot be built: sources, then tables, then permissions, then custom types and actions."""
     found: list[dict[str, Any]] = []
     for source in metadata["sources"]:
         state = states[source["name"]]
@@ -448,7 +480,7 @@ def find_inconsistencies(metadata: dict[str, Any], states: Mapping[str, SourceSt
                             definition,
                             f'in table "{shown}": in permission for role "{perm["role"]}": {problem}',
                         ))  # fmt: skip
-    return found
+    return found + action_inconsistencies(metadata, env or {})
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -552,6 +584,8 @@ class SchemaCache:
     resource_version: int
     sources: dict[str, SourceState] = field(default_factory=dict)
     inconsistent: list[dict[str, Any]] = field(default_factory=list)
+    #: The server's environment: action handlers' `{{VAR}}` and headers' `value_from_env` are read from it.
+    env: Mapping[str, str] = field(default_factory=dict)
 
     def copy_metadata(self) -> dict[str, Any]:
         return copy.deepcopy(self.metadata)
@@ -570,7 +604,7 @@ def build_schema_cache(
         same_config = old is not None and previous is not None and _source_config(previous.metadata, name) == source[
             "configuration"]  # fmt: skip
         states[name] = old if (old is not None and same_config and not refresh) else load_source(source, env)
-    return SchemaCache(metadata, version, states, find_inconsistencies(metadata, states))
+    return SchemaCache(metadata, version, states, find_inconsistencies(metadata, states, env), env)
 
 
 def _source_config(metadata: dict[str, Any], name: str) -> Any:

@@ -244,6 +244,14 @@ class MetadataApi:
                 tables.append(entry)
             sources.append({**source, "tables": tables})
         work.metadata["sources"] = sources
+        # Custom types go as one object (clearCustomTypesInMetadata), actions one by one (dropActionInMetadata).
+        if "custom_types" in names:
+            work.metadata.pop("custom_types", None)
+        actions = [a for a in work.metadata.get("actions", []) if f"action {a['name']}" not in names]
+        if actions:
+            work.metadata["actions"] = actions
+        else:
+            work.metadata.pop("actions", None)
         work.cache = build_schema_cache(work.metadata, work.cache.resource_version, self.engine.env, work.cache)
         return {"message": "success"}
 

@@ -113,7 +113,7 @@ class SchemaApi:
         fresh.catalog = pg.introspect(conn)
         states[source_name] = fresh
         before = {obj["name"] for obj in cache.inconsistent}
-        broken = [obj for obj in find_inconsistencies(cache.metadata, states) if obj["name"] not in before]
+        broken = [obj for obj in find_inconsistencies(cache.metadata, states, cache.env) if obj["name"] not in before]
         if not broken:
             return cache.metadata
         if not cascade:

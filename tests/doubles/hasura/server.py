@@ -356,7 +356,7 @@ class HasuraDouble:
             if parse_error is not None:
                 raise HasuraError("parse-failed", parse_error)
             schema, cache = self._engine.schema_for(session.role, session.backend_only_permissions)
-            return _Reply(200, run_graphql(schema, cache, session, body, self._engine.pool))
+            return _Reply(200, run_graphql(schema, cache, session, body, self._engine.pool, dict(headers)))
         except HasuraError as error:
             admin = session is not None and session.is_admin
             return _Reply(200 if path == GRAPHQL_PATH else error.status, error.graphql_body(admin=admin))
