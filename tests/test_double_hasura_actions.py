@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.doubles.hasura.testing import hasura_token, http
+from tests.doubles.hasura.testing import http
 
 CASE = Path(__file__).parent / "data" / "cli_export" / "with_actions"
 GREETING_KEY = "key-from-the-servers-env"

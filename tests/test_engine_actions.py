@@ -47,7 +47,8 @@ def hasura(clerk_double, hasura_double_factory, postgres_database_url, metadata_
 def test_an_action_deploys_is_called_by_a_user_exports_as_the_cli_writes_it_and_converges(
         engine_stack_factory, clerk_double, hasura, metadata_dir, action_handler, capsys):
     engine = engine_stack_factory(existing_config(clerk_double, hasura.url, metadata_dir),
-                                  secrets={"hasuraAdminSecret": ADMIN_SECRET, "clerkSecretKey": clerk_double.secret_key})
+                                  secrets={"hasuraAdminSecret": ADMIN_SECRET,
+                                           "clerkSecretKey": clerk_double.secret_key})
     result = engine.up(refresh=True)
     assert result.summary.result == "succeeded", "".join(engine.log)
 

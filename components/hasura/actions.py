@@ -15,7 +15,8 @@ actions.yaml must be in actions.graphql; the yaml's values replace the SDL's (a 
 struct with the SDL's parts cleared (`SetExportDefault`), actions.graphql as cli-ext's `sdl to` prints it: each
 action as its own `type Mutation {` / `type Query {` block, then the custom types (enums, input objects, objects,
 scalars), every block closed by `}` and one blank line, with sdlUtils.js's printers (getObjectTypeSdl,
-getArgumentsSdl, getEnumTypeSdl, descriptions in triple quotes before the entity); nothing at all when there are none. (The
+getArgumentsSdl, getEnumTypeSdl, descriptions in triple quotes before the entity); nothing at all when there are
+none. (The
 cli-ext/src/services/sdl/to/handler.js kept in the repository adds a newline after each action and two more before
 the types; the files `hasura metadata export` v2 writes, in projects that commit them, have neither.)
 
@@ -261,10 +262,10 @@ def action_problems(document: dict[str, Any]) -> list[str]:
             for item in entry.get("fields") or []:
                 base = _base_type(item["type"])
                 if kinds.get(base) not in allowed and not _is_scalar(base):
+                    wanted = "an input" if kind == "input_objects" else "an object"
                     problems.append(f"metadata/actions.graphql: field {entry['name']}.{item['name']} has type {base}, "
-                                    f"which is not a scalar, an enum or {'an input' if kind == 'input_objects' else 'an object'} "
-                                    f"type defined in actions.graphql{_hint(base, kinds)}. Fix: define {base} there "
-                                    "or correct the name")
+                                    f"which is not a scalar, an enum or {wanted} type defined in actions.graphql"
+                                    f"{_hint(base, kinds)}. Fix: define {base} there or correct the name")
     for action in document.get("actions") or []:
         name, definition = action["name"], action["definition"]
         where = f"metadata/actions.yaml: action {name}"
@@ -334,7 +335,8 @@ def _hint(name: str, known: dict[str, str]) -> str:
 
 
 def _unknown(mapping: dict[str, Any], allowed: set[str], where: str) -> list[str]:
-    return [f"{where}: unknown key {key!r}. Known keys: {', '.join(sorted(allowed))}" for key in sorted(set(mapping) - allowed)]
+    return [f"{where}: unknown key {key!r}. Known keys: {', '.join(sorted(allowed))}"
+            for key in sorted(set(mapping) - allowed)]
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -353,8 +353,9 @@ def _action_changes(desired: dict[str, Any], live: dict[str, Any]) -> list[Chang
                             lambda name: f"action {name}", _action_diff,
                             missing_live=("missing live (defined in metadata/)", "created"),
                             missing_desired=("present live, not in metadata/", "dropped"))
-    types = {side: {f"{kind.removesuffix('s')} {t['name']}": t for kind, items in (document.get("custom_types") or {}).items()
-                    for t in items} for side, document in (("desired", desired), ("live", live))}
+    types = {side: {f"{kind.removesuffix('s')} {t['name']}": t
+                    for kind, items in (document.get("custom_types") or {}).items() for t in items}
+             for side, document in (("desired", desired), ("live", live))}
     return changes + _matched_diff(types["desired"], types["live"], lambda label: f"custom type {label}",
                                    lambda want, have, where: [Change(where, what, done) for what, done in
                                                               _generic_diff(want, have, "definition")],

@@ -295,4 +295,5 @@ def build_role_schema(cache: SchemaCache, role: str, resolvers: Resolvers,
             perms = role_permissions(entry, table, role, inconsistent, source["name"], backend_only_permissions)
             tracked.append(TrackedTable(source["name"], table, perms, type_name, roots))
     builder = SchemaBuilder()
-    return builder.build(tracked, resolvers, action_fields(cache.metadata, role, inconsistent, builder.scalar, cache.env))
+    actions = action_fields(cache.metadata, role, inconsistent, builder.scalar, cache.env)
+    return builder.build(tracked, resolvers, actions)
