@@ -80,6 +80,8 @@ def test_an_sdl_action_without_a_handler_in_actions_yaml_is_refused(project):
      "relationships of action output types are not supported"),
     (lambda d: d["actions"][0]["permissions"].append({"role": "user"}), "permission for role user is defined twice"),
     (lambda d: d["actions"][0]["definition"].update(timeout=-1), "`timeout` must be a positive number"),
+    (lambda d: d["custom_types"]["scalars"].append({"name": "Instant"}),
+     "custom type Instant is not present in actions.graphql"),
 ])
 def test_what_hasura_or_this_package_refuses_is_refused_before_anything_is_sent(project, change, expected):
     edit_actions_yaml(project, change)
