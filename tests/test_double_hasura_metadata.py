@@ -523,3 +523,47 @@ def test_export_orders_permissions_collections_and_actions_as_hasura_does(admin)
         "handler": "http://127.0.0.1:1/login", "output_type": "LoginOutput",
         "arguments": [{"name": "code", "type": "String!"}], "type": "mutation", "kind": "synchronous"}}]
     assert list(exported["actions"][0]["definition"]) == ["handler", "output_type", "arguments", "type", "kind"]
+
+
+def test_objects_created_one_call_at_a_time_are_exported_in_hasuras_order(with_posts):
+    # Made in the reverse of export order: delete, update, select, insert permissions, then the relationships.
+    admin = with_posts
+    own_posts = {"author": {"clerk_user_id": {"_eq": "X-Hasura-User-Id"}}}
+    for kind, permission in (("delete", {"filter": own_posts}), ("update", {"columns": ["title"], "filter": own_posts}),
+                             ("select", {"columns": ["id", "title"], "filter": {}}),
+                             ("insert", {"check": {}, "columns": ["title"]})):
+        if kind == "delete":  # a filter through `author` needs the relationship first
+            assert relationship(admin, "object", "posts", "author", {"foreign_key_constraint_on": "author_id"}
+                                ).json() == {"message": "success"}
+        response = admin.metadata({"type": f"pg_create_{kind}_permission",
+                                   "args": {"table": "posts", "role": "user", "permission": permission}})
+        assert response.json() == {"message": "success"}, kind
+    assert relationship(admin, "array", "users", "posts", {"foreign_key_constraint_on": {
+        "table": "posts", "column": "author_id"}}).json() == {"message": "success"}
+    assert admin.metadata({"type": "pg_create_select_permission", "args": {
+        "table": "users", "role": "user", "permission": {"columns": ["id"], "filter": {}}}}).json() == {
+        "message": "success"}
+    tables = {t["table"]["name"]: t for t in admin.export()["metadata"]["sources"][0]["tables"]}
+    # tableMetaToOrdJSON (Serialization.hs): relationships first, then insert, select, update, delete
+    assert list(tables["posts"]) == ["table", "object_relationships", "insert_permissions", "select_permissions",
+                                     "update_permissions", "delete_permissions"]
+    assert list(tables["users"]) == ["table", "array_relationships", "select_permissions"]
+    # and so replace_metadata with that export changes nothing the CLI would see: the same export comes back
+    exported = admin.export()["metadata"]
+    assert admin.replace(exported).status_code == 200
+    assert admin.export()["metadata"] == exported
+    assert [list(t) for t in admin.export()["metadata"]["sources"][0]["tables"]] == [
+        list(t) for t in exported["sources"][0]["tables"]]
+
+
+def test_permission_values_are_exported_as_sent(admin):
+    # Session variables keep their case and columns their order (ColExp holds the JSON value; PCCols the list).
+    metadata = users_metadata()
+    table = metadata["sources"][0]["tables"][0]
+    table["select_permissions"][0]["permission"] = {"columns": ["email", "id", "clerk_user_id"],
+                                                    "filter": {"clerk_user_id": {"_eq": "X-HASURA-USER-ID"}}}
+    assert admin.replace(metadata).status_code == 200
+    exported = admin.export()["metadata"]["sources"][0]["tables"][0]
+    assert exported["select_permissions"][0]["permission"] == {
+        "columns": ["email", "id", "clerk_user_id"], "filter": {"clerk_user_id": {"_eq": "X-HASURA-USER-ID"}}}
+    assert exported["insert_permissions"][0]["permission"]["set"] == {"clerk_user_id": "x-hasura-User-Id"}

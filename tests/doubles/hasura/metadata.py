@@ -27,6 +27,13 @@ _TOP_LEVEL_ORDER = (
     "network", "backend_configs", "opentelemetry",
 )  # fmt: skip
 _TABLE_EXTRAS = ("object_relationships", "array_relationships", "computed_fields", "remote_relationships")
+#: A table's keys in the order export writes them, whatever order they were created in: relationships and
+#: computed fields, then permissions insert, select, update, delete (Hasura/RQL/Types/Metadata/Serialization.hs
+#: tableMetaToOrdJSON: table, is_enum, configuration, object_relationships, array_relationships,
+#: computed_fields, remote_relationships, insert/select/update/delete_permissions, event_triggers,
+#: apollo_federation_config).
+TABLE_EXPORT_ORDER = ("table", "is_enum", "configuration", *_TABLE_EXTRAS,
+                      *(f"{kind}_permissions" for kind in PERMISSION_KINDS), "event_triggers")
 _PERMISSION_KEYS = {
     "select": ("columns", "computed_fields", "filter", "limit", "allow_aggregations", "query_root_fields",
                "subscription_root_fields"),
@@ -84,7 +91,11 @@ def normalize_permission(kind: str, entry: Any, path: str) -> dict[str, Any]:
     permission = _require(entry, "permission", path)
     for key in _REQUIRED_PERMISSION_KEYS[kind]:
         _require(permission, key, f"{path}.permission")
-    # required keys are always exported (`columns: []`, `filter: {}` mean something); optional defaults are dropped
+    # required keys are always exported (`columns: []`, `filter: {}` mean something); optional defaults are dropped.
+    # Values are kept as sent: a session variable keeps its case in `filter`, `check` and `set` (Hasura/RQL/IR/
+    # BoolExp.hs ColExp holds a FieldName and the JSON Value as given; presets are ColumnValues of Value), and
+    # `columns` keeps its order (Hasura/RQL/Types/Permission.hs PermColSpec: PCCols [Column b], encoded as the
+    # list; Serialization.hs selPermToOrdJSON/insPermToOrdJSON write it as is).
     kept = set(_REQUIRED_PERMISSION_KEYS[kind]) | {k for k, v in permission.items() if not _is_empty(v)}
     if kind == "update":
         # Export always writes an update permission's `check`, `null` when none was given (Hasura/RQL/Types/
@@ -133,7 +144,12 @@ def normalize_table(entry: Any, path: str) -> dict[str, Any]:
             )
     if not _is_empty(entry.get("event_triggers")):
         out["event_triggers"] = sorted(entry["event_triggers"], key=lambda t: str(t.get("name")))
-    return out
+    return in_export_order(out)
+
+
+def in_export_order(table: dict[str, Any]) -> dict[str, Any]:
+    """A normalized table with its keys as export writes them (`TABLE_EXPORT_ORDER`)."""
+    return {key: table[key] for key in TABLE_EXPORT_ORDER if key in table}
 
 
 def normalize_connection_info(info: Any, path: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from .metadata import (
     PERMISSION_KINDS,
     SchemaCache,
     build_schema_cache,
+    in_export_order,
     normalize_metadata,
     RELATIONSHIP_KEYS,
     normalize_permission,
@@ -37,6 +38,14 @@ CATALOG_STATE_OPERATIONS = frozenset({"get_catalog_state", "set_catalog_state"})
 
 def _strip_prefix(reason: str) -> str:
     return reason.removeprefix("Inconsistent object: ")
+
+
+def _put(table: dict[str, Any], key: str, items: list[dict[str, Any]]) -> None:
+    """Set one list of a tracked table, its keys staying in export order: a permission or relationship created
+    one call at a time is exported where tableMetaToOrdJSON writes its kind, not after the kinds made before it."""
+    ordered = in_export_order({**table, key: items})
+    table.clear()
+    table.update(ordered)
 
 
 @dataclass
@@ -392,7 +401,7 @@ class MetadataApi:
             permission = normalize_permission(
                 kind, {"role": role, "permission": args.get("permission"), "comment": args.get("comment")}, "$.args"
             )
-            entry[key] = sorted(existing + [permission], key=lambda p: p["role"])
+            _put(entry, key, sorted(existing + [permission], key=lambda p: p["role"]))
             self._rebuild(work, f"permission {table_display(table)}.{role}.{kind} in source {source_name}")
             return {"message": "success"}
 
@@ -445,7 +454,7 @@ class MetadataApi:
                     path="$.args",
                 )  # fmt: skip
             key = f"{rel_type}_relationships"
-            entry[key] = sorted(entry.get(key, []) + [relationship], key=lambda r: r["name"])
+            _put(entry, key, sorted(entry.get(key, []) + [relationship], key=lambda r: r["name"]))
             self._rebuild(work, relationship_object_name(rel_type, name, table, source_name))
             return {"message": "success"}
 
