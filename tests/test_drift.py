@@ -17,7 +17,7 @@ import pytest
 from components.commands.drift import main
 from components.hasura.client import HasuraClient
 from components.hasura.apply import apply_project
-from components.hasura.loader import load_project
+from components.hasura.loader import load_project, normalize_metadata
 
 PROJECT = Path(__file__).resolve().parent.parent / "metadata"
 ISSUER = "https://happy-hippo-12.clerk.accounts.dev"
@@ -69,6 +69,19 @@ def test_a_permission_changed_live_is_named(deployed, capsys):
     assert f"{where} › update permission › filter: metadata/ has" in out
     assert f"{where} › delete permission › present live, not in metadata/" in out
     assert "metadata     DRIFT" in out and "Result: DRIFT" in out
+
+
+def test_a_live_copy_spelled_otherwise_is_drift_the_deploy_writes_over(deployed, capsys):
+    # What earlier releases left live: X-Hasura-User-Id lower-cased, columns sorted (the deploy now rewrites it).
+    project = load_project(PROJECT)
+    with HasuraClient(deployed.url, deployed.admin_secret) as client:
+        client.replace_metadata(normalize_metadata(project.metadata), resource_version=None)
+    code, out, _ = run(capsys, stdin=stack_outputs(deployed))
+    assert code == 1
+    where = "source default › table public.users › role user › select permission"
+    assert (f'{where} › filter: metadata/ has {{"id": {{"_eq": "X-Hasura-User-Id"}}}}, live has '
+            f'{{"id": {{"_eq": "x-hasura-user-id"}}}}') in out
+    assert f"{where} › columns: listed as" in out and "(same columns)" in out
 
 
 def test_a_table_dropped_live_is_reported_as_inconsistent(deployed, capsys):

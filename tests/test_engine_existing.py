@@ -7,6 +7,7 @@ documented deploy is `scripts/deploy`, which runs `pulumi up --refresh` (here: `
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -22,7 +23,11 @@ from pulumi import automation as auto
 from components.auth.jwt_secret import resolve_jwt_secret
 from components.config.settings import load_settings
 from components.hasura.client import HasuraClient
+from components.hasura.export import render_metadata_files, write_metadata_files
+from components.hasura.loader import normalize_metadata
+from components.providers.hasura_metadata import HasuraMetadata
 from tests.fixtures.engine import ROOT
+from tests.fixtures.metadata import cli_metadata_diff
 
 ADMIN_SECRET = "engine-admin-secret-0123456789"
 #: A compact JWS whose header and payload are JSON objects, as every token the smoke check handles is.
@@ -163,6 +168,63 @@ def test_a_permission_changed_in_metadata_dir_is_one_write_and_reruns_the_smoke_
     assert metadata_writes(hasura) == {"replace_metadata": 1}
     assert "last_seen" not in live_select_permission(hasura)["columns"]
     assert hasura.count("/v1/graphql") > 0 and smoke_failures(deployed.outputs()) == {}
+
+
+def export_rewrites(hasura, metadata_dir: Path, tmp_path: Path) -> list[str]:
+    """The files `python -m components.commands.export` (= `hasura metadata export`) would change or remove in
+    a copy of metadata_dir."""
+    copy = Path(shutil.copytree(metadata_dir, tmp_path / "exported"))
+    with admin(hasura) as client:
+        report = write_metadata_files(copy / "metadata", render_metadata_files(client.export_metadata().metadata))
+    return report.changed + report.removed
+
+
+def live_export(hasura) -> dict:
+    with admin(hasura) as client:
+        return client.export_metadata().metadata
+
+
+def test_after_a_deploy_hasura_metadata_diff_is_empty_and_an_export_changes_no_file(deployed, hasura, metadata_dir,
+                                                                                     tmp_path):
+    # Hasura got metadata/ as authored: X-Hasura-User-Id in its case, columns in their order.
+    assert cli_metadata_diff(live_export(hasura), metadata_dir) == {}
+    assert live_select_permission(hasura)["filter"] == {"id": {"_eq": "X-Hasura-User-Id"}}
+    assert export_rewrites(hasura, metadata_dir, tmp_path) == []
+
+
+def test_a_stack_deployed_with_the_normalized_copy_gets_metadata_dir_as_authored_once_then_converges(
+        engine_stack_factory, clerk_double, hasura, metadata_dir, monkeypatch, tmp_path):
+    # Releases before this one registered normalize_metadata(metadata/): session variables lower-cased and column
+    # lists sorted, which Hasura stored as sent.
+    registered = HasuraMetadata.__init__
+
+    def previous_release(self, name, args, opts=None):
+        normalized = dataclasses.replace(args.project, metadata=normalize_metadata(args.project.metadata))
+        registered(self, name, dataclasses.replace(args, project=normalized), opts)
+
+    monkeypatch.setattr(HasuraMetadata, "__init__", previous_release)
+    engine = engine_stack_factory(existing_config(clerk_double, hasura.url, metadata_dir),
+                                  secrets={"hasuraAdminSecret": ADMIN_SECRET,
+                                           "clerkSecretKey": clerk_double.secret_key})
+    assert engine.up(refresh=True).summary.result == "succeeded", "".join(engine.log)
+    assert set(cli_metadata_diff(live_export(hasura), metadata_dir)) == {"databases/default/tables/public_users.yaml"}
+    assert live_select_permission(hasura)["filter"] == {"id": {"_eq": "x-hasura-user-id"}}
+    hash_before = engine.outputs()["metadataHash"]
+
+    monkeypatch.undo()  # this release
+    hasura.reset_counts()
+    result = engine.up(refresh=True)
+    assert changes(result) == {"update": 2}  # the metadata written as authored, then the smoke check on it
+    assert metadata_writes(hasura) == {"replace_metadata": 1}
+    assert smoke_failures(engine.outputs()) == {}
+    assert engine.outputs()["metadataHash"] == hash_before  # the same meaning: apps reading it see no change
+    assert cli_metadata_diff(live_export(hasura), metadata_dir) == {}
+    assert export_rewrites(hasura, metadata_dir, tmp_path) == []
+
+    hasura.reset_counts()
+    assert changes(engine.up(refresh=True)) == {}
+    assert hasura.writes() == 0
+    engine.preview(refresh=True, expect_no_changes=True)  # raises on any change
 
 
 def test_live_drift_is_reported_and_the_documented_deploy_repairs_it(deployed, hasura):

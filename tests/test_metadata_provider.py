@@ -13,24 +13,34 @@ from pulumi.runtime.proto import provider_pb2
 from components.hasura.client import HasuraClient
 from components.providers.hasura_metadata import HasuraMetadataProvider, changed_properties
 from components.hasura.loader import content_hash, load_project, normalize_metadata
-from tests.fixtures.metadata import track_nhost_tables
+from tests.fixtures.metadata import cli_metadata_diff, track_nhost_tables
 from tests.pulumi_harness import DynamicProviderHost
 
 PROJECT = Path(__file__).resolve().parent.parent / "metadata"
 URN = "urn:pulumi:dev::clerk-hasura::pulumi-python:dynamic/hasura_metadata:HasuraMetadata::backend-metadata"
+#: The column lists of public_users.yaml's permissions as authored, and as earlier releases sent them (sorted).
+LISTED = {"insert": '["email", "name", "image_url"]',
+          "select": '["id", "email", "name", "image_url", "last_seen", "created_at", "updated_at"]',
+          "update": '["email", "name", "image_url", "last_seen"]'}
+SORTED = {"insert": '["email", "image_url", "name"]',
+          "select": '["created_at", "email", "id", "image_url", "last_seen", "name", "updated_at"]',
+          "update": '["email", "image_url", "last_seen", "name"]'}
 
 
 def inputs_for(double, project_dir: Path = PROJECT) -> dict:
     project = load_project(project_dir)
-    desired = normalize_metadata(project.metadata)
     return {
         "__provider": serialize_provider(HasuraMetadataProvider()),
         "hasura_url": double.url,
         "admin_secret": double.admin_secret,
-        "metadata": desired,
+        "metadata": project.metadata,
         "migrations": project.to_inputs()["migrations"],
-        "metadata_hash": content_hash(desired, project.migrations),
+        "metadata_hash": content_hash(normalize_metadata(project.metadata), project.migrations),
     }
+
+
+def as_stored(metadata: dict) -> dict:
+    return normalize_metadata(metadata, as_stored=True)
 
 
 @pytest.fixture
@@ -50,7 +60,7 @@ def test_lifecycle_in_a_fresh_interpreter(host, hasura_double):
     assert failures == []
     resource_id, outs = host.create(URN, inputs)
     assert resource_id.startswith("hasura-metadata-")
-    assert outs["metadata"] == inputs["metadata"] and outs["live_metadata"] == inputs["metadata"]
+    assert outs["metadata"] == inputs["metadata"] and outs["live_metadata"] == as_stored(inputs["metadata"])
     assert outs["applied_migrations"] == ["1763856000000"]
     assert outs["hasura_url"] == hasura_double.url and outs["admin_secret"] == hasura_double.admin_secret
 
@@ -79,7 +89,8 @@ def test_lifecycle_in_a_fresh_interpreter(host, hasura_double):
     assert {key: repaired[key] for key in ("hasura_url", "admin_secret", "metadata", "migrations", "metadata_hash",
                                            "live_metadata", "applied_migrations", "inconsistent_objects")} == {
         **{key: inputs[key] for key in ("hasura_url", "admin_secret", "metadata", "migrations", "metadata_hash")},
-        "live_metadata": inputs["metadata"], "applied_migrations": ["1763856000000"], "inconsistent_objects": []}
+        "live_metadata": as_stored(inputs["metadata"]), "applied_migrations": ["1763856000000"],
+        "inconsistent_objects": []}
     assert repaired["applied_at"] > outs["applied_at"]  # a repair is an apply: it reruns the smoke check
     _, refreshed = host.read(URN, resource_id, repaired)
     assert host.diff(URN, resource_id, refreshed, inputs).changes == provider_pb2.DiffResponse.DIFF_NONE
@@ -96,14 +107,14 @@ def test_lifecycle_in_a_fresh_interpreter(host, hasura_double):
         host.stub.Delete(provider_pb2.DeleteRequest(urn=URN, id=resource_id, properties=host._struct(refreshed)))
         assert hasura_double.writes() == 0
         assert admin.run_sql("SELECT id FROM public.users", read_only=True).records() == [{"id": "user_kept"}]
-        assert normalize_metadata(admin.export_metadata().metadata) == inputs["metadata"]
+        assert as_stored(admin.export_metadata().metadata) == as_stored(inputs["metadata"])
 
 
 def test_check_accepts_tables_of_the_platforms_schemas_only_with_the_platform_schemas_input(host, project_copy):
     track_nhost_tables(project_copy)
     project = load_project(project_copy, platform_schemas=frozenset({"auth", "storage"}))
     inputs = {"__provider": serialize_provider(HasuraMetadataProvider()), "hasura_url": "http://127.0.0.1:9",
-              "admin_secret": "x" * 32, "metadata": normalize_metadata(project.metadata),
+              "admin_secret": "x" * 32, "metadata": project.metadata,
               "migrations": project.to_inputs()["migrations"], "metadata_hash": "0" * 64}
     _, failures = host.check(URN, {}, {**inputs, "platform_schemas": ["auth", "storage"]})
     assert failures == []
@@ -198,3 +209,46 @@ def test_a_refresh_asks_a_hasura_that_does_not_answer_once_and_records_it_unknow
         listener.close()
     assert unknown["live_unknown"] is True
     assert len(attempts) == 1
+
+
+def test_a_stack_deployed_with_the_normalized_copy_gets_metadata_as_authored_once(host, hasura_double, tmp_path):
+    # Earlier releases sent normalize_metadata(metadata/): session variables lower-cased, column lists sorted.
+    authored = inputs_for(hasura_double)
+    old_inputs, _ = host.check(URN, {}, {**authored, "metadata": normalize_metadata(authored["metadata"])})
+    resource_id, old_outs = host.create(URN, old_inputs)
+    with HasuraClient(hasura_double.url, hasura_double.admin_secret) as admin:
+        assert set(cli_metadata_diff(admin.export_metadata().metadata)) == {
+            "databases/default/tables/public_users.yaml"}  # what `hasura metadata diff` showed after such a deploy
+
+    inputs, failures = host.check(URN, old_inputs, authored)
+    assert failures == []
+    # Seen with and without a refresh: state still holds the lower-cased copy, and so does Hasura.
+    _, refreshed = host.read(URN, resource_id, old_outs)
+    for olds in (old_outs, refreshed):
+        assert host.diff(URN, resource_id, olds, inputs).changes == provider_pb2.DiffResponse.DIFF_SOME
+    where = "source default › table public.users › role user ›"
+    own_row, lowered = '{"id": {"_eq": "X-Hasura-User-Id"}}', '{"id": {"_eq": "x-hasura-user-id"}}'
+    columns = {kind: f"{where} {kind} permission › columns: listed as {LISTED[kind]} in metadata/, as "
+                     f"{SORTED[kind]} live (same columns)" for kind in LISTED}
+    assert changed_properties(refreshed, inputs) == [
+        columns["select"],
+        f"{where} select permission › filter: metadata/ has {own_row}, live has {lowered}",
+        f"{where} insert permission › check: metadata/ has {own_row}, live has {lowered}",
+        columns["insert"],
+        f'{where} insert permission › set: metadata/ has {{"id": "X-Hasura-User-Id"}}, live has '
+        f'{{"id": "x-hasura-user-id"}}',
+        f"{where} update permission › check: metadata/ has {own_row}, live has {lowered}",
+        columns["update"],
+        f"{where} update permission › filter: metadata/ has {own_row}, live has {lowered}"]
+
+    hasura_double.reset_counts()
+    updated = host.update(URN, resource_id, refreshed, inputs)
+    assert hasura_double.count("/v1/metadata", "replace_metadata") == 1
+    assert updated["metadata_hash"] == old_outs["metadata_hash"]  # what the metadata means did not change
+    with HasuraClient(hasura_double.url, hasura_double.admin_secret) as admin:
+        assert cli_metadata_diff(admin.export_metadata().metadata) == {}
+    _, refreshed = host.read(URN, resource_id, updated)
+    assert host.diff(URN, resource_id, refreshed, inputs).changes == provider_pb2.DiffResponse.DIFF_NONE
+    hasura_double.reset_counts()
+    host.update(URN, resource_id, refreshed, inputs)
+    assert hasura_double.writes() == 0

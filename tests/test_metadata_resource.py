@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from components.hasura.loader import load_project, normalize_metadata
+from components.hasura.loader import content_hash, load_project, normalize_metadata
 from tests.pulumi_harness import Secret, plaintext_leaks, run_program
 
 PROJECT = Path(__file__).resolve().parent.parent / "metadata"
@@ -45,7 +45,9 @@ def test_registration_keeps_the_admin_secret_secret(tmp_path):
     assert resource.additional_secret_outputs == ["admin_secret"]
     assert plaintext_leaks(run_, [ADMIN_SECRET]) == []
     project = load_project(PROJECT)
-    assert resource.plain_inputs["metadata"] == normalize_metadata(project.metadata)
+    assert resource.plain_inputs["metadata"] == project.metadata  # as authored: what Hasura gets
+    assert resource.plain_inputs["metadata_hash"] == content_hash(normalize_metadata(project.metadata),
+                                                                  project.migrations)  # what it means
     assert [m["name"] for m in resource.plain_inputs["migrations"]] == ["create_users"]
     assert resource.plain_inputs["hasura_url"] == "http://127.0.0.1:8080"
     assert len(resource.plain_inputs["metadata_hash"]) == 64

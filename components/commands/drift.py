@@ -104,8 +104,9 @@ def check_drift(client: HasuraClient, project: MetadataProject, target: DriftTar
 
 
 def _metadata_section(client: HasuraClient, project: MetadataProject) -> Section:
-    live = normalize_metadata(client.export_metadata().metadata)
-    changes = diff_metadata(normalize_metadata(project.metadata), live)
+    # As the deploy compares: what it would write over, session-variable case and column order included.
+    live = normalize_metadata(client.export_metadata().metadata, as_stored=True)
+    changes = diff_metadata(normalize_metadata(project.metadata, as_stored=True), live)
     return Section("metadata", [str(change) for change in changes])
 
 

@@ -17,10 +17,14 @@ Pure orchestration over `HasuraClient` (no Pulumi). Order and guarantees:
    committed, and otherwise stops naming the `hasura migrate` commands that resolve it (the Hasura CLI refuses
    `migrate apply` on it too). Down migrations are never run, `cascade` is never used: nothing here drops data.
 3. Metadata: the `export_metadata` v2 taken before (again after migrations ran, as DDL may bump it). When
-   its normalized form equals the desired one, nothing is written (inconsistent live metadata still fails
-   the apply, listing the objects). Otherwise `replace_metadata` v2 with `allow_inconsistent_metadata:
-   false` and that export's `resource_version`, so Hasura either takes the whole document or keeps the live one
-   (inconsistent → `HasuraInconsistentMetadata` listing the objects; concurrent edit → `HasuraConflict`).
+   it equals the project's metadata as Hasura stores it (`normalize_metadata(..., as_stored=True)`: defaults
+   and the order export imposes evened out, session-variable case and column order kept), nothing is written
+   (inconsistent live metadata still fails the apply, listing the objects). Otherwise `replace_metadata` v2 of
+   the document as authored (never a normalized copy: Hasura keeps what it is sent, and `hasura metadata
+   export` writes it back), with `allow_inconsistent_metadata: false` and that export's `resource_version`, so
+   Hasura either takes the whole document or keeps the live one (inconsistent → `HasuraInconsistentMetadata`
+   listing the objects; concurrent edit → `HasuraConflict`). A live copy that differs only in spelling — the
+   lower-cased, column-sorted copy earlier releases wrote — is written over once, and then equal.
 4. When the answer to a write is lost (dropped connection, 5xx), the live state is read again: the write is
    reported as done only when the live state shows it, otherwise `MetadataApplyError` says nothing changed.
 """
@@ -99,7 +103,7 @@ class ApplyResult:
     changes: list[str] = field(default_factory=list)
     """What the apply did, one line each: migration records caught up, migrations run, metadata changed."""
     live_metadata: dict[str, Any] = field(default_factory=dict)
-    """Normalized live metadata after the apply (equal to the desired metadata, normalized)."""
+    """The live metadata after the apply, normalized `as_stored` (equal to the project's, normalized so)."""
     applied_versions: list[str] = field(default_factory=list)
     """Every migration version recorded live after the apply, as strings, in order."""
 
@@ -121,8 +125,8 @@ def apply_project(client: HasuraClient, project: MetadataProject, *,
     apply_migrations(client, project.migrations, result)
     if result.migrations_applied:
         exported = client.export_metadata()  # DDL may have bumped the resource_version
-    desired = normalize_metadata(project.metadata)
-    live = normalize_metadata(exported.metadata)
+    desired = normalize_metadata(project.metadata, as_stored=True)
+    live = normalize_metadata(exported.metadata, as_stored=True)
     if live == desired:
         # Equal but broken (e.g. a column dropped and sources reloaded since): never report that as success.
         if inconsistent := client.get_inconsistent_metadata():
@@ -139,7 +143,7 @@ def apply_project(client: HasuraClient, project: MetadataProject, *,
     except HasuraUnreachable as error:
         if not error.outcome_unknown:
             raise
-        if normalize_metadata(client.export_metadata().metadata) != desired:
+        if normalize_metadata(client.export_metadata().metadata, as_stored=True) != desired:
             raise MetadataApplyError(
                 f"Replacing the metadata on {client.url} was not confirmed and the live metadata is unchanged "
                 f"({error}). Fix: check Hasura's health and run the deploy again"
@@ -329,7 +333,8 @@ def _unmark(client: HasuraClient, migration: Migration) -> str:
 
 
 def diff_metadata(desired: dict[str, Any], live: dict[str, Any]) -> list[Change]:
-    """Differences between two NORMALIZED documents, naming source, table, role, permission and column.
+    """Differences between two NORMALIZED documents (both alike: as_stored or not), naming source, table, role,
+    permission and column.
 
     Each `Change.what` reads from the point of view of `metadata/` (desired) against the live server; each
     `Change.done` says what replacing the live metadata with the desired one does about it.
@@ -435,6 +440,10 @@ def _permission_diff(desired: dict[str, Any], live: dict[str, Any], where: str) 
             for column in sorted(set(want[key]) - set(have[key])):
                 changes.append(Change(where, f"column {column}: in metadata/, not allowed live",
                                       f"column {column}: now allowed"))
+            if set(want[key]) == set(have[key]) and want[key] != have[key]:
+                changes.append(Change(where, f"columns: listed as {_show(want[key])} in metadata/, as "
+                                             f"{_show(have[key])} live (same columns)",
+                                      f"columns: listed as {_show(want[key])} (was {_show(have[key])})"))
         elif want.get(key) != have.get(key):
             # A boolean expression or preset reads best whole.
             [(what, done)] = _generic_diff(want.get(key), have.get(key), key, whole=True)

@@ -5,7 +5,8 @@ Hasura CLI would send; `validate_project` checks it before anything reaches Hasu
 column a permission names exists in the tables the migrations create or in a schema the platform owns, session
 variables spelled as Hasura expects); `normalize_metadata` turns it, or a live export, into the form that compares
 equal exactly when the two mean the same to Hasura (defaults filled in or dropped on export, order of
-roles/columns/tables).
+roles/columns/tables), or, `as_stored`, when Hasura would export the same for both. Normalizing is for comparing
+only: Hasura gets the document as authored.
 """
 
 from __future__ import annotations
@@ -727,12 +728,19 @@ def table_key(table: Any) -> tuple[str, str]:
     return ("public", str(table))
 
 
-def normalize_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+def normalize_metadata(metadata: dict[str, Any], *, as_stored: bool = False) -> dict[str, Any]:
     """The form in which two documents are equal exactly when Hasura treats them the same.
 
     Drops what export leaves out or fills in (defaults, nulls, empty lists and objects outside permission
-    logic), spells tables as `{schema, name}`, lower-cases session variables (Hasura matches them
-    case-insensitively) and sorts what has no order (sources, tables, roles, columns).
+    logic), spells tables as `{schema, name}`, sorts what export sorts (sources, tables, roles, relationships),
+    and, for meaning only, lower-cases session variables (Hasura matches them case-insensitively) and sorts
+    permission columns.
+
+    `as_stored` keeps those last two as given: Hasura stores and exports a session variable's case and a column
+    list's order as they were sent (Hasura/RQL/IR/BoolExp.hs ColExp keeps the JSON value, Hasura/RQL/Types/
+    Permission.hs PermColSpec the list; Metadata/Serialization.hs exports both as is), so two documents are then
+    equal exactly when Hasura would export the same thing for them, defaults aside — the form that decides
+    whether the live metadata is `metadata/` as authored, and so whether a deploy writes it.
     """
     document = {key: _prune(value) for key, value in metadata.items() if key not in ("sources", "version")}
     if metadata.get("actions"):
@@ -741,12 +749,12 @@ def normalize_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
         document["custom_types"] = normalize_custom_types(metadata["custom_types"])
     document = {key: value for key, value in document.items() if not _empty(value)}
     document["version"] = metadata.get("version", 3)
-    document["sources"] = sorted((_normalize_source(s) for s in metadata.get("sources") or []),
+    document["sources"] = sorted((_normalize_source(s, as_stored) for s in metadata.get("sources") or []),
                                  key=lambda s: str(s.get("name")))
     return document
 
 
-def _normalize_source(source: dict[str, Any]) -> dict[str, Any]:
+def _normalize_source(source: dict[str, Any], as_stored: bool) -> dict[str, Any]:
     normalized = {key: _prune(value) for key, value in source.items() if key not in ("tables", "configuration")}
     normalized["kind"] = source.get("kind") or "postgres"
     configuration = dict(source.get("configuration") or {})
@@ -761,12 +769,12 @@ def _normalize_source(source: dict[str, Any]) -> dict[str, Any]:
     if connection:
         configuration["connection_info"] = connection
     normalized["configuration"] = _prune(configuration)
-    normalized["tables"] = sorted((_normalize_table(t) for t in source.get("tables") or []),
+    normalized["tables"] = sorted((_normalize_table(t, as_stored) for t in source.get("tables") or []),
                                   key=lambda t: (t["table"]["schema"], t["table"]["name"]))
     return {key: value for key, value in normalized.items() if key in ("name", "kind", "tables") or not _empty(value)}
 
 
-def _normalize_table(entry: dict[str, Any]) -> dict[str, Any]:
+def _normalize_table(entry: dict[str, Any], as_stored: bool) -> dict[str, Any]:
     schema, name = table_key(entry.get("table"))
     table: dict[str, Any] = {"table": {"schema": schema, "name": name}}
     for key, value in entry.items():
@@ -774,7 +782,8 @@ def _normalize_table(entry: dict[str, Any]) -> dict[str, Any]:
             continue
         if key.endswith("_permissions"):
             kind = key.removesuffix("_permissions")
-            value = sorted((_normalize_permission(kind, p) for p in value or []), key=lambda p: str(p.get("role")))
+            value = sorted((_normalize_permission(kind, p, as_stored) for p in value or []),
+                           key=lambda p: str(p.get("role")))
         elif isinstance(value, list) and all(isinstance(v, dict) and "name" in v for v in value):
             value = sorted((_prune(v) for v in value), key=lambda v: str(v["name"]))
         else:
@@ -786,10 +795,11 @@ def _normalize_table(entry: dict[str, Any]) -> dict[str, Any]:
     return table
 
 
-def _normalize_permission(kind: str, item: dict[str, Any]) -> dict[str, Any]:
-    permission = {key: _session_variables_lower(value) for key, value in (item.get("permission") or {}).items()
+def _normalize_permission(kind: str, item: dict[str, Any], as_stored: bool) -> dict[str, Any]:
+    permission = {key: value if as_stored else _session_variables_lower(value)
+                  for key, value in (item.get("permission") or {}).items()
                   if key not in PERMISSION_DEFAULTS or value != PERMISSION_DEFAULTS[key]}
-    if isinstance(permission.get("columns"), list):
+    if isinstance(permission.get("columns"), list) and not as_stored:
         permission["columns"] = sorted(permission["columns"])
     if kind in ("update", "delete") and not permission.get("check"):
         permission.pop("check", None)  # no post-update check and `check: {}` (always true) are the same

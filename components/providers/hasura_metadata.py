@@ -2,8 +2,9 @@
 
 The provider only wires `components.hasura.apply` and the Hasura client (pulumi.md §2): it lives in this
 importable module so it is pickled by reference, captures no client (one is built inside each method), returns
-full outputs from `update`, and its `read` + `diff` compare the live, normalized metadata (`live_metadata`) with
-the desired one (`metadata`, an input never overwritten) field by field, so `pulumi refresh --preview-only
+full outputs from `update`, and its `read` + `diff` compare the live metadata (`live_metadata`) with the desired
+one (`metadata`, an input never overwritten) field by field, both normalized as Hasura stores them (defaults and
+the order export imposes evened out, session-variable case and column order kept), so `pulumi refresh --preview-only
 --expect-no-changes` and `pulumi preview --refresh --expect-no-changes` report drift, and `pulumi up --refresh`
 (what `scripts/deploy` runs) repairs it. `delete` leaves metadata and data in place.
 
@@ -11,10 +12,15 @@ A refresh never fails because Hasura is down: `read` then records that the live 
 completes (so the target's own resources are refreshed too and the next `up` can bring Hasura back), and the next
 `up` re-checks and re-applies whatever is missing.
 
-Inputs are plain data, not a path: the metadata (normalized, so state diffs show only real changes), the
-migrations (version, name, SQL) and their hash, so the provider process needs no files and state records
-exactly what was applied; and the schemas the target's platform owns, so `check` and apply validate the project as
-the program did.
+Inputs are plain data, not a path: the metadata as authored in `metadata/` (what Hasura gets, so that after a
+deploy `hasura metadata diff` shows nothing and `hasura metadata export` rewrites no file), the migrations (version,
+name, SQL) and their hash, so the provider process needs no files and state records exactly what was applied;
+and the schemas the target's platform owns, so `check` and apply validate the project as the program did.
+
+Stacks deployed by releases that sent a normalized copy (session variables lower-cased, column lists sorted) hold
+that copy live: on the first deploy after the upgrade `diff` sees it differ from the authored document, the
+update writes the authored one once, and the next refresh finds them equal. `metadata_hash` hashes what the
+metadata means (`normalize_metadata`), as before, so it stays the same through that rewrite.
 """
 
 from __future__ import annotations
@@ -72,7 +78,7 @@ class HasuraMetadataProvider(ResourceProvider):
         sources = sorted({m["source"] for m in props.get("migrations") or []} or {"default"})
         try:
             with _client(props, retry_seconds=HASURA_READ_RETRY_SECONDS, timeout=HASURA_READ_TIMEOUT_SECONDS) as client:
-                live = normalize_metadata(client.export_metadata().metadata)
+                live = normalize_metadata(client.export_metadata().metadata, as_stored=True)
                 applied = [str(m.version) for source in sources for m in read_applied_migrations(client, source)]
                 # Read-only: a refresh on every deploy must write nothing (reload_metadata would). The drift
                 # command reloads sources to see DDL done outside Hasura.
@@ -119,8 +125,8 @@ def changed_properties(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
         if olds.get(key) != news.get(key):
             changes.append(f"{key} changed" if key == "admin_secret" else
                            f"{key}: {olds.get(key)!r} -> {news.get(key)!r}")
-    desired = normalize_metadata(news.get("metadata") or {})
-    current = normalize_metadata(olds.get("live_metadata") or {})
+    desired = normalize_metadata(news.get("metadata") or {}, as_stored=True)
+    current = normalize_metadata(olds.get("live_metadata") or {}, as_stored=True)
     changes += [str(change) for change in diff_metadata(desired, current)]
     applied = set(olds.get("applied_migrations") or [])
     changes += [f"migration {m['source']}/{m['version']}_{m['name']} not applied"
@@ -175,26 +181,28 @@ class HasuraMetadata(Resource, module="hasura_metadata", name="HasuraMetadata"):
 
     hasura_url: pulumi.Output[str]
     metadata: pulumi.Output[dict]
-    """The desired metadata of `metadata/`, normalized (an input: never replaced by what is live)."""
+    """The metadata of `metadata/` as authored, what Hasura gets (an input: never replaced by what is live)."""
     live_metadata: pulumi.Output[dict]
-    """The live metadata, normalized (what Hasura holds after the apply, or after a refresh)."""
+    """The live metadata (what Hasura holds after the apply, or after a refresh), normalized as Hasura stores it:
+    defaults and the order export imposes evened out, session-variable case and column order as Hasura has them."""
     applied_migrations: pulumi.Output[list]
     """Migration versions recorded live."""
     metadata_hash: pulumi.Output[str]
-    """sha256 of the desired metadata and migrations; changes exactly when what is applied changes."""
+    """sha256 of what the desired metadata means (`normalize_metadata`) and the migrations: changes exactly when
+    what Hasura does changes, not for a change of spelling only (session-variable case, column order), which is
+    still applied."""
     inconsistent_objects: pulumi.Output[list]
     applied_at: pulumi.Output[str]
     """When metadata was last applied (UTC): changes at every apply, a drift repair included."""
 
     def __init__(self, name: str, args: HasuraMetadataArgs, opts: pulumi.ResourceOptions | None = None):
         project = args.project
-        desired = normalize_metadata(project.metadata)
         props = {
             "hasura_url": args.hasura_url,
             "admin_secret": pulumi.Output.secret(args.admin_secret),
-            "metadata": desired,
+            "metadata": project.metadata,
             "migrations": project.to_inputs()["migrations"],
-            "metadata_hash": content_hash(desired, project.migrations),
+            "metadata_hash": content_hash(normalize_metadata(project.metadata), project.migrations),
             "platform_schemas": sorted(args.platform_schemas),
             "live_metadata": None,
             "applied_migrations": None,
