@@ -216,6 +216,12 @@ def test_a_stack_deployed_with_the_normalized_copy_gets_metadata_dir_as_authored
     result = engine.up(refresh=True)
     assert changes(result) == {"update": 2}  # the metadata written as authored, then the smoke check on it
     assert metadata_writes(hasura) == {"replace_metadata": 1}
+    # The deploy's log names what it rewrote, permission by permission.
+    rewritten = "hasura metadata: source default › table public.users › role user › select permission › "
+    log = "".join(engine.log)
+    assert (rewritten + 'filter: set to {"id": {"_eq": "X-Hasura-User-Id"}} (was {"id": {"_eq": '
+            '"x-hasura-user-id"}})') in log
+    assert rewritten + "columns: listed as" in log
     assert smoke_failures(engine.outputs()) == {}
     assert engine.outputs()["metadataHash"] == hash_before  # the same meaning: apps reading it see no change
     assert cli_metadata_diff(live_export(hasura), metadata_dir) == {}
