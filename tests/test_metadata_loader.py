@@ -215,6 +215,34 @@ def test_normalizing_ignores_what_export_adds_or_drops():
     assert diff_metadata(normalize_metadata(desired), normalize_metadata(exported)) == []
 
 
+def test_as_stored_evens_out_what_export_changes_but_keeps_case_and_column_order():
+    # What Hasura does to metadata/ on the way (defaults filled in or dropped, keys and lists in its order)
+    # compares equal; what it keeps as sent (session-variable case, column order) does not, so a deploy
+    # writes over a live copy spelled otherwise, and only that.
+    authored = load_project(PROJECT).metadata
+    exported = copy.deepcopy(authored)
+    source = exported["sources"][0]
+    source["configuration"]["connection_info"]["pool_settings"] = {"connection_lifetime": 600}
+    given = source["tables"][0]
+    table = source["tables"][0] = {"table": given["table"],
+                                   **{key: given[key] for key in reversed(given) if key != "table"}}
+    for entry in table["select_permissions"]:
+        entry["permission"]["allow_aggregations"] = False
+        entry["comment"] = None
+    assert normalize_metadata(exported, as_stored=True) == normalize_metadata(authored, as_stored=True)
+
+    spelled_otherwise = normalize_metadata(authored)  # X-Hasura-User-Id lower-cased, columns sorted
+    assert normalize_metadata(spelled_otherwise) == normalize_metadata(authored)
+    assert normalize_metadata(spelled_otherwise, as_stored=True) != normalize_metadata(authored, as_stored=True)
+    select = table["select_permissions"][0]["permission"]
+    select["columns"] = sorted(select["columns"])
+    assert [str(c) for c in diff_metadata(normalize_metadata(authored, as_stored=True),
+                                          normalize_metadata(exported, as_stored=True))] == [
+        "source default › table public.users › role user › select permission › columns: listed as "
+        '["id", "email", "name", "image_url", "last_seen", "created_at", "updated_at"] in metadata/, as '
+        '["created_at", "email", "id", "image_url", "last_seen", "name", "updated_at"] live (same columns)']
+
+
 def test_the_diff_names_table_role_permission_and_column():
     desired = normalize_metadata(load_project(PROJECT).metadata)
     live = normalize_metadata(load_project(PROJECT).metadata)
