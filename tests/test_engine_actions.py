@@ -67,15 +67,16 @@ def test_an_action_deploys_is_called_by_a_user_exports_as_the_cli_writes_it_and_
     assert payload["session_variables"]["x-hasura-role"] == "user"
     assert payload["session_variables"]["x-hasura-user-id"] == user["id"]
 
-    # The export writes the two action files as the Hasura CLI does. (It also rewrites public_users.yaml: the
-    # deploy today stores the normalized document, session variables lower-cased and columns sorted.)
+    # The export writes the two action files (removed above) as the Hasura CLI does, and no other file: the deploy
+    # stored metadata/ as authored.
     for name in ACTION_FILES:
         (metadata_dir / "metadata" / name).unlink()
     code = export.main(["--hasura-url", hasura.url, "--project-dir", str(metadata_dir), "--wait", "2"],
                        stdin=None, environ={ENV_ADMIN_SECRET: ADMIN_SECRET})
     out = capsys.readouterr().out
     assert code == 0, out
-    assert {line.split()[-1] for line in out.splitlines() if line.strip().startswith("changed")} >= set(ACTION_FILES)
+    assert {line.split()[-1] for line in out.splitlines() if line.strip().startswith("changed")} == set(ACTION_FILES)
+    assert not [line for line in out.splitlines() if line.strip().startswith("removed")], out
     for name in ACTION_FILES:
         assert (metadata_dir / "metadata" / name).read_bytes() == (WITH_ACTIONS / name).read_bytes(), name
 
