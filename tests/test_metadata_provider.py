@@ -252,3 +252,26 @@ def test_a_stack_deployed_with_the_normalized_copy_gets_metadata_as_authored_onc
     hasura_double.reset_counts()
     host.update(URN, resource_id, refreshed, inputs)
     assert hasura_double.writes() == 0
+
+
+def test_a_dirty_mark_is_drift_to_the_refresh_and_the_update_clears_it(host, hasura_double):
+    inputs, _ = host.check(URN, {}, inputs_for(hasura_double))
+    resource_id, outs = host.create(URN, inputs)
+    # A deploy died after the migration's SQL committed (with its row), before clearing the mark.
+    with HasuraClient(hasura_double.url, hasura_double.admin_secret) as admin:
+        state = admin.get_catalog_state().cli_state
+        state["migrations"]["default"]["1763856000000"] = True
+        admin.set_catalog_state("cli", state)
+    _, drifted = host.read(URN, resource_id, outs)
+    assert drifted["applied_migrations"] == [] and drifted["dirty_migrations"] == ["1763856000000"]
+    assert host.diff(URN, resource_id, drifted, inputs).changes == provider_pb2.DiffResponse.DIFF_SOME
+    assert changed_properties(drifted, inputs) == [
+        "migration default/1763856000000_create_users marked dirty live (a deploy or `hasura migrate apply` stopped "
+        "in the middle of it): the deploy clears the mark if its SQL committed, and otherwise stops naming the fix"]
+
+    repaired = host.update(URN, resource_id, drifted, inputs)
+    assert repaired["applied_migrations"] == ["1763856000000"] and repaired["dirty_migrations"] == []
+    with HasuraClient(hasura_double.url, hasura_double.admin_secret) as admin:
+        assert admin.get_catalog_state().cli_state["migrations"] == {"default": {"1763856000000": False}}
+    _, refreshed = host.read(URN, resource_id, repaired)
+    assert host.diff(URN, resource_id, refreshed, inputs).changes == provider_pb2.DiffResponse.DIFF_NONE

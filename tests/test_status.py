@@ -56,15 +56,26 @@ def test_not_applied_dirty_and_server_only_migrations_are_listed(double, client,
 
     code, lines = run_status(double, project_copy, capsys)
     assert code == 1
-    assert lines[2:-1] == [
+    assert lines[2:6] == [
         "  VERSION        NAME          SOURCE STATUS  DATABASE STATUS  RECORDED IN",
         f"  1763856000000  create_users  Present        Present          catalog state, {MIGRATIONS_TABLE}",
         "  1763856000001  -             Not Present    Present (dirty)  catalog state",
         "  1763856000002  add_bio       Present        Not Present      -",
     ]
-    assert lines[-1] == ("Result: NOT in sync - 1 not applied (`scripts/deploy <stack>` applies them); 1 dirty (the "
-                         "next deploy says how to resolve them); 1 applied on the server but not in "
-                         "metadata/migrations")
+    # No row explains the mark, so a deploy would stop on it: the fix is the Hasura CLI's, after a look.
+    assert lines[6:-1] == [
+        f"dirty: default/1763856000001 is marked dirty in Hasura's catalog state and {MIGRATIONS_TABLE} has no row "
+        "for it: a deploy or a `hasura migrate apply` stopped between marking it and recording it. Check the "
+        "database, then either",
+        "      its SQL did not take effect: `hasura migrate delete --version 1763856000001 --server --database-name "
+        "default` and deploy again (the deploy runs it), or",
+        "      it did: `hasura migrate delete --version 1763856000001 --server --database-name default` then `hasura "
+        "migrate apply --version 1763856000001 --skip-execution --database-name default` (records it as applied "
+        "without running it)",
+        "      (the Hasura CLI run in metadata/, with --endpoint <Hasura URL> and HASURA_GRAPHQL_ADMIN_SECRET set)",
+    ]
+    assert lines[-1] == ("Result: NOT in sync - 1 not applied (`scripts/deploy <stack>` applies them); 1 dirty (each "
+                         "listed above with what resolves it); 1 applied on the server but not in metadata/migrations")
 
 
 def test_a_stack_with_the_table_only_record_shows_where_the_cli_does_not_see_it(double, client, project_copy,

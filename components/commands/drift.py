@@ -32,7 +32,8 @@ from components.errors import ClerkHasuraError
 from components.hasura.client import HasuraApiError, HasuraClient, describe_inconsistent_objects
 from components.hasura.apply import diff_metadata
 from components.hasura.loader import MetadataProject, Migration, load_project, normalize_metadata
-from components.hasura.migration_state import MIGRATIONS_TABLE, read_cli_state, read_source_records
+from components.hasura.migration_state import MIGRATIONS_TABLE, dirty_resolution, read_cli_state, \
+    read_source_records
 from components.smoke.tokens import forge
 from components.commands.stack_outputs import ENV_ADMIN_SECRET, add_hasura_arguments, hasura_endpoint, \
     read_stack_outputs
@@ -131,10 +132,7 @@ def _migrations_section(client: HasuraClient, project: MetadataProject) -> Secti
                           if v not in recorded]
         section.drift += [f"migration {source}/{m.version} is recorded live but not in metadata/migrations/{source}"
                           for m in applied if m.version not in local]
-        section.drift += [f"migration {source}/{m.version} is marked dirty (a deploy or a Hasura CLI run stopped in the "
-                          "middle of it; the next deploy clears the mark when its SQL had committed, and otherwise "
-                          "names how to resolve it)"
-                          for m in applied if m.dirty]
+        section.drift += [f"migration {source}/{m.version} {dirty_resolution(source, m)}" for m in applied if m.dirty]
         section.notes.append(f"{source}: {len(recorded & set(local))}/{len(local)} applied")
     return section
 

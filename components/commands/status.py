@@ -6,7 +6,8 @@ its earlier run (shown as stale); before that, also the table, which older deplo
 only in the table then is applied, but the Hasura CLI does not see it until the next deploy copies it over.
 
 Unlike `hasura migrate status`, which shows a dirty version as plain Present (only `hasura migrate apply` stops
-on it), a dirty version is shown as such.
+on it), a dirty version is shown as such, with what resolves it: a deploy when its SQL committed (its row is in
+hdb_catalog.schema_migrations), otherwise the Hasura CLI commands (`migration_state.dirty_resolution`).
 
 Where Hasura is and its admin secret come from the stack outputs piped on stdin, or `--hasura-url` and the
 environment, as for the drift command. Reads only. Exit codes: 0 every migration is present on both sides and
@@ -28,7 +29,8 @@ from components.commands.stack_outputs import ENV_ADMIN_SECRET, add_hasura_argum
 from components.errors import ClerkHasuraError
 from components.hasura.client import HasuraClient
 from components.hasura.loader import MetadataProject, load_project
-from components.hasura.migration_state import MIGRATIONS_TABLE, read_cli_state, read_source_records
+from components.hasura.migration_state import MIGRATIONS_TABLE, dirty_resolution, read_cli_state, \
+    read_source_records
 
 EXIT_IN_SYNC, EXIT_NOT_IN_SYNC, EXIT_COULD_NOT_READ = 0, 1, 2
 _COLUMNS = ("VERSION", "NAME", "SOURCE STATUS", "DATABASE STATUS", "RECORDED IN")
@@ -45,6 +47,8 @@ class MigrationStatus:
     recorded_in: tuple[str, ...]
     stale: bool = False
     """Rolled back or deleted with the Hasura CLI: only a stale row of an earlier run is left in the table."""
+    dirty_fix: str = ""
+    """For a dirty version: why, and what resolves it (`dirty_resolution`)."""
 
     @property
     def in_sync(self) -> bool:
@@ -68,7 +72,8 @@ def migration_status(client: HasuraClient, project: MetadataProject) -> list[Mig
             where = tuple(name for name, has in (("catalog state", version in records.catalog_state),
                                                  (table, version in records.table)) if has)
             statuses.append(MigrationStatus(source, version, local.get(version), record is not None,
-                                            bool(record and record.dirty), where, version in stale))
+                                            bool(record and record.dirty), where, version in stale,
+                                            dirty_resolution(source, record) if record and record.dirty else ""))
     return statuses
 
 
@@ -93,6 +98,7 @@ def render(url: str, project_dir: str, statuses: list[MigrationStatus], notes: l
     if not statuses:
         lines.append("  no migrations, locally or on the server")
     lines += notes or []
+    lines += [f"dirty: {s.source}/{s.version} {s.dirty_fix}" for s in statuses if s.dirty]
     lines.append(_summary(statuses))
     return "\n".join(lines)
 
@@ -106,7 +112,7 @@ def _summary(statuses: list[MigrationStatus]) -> str:
          "not applied (`scripts/deploy <stack>` applies them)"
          + (f", {rolled_back} of them rolled back or deleted with the Hasura CLI (to keep that, remove them from "
             "metadata/migrations too)" if rolled_back else "")),
-        (sum(s.dirty for s in statuses), "dirty (the next deploy says how to resolve them)"),
+        (sum(s.dirty for s in statuses), "dirty (each listed above with what resolves it)"),
         (sum(s.name is None for s in statuses), "applied on the server but not in metadata/migrations"),
     ) if count]
     return "Result: NOT in sync - " + "; ".join(parts)

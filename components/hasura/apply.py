@@ -56,6 +56,7 @@ from components.hasura.migration_state import (
     AppliedMigration,
     SourceRecords,
     delete_stale_row,
+    dirty_resolution,
     read_applied_migrations,
     read_cli_state,
     read_source_records,
@@ -250,29 +251,8 @@ def _delete_stale_row(client: HasuraClient, records: SourceRecords, migration: M
 
 def _refuse_unresolved_dirty(records: list[SourceRecords]) -> None:
     """A dirty mark the table does not explain: nothing here can tell whether that migration's SQL took effect."""
-    problems: list[str] = []
-    for source in records:
-        for migration in source.applied():
-            if not migration.dirty or migration.committed:
-                continue
-            version, name = migration.version, source.source
-            cli = f"hasura migrate delete --version {version} --server --database-name {name}"
-            if migration.in_catalog_state:
-                problems.append(
-                    f"{name}/{version} is marked dirty in Hasura's catalog state and {MIGRATIONS_TABLE} has no row "
-                    "for it: a deploy stopped between marking it and recording it. Check the database, then either\n"
-                    f"      its SQL did not take effect: `{cli}` and deploy again (the deploy runs it), or\n"
-                    f"      it did: `{cli}` then `hasura migrate apply --version {version} --skip-execution "
-                    f"--database-name {name}` (records it as applied without running it)\n"
-                    "      (the Hasura CLI run in metadata/, with --endpoint <Hasura URL> and "
-                    "HASURA_GRAPHQL_ADMIN_SECRET set)")
-            else:
-                problems.append(
-                    f"{name}/{version} is marked dirty in {MIGRATIONS_TABLE} (written by an older Hasura CLI, or by "
-                    "hand). Check the database, then, in SQL on that source (psql or the console's SQL tab):\n"
-                    f"      its SQL did not take effect: `DELETE FROM {MIGRATIONS_TABLE} WHERE version = {version}` "
-                    "and deploy again (the deploy runs it), or\n"
-                    f"      it did: `UPDATE {MIGRATIONS_TABLE} SET dirty = false WHERE version = {version}`")
+    problems = [f"{source.source}/{migration.version} {dirty_resolution(source.source, migration)}"
+                for source in records for migration in source.applied() if migration.dirty and not migration.committed]
     if problems:
         raise MetadataApplyError(
             "Migrations were not run: " + ("a migration is" if len(problems) == 1 else "migrations are")

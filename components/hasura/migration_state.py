@@ -116,6 +116,32 @@ class SourceRecords:
         return {**missing, **committed}
 
 
+def dirty_resolution(source: str, migration: AppliedMigration) -> str:
+    """Why `migration` is dirty and how to resolve it, to follow "<source>/<version> ", in the words of the tool
+    that holds the mark. A mark whose SQL committed (`committed`) needs only a deploy, which clears it and runs
+    nothing; any other mark needs a person to check the database first: nothing here can tell whether that SQL took
+    effect."""
+    version = migration.version
+    if migration.committed:
+        return (f"is marked dirty, but {MIGRATIONS_TABLE} shows its SQL committed (a deploy stopped before clearing "
+                "the mark): the next deploy (`scripts/deploy <stack>`) clears the mark and runs nothing")
+    cli = f"hasura migrate delete --version {version} --server --database-name {source}"
+    if migration.in_catalog_state:
+        return (f"is marked dirty in Hasura's catalog state and {MIGRATIONS_TABLE} has no row for it: a deploy or "
+                "a `hasura migrate apply` stopped between marking it and recording it. Check the database, then "
+                "either\n"
+                f"      its SQL did not take effect: `{cli}` and deploy again (the deploy runs it), or\n"
+                f"      it did: `{cli}` then `hasura migrate apply --version {version} --skip-execution "
+                f"--database-name {source}` (records it as applied without running it)\n"
+                "      (the Hasura CLI run in metadata/, with --endpoint <Hasura URL> and "
+                "HASURA_GRAPHQL_ADMIN_SECRET set)")
+    return (f"is marked dirty in {MIGRATIONS_TABLE} (written by an older Hasura CLI, or by hand). Check the "
+            "database, then, in SQL on that source (psql or the console's SQL tab):\n"
+            f"      its SQL did not take effect: `DELETE FROM {MIGRATIONS_TABLE} WHERE version = {version}` "
+            "and deploy again (the deploy runs it), or\n"
+            f"      it did: `UPDATE {MIGRATIONS_TABLE} SET dirty = false WHERE version = {version}`")
+
+
 def read_cli_state(client: HasuraClient) -> dict[str, Any]:
     return client.get_catalog_state().cli_state
 

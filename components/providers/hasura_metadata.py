@@ -75,19 +75,26 @@ class HasuraMetadataProvider(ResourceProvider):
         return UpdateResult(self._apply(news))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        sources = sorted({m["source"] for m in props.get("migrations") or []} or {"default"})
+        migrated = {m["source"] for m in props.get("migrations") or []}
         try:
             with _client(props, retry_seconds=HASURA_READ_RETRY_SECONDS, timeout=HASURA_READ_TIMEOUT_SECONDS) as client:
                 live = normalize_metadata(client.export_metadata().metadata, as_stored=True)
-                applied = [str(m.version) for source in sources for m in read_applied_migrations(client, source)]
+                recorded = {source: read_applied_migrations(client, source)
+                            for source in sorted(migrated or {"default"})}
                 # Read-only: a refresh on every deploy must write nothing (reload_metadata would). The drift
                 # command reloads sources to see DDL done outside Hasura.
                 inconsistent = client.get_inconsistent_metadata()
         except HasuraUnreachable as error:
             pulumi.log.warn(f"hasura metadata: live state unknown: {error}")
             return ReadResult(id_, {**props, "live_unknown": True})
+        # Only a clean version is applied (the Hasura CLI's `migrate apply` refuses a dirty one); a dirty mark in a
+        # source the program migrates is drift the next apply resolves or stops on (`changed_properties`).
+        applied = [str(m.version) for records in recorded.values() for m in records if not m.dirty]
+        dirty = [str(m.version) for source, records in recorded.items() if source in migrated
+                 for m in records if m.dirty]
         return ReadResult(id_, {**props, "live_metadata": live, "applied_migrations": applied,
-                                "inconsistent_objects": inconsistent, "live_unknown": False})
+                                "dirty_migrations": dirty, "inconsistent_objects": inconsistent,
+                                "live_unknown": False})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         if any(contains_unknowns(news.get(key)) for key in _INPUTS):
@@ -109,6 +116,8 @@ class HasuraMetadataProvider(ResourceProvider):
             **{key: props[key] for key in _INPUTS},
             "live_metadata": result.live_metadata,
             "applied_migrations": result.applied_versions,
+            # The apply cleared every dirty mark of the sources it migrates, or stopped.
+            "dirty_migrations": [],
             "inconsistent_objects": [],
             "live_unknown": False,
             # New at every apply, including a repair that restores the same metadata: what reruns the smoke check.
@@ -128,9 +137,15 @@ def changed_properties(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
     desired = normalize_metadata(news.get("metadata") or {}, as_stored=True)
     current = normalize_metadata(olds.get("live_metadata") or {}, as_stored=True)
     changes += [str(change) for change in diff_metadata(desired, current)]
-    applied = set(olds.get("applied_migrations") or [])
-    changes += [f"migration {m['source']}/{m['version']}_{m['name']} not applied"
-                for m in news.get("migrations") or [] if str(m["version"]) not in applied]
+    migrations = news.get("migrations") or []
+    labels = {str(m["version"]): f"{m['source']}/{m['version']}_{m['name']}" for m in migrations}
+    dirty = olds.get("dirty_migrations") or []
+    changes += [f"migration {labels.get(version, version)} marked dirty live (a deploy or `hasura migrate apply` "
+                "stopped in the middle of it): the deploy clears the mark if its SQL committed, and otherwise stops "
+                "naming the fix" for version in dirty]
+    done = set(olds.get("applied_migrations") or []) | set(dirty)
+    changes += [f"migration {labels[str(m['version'])]} not applied" for m in migrations
+                if str(m["version"]) not in done]
     changes += [f"inconsistent live: {obj.get('name') or obj.get('definition')}: {obj.get('reason')}"
                 for obj in olds.get("inconsistent_objects") or []]
     return changes
@@ -186,7 +201,10 @@ class HasuraMetadata(Resource, module="hasura_metadata", name="HasuraMetadata"):
     """The live metadata (what Hasura holds after the apply, or after a refresh), normalized as Hasura stores it:
     defaults and the order export imposes evened out, session-variable case and column order as Hasura has them."""
     applied_migrations: pulumi.Output[list]
-    """Migration versions recorded live."""
+    """Migration versions recorded live, clean (applied as the Hasura CLI counts them)."""
+    dirty_migrations: pulumi.Output[list]
+    """Migration versions of the sources the program migrates that are marked dirty live (a deploy or `hasura
+    migrate apply` stopped in the middle of them): drift, which the next apply resolves or stops on."""
     metadata_hash: pulumi.Output[str]
     """sha256 of what the desired metadata means (`normalize_metadata`) and the migrations: changes exactly when
     what Hasura does changes, not for a change of spelling only (session-variable case, column order), which is
@@ -206,6 +224,7 @@ class HasuraMetadata(Resource, module="hasura_metadata", name="HasuraMetadata"):
             "platform_schemas": sorted(args.platform_schemas),
             "live_metadata": None,
             "applied_migrations": None,
+            "dirty_migrations": None,
             "inconsistent_objects": None,
             "live_unknown": None,
             "applied_at": None,
