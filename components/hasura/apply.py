@@ -16,6 +16,8 @@ Pure orchestration over `HasuraClient` (no Pulumi). Order and guarantees:
    A process that dies in between leaves the dirty mark: the next deploy clears it when the row shows the SQL
    committed, and otherwise stops naming the `hasura migrate` commands that resolve it (the Hasura CLI refuses
    `migrate apply` on it too). Down migrations are never run, `cascade` is never used: nothing here drops data.
+   pg_dump 17's `SET transaction_timeout = 0;` is left out of a migration whose source runs a PostgreSQL older
+   than 17 (`SHOW server_version_num`), which rejects it; the change line says so.
 3. Metadata: the `export_metadata` v2 taken before (again after migrations ran, as DDL may bump it). When
    it equals the project's metadata as Hasura stores it (`normalize_metadata(..., as_stored=True)`: defaults
    and the order export imposes evened out, session-variable case and column order kept), nothing is written
@@ -33,7 +35,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from components.errors import ClerkHasuraError
@@ -46,10 +48,13 @@ from components.hasura.client import (
 )
 from components.hasura.loader import (
     PERMISSION_KINDS,
+    TRANSACTION_TIMEOUT_LINE,
+    TRANSACTION_TIMEOUT_SINCE,
     MetadataProject,
     Migration,
     normalize_metadata,
     validate_project,
+    without_transaction_timeout,
 )
 from components.hasura.migration_state import (
     MIGRATIONS_TABLE,
@@ -205,12 +210,14 @@ def apply_migrations(client: HasuraClient, migrations: tuple[Migration, ...], re
         result.changes += [_catch_up_line(records[source], version) for source, versions in catch_up.items()
                            for version in sorted(versions)]
     recorded: set[int] = set()
+    server_versions: dict[str, int] = {}
     for source in sources:
         applied = records[source].applied()
         recorded |= {m.version for m in applied}
         stale = set(records[source].stale())
         for migration in pending_migrations([m for m in migrations if m.source == source], applied):
             label = f"migration {migration.source}/{migration.label}"
+            migration, left_out = _for_the_server(client, migration, server_versions)
             rerun = migration.version in stale
             if rerun:
                 _delete_stale_row(client, records[source], migration)
@@ -219,7 +226,7 @@ def apply_migrations(client: HasuraClient, migrations: tuple[Migration, ...], re
             result.changes.append(
                 (f"{label} › run again and recorded (Hasura's catalog state did not have it: rolled back or deleted "
                  f"with the Hasura CLI; its old row in {MIGRATIONS_TABLE} was replaced)" if rerun
-                 else f"{label} › applied and recorded") + _removed_lines_note(migration))
+                 else f"{label} › applied and recorded") + _removed_lines_note(migration) + left_out)
             recorded.add(migration.version)
     result.applied_versions = [str(v) for v in sorted(recorded)]
 
@@ -230,6 +237,27 @@ def _removed_lines_note(migration: Migration) -> str:
     lines = ", ".join(f"`{line}`" for line in migration.removed_lines)
     return (f"; run without its lines {lines} (psql meta-commands pg_dump 17.6+ writes, which Hasura's run_sql "
             f"rejects). Delete them from {migration.path} so that `hasura migrate apply` can run it too")
+
+
+def _for_the_server(client: HasuraClient, migration: Migration,
+                    server_versions: dict[str, int]) -> tuple[Migration, str]:
+    """`migration` as its source's PostgreSQL can run it, and the note saying what was left out: pg_dump 17's
+    `SET transaction_timeout = 0;` (`without_transaction_timeout`) only on a server older than 17, which rejects it.
+    The server's version is asked once per source (`server_versions`), and only for a migration that has the line."""
+    sql, removed = without_transaction_timeout(migration.up_sql)
+    if not removed:
+        return migration, ""
+    if migration.source not in server_versions:
+        [row] = client.run_sql("SHOW server_version_num", source=migration.source, read_only=True).records()
+        server_versions[migration.source] = int(row["server_version_num"])
+    server_version = server_versions[migration.source]
+    if server_version >= TRANSACTION_TIMEOUT_SINCE:
+        return migration, ""
+    return replace(migration, up_sql=sql), (
+        f"; run without its line `{TRANSACTION_TIMEOUT_LINE}` (pg_dump 17+ writes it; PostgreSQL "
+        f"{server_version // 10000} of source {migration.source} is older than 17 and rejects it: unrecognized "
+        f"configuration parameter). Delete it from {migration.path} so that `hasura migrate apply` can run it on this "
+        "server too")
 
 
 def _catch_up_line(records: SourceRecords, version: int) -> str:

@@ -305,8 +305,37 @@ def without_restrict_lines(sql: str) -> tuple[str, tuple[str, ...]]:
     form, outside quotes, dollar-quoted bodies and comments, are removed; any other backslash line stays (and fails
     in run_sql as before). The deploy says so when it runs such a migration (`hasura migrate apply` would still
     fail on the file)."""
-    unquoted = {index for index, char in _unquoted_chars(sql) if char == "\\"}
-    matches = [match for match in _RESTRICT_LINE.finditer(sql) if match.start() in unquoted]
+    return _without_lines(sql, _RESTRICT_LINE)
+
+
+#: The statement pg_dump 17 and later writes into the preamble of every plain dump
+#: (src/bin/pg_dump/pg_backup_archiver.c _doSetFixedOutputState). Hasura's /v1alpha1/pg_dump `clean_output` keeps it
+#: (it is not among PGDump.hs preambleLines), so `hasura migrate create --from-server` against Hasura v2.48.6+ (pg_dump
+#: 17) writes it too. transaction_timeout is new in PostgreSQL 17: 16 and older reject the statement (42704
+#: unrecognized configuration parameter "transaction_timeout"), and so the whole run_sql transaction.
+TRANSACTION_TIMEOUT_LINE = "SET transaction_timeout = 0;"
+#: `server_version_num` of the first PostgreSQL that knows transaction_timeout.
+TRANSACTION_TIMEOUT_SINCE = 170000
+_TRANSACTION_TIMEOUT = re.compile(r"^SET transaction_timeout = 0;[ \t]*\r?$", re.MULTILINE)
+
+
+def without_transaction_timeout(sql: str) -> tuple[str, tuple[str, ...]]:
+    """`sql` without its `SET transaction_timeout = 0;` lines (pg_dump 17's preamble), and the lines removed; only
+    whole lines of exactly that statement, outside quotes, dollar-quoted bodies and comments. For a server older than
+    PostgreSQL 17 only (`TRANSACTION_TIMEOUT_SINCE`), which the apply knows and the loader does not: on 17 and later
+    the statement runs as written. Without it the dump runs as it would on a server that knows the setting, since
+    pg_dump sets it only to lift a timeout older servers do not have."""
+    return _without_lines(sql, _TRANSACTION_TIMEOUT)
+
+
+def _without_lines(sql: str, line: re.Pattern[str]) -> tuple[str, tuple[str, ...]]:
+    """`sql` without the whole lines `line` matches outside quotes, dollar-quoted bodies and comments, and those
+    lines (without their line ends)."""
+    candidates = list(line.finditer(sql))
+    if not candidates:
+        return sql, ()
+    unquoted = {index for index, _char in _unquoted_chars(sql)}
+    matches = [match for match in candidates if match.start() in unquoted]
     if not matches:
         return sql, ()
     kept, previous = [], 0
