@@ -45,6 +45,9 @@ for name, value in backend.target.outputs.items():
     pulumi.export(name, value)
 pulumi.export("appEnv", backend.app_env)
 pulumi.export("metadataHash", backend.metadata.metadata_hash)
+# What the CI commands (drift, status, export) need to read the stack's project as the deploy did.
+pulumi.export("target", settings.target)
+pulumi.export("metadataDir", settings.metadata_dir)
 if backend.jwt_template is not None:
     pulumi.export("jwtTemplateId", backend.jwt_template.templateId)
 if backend.smoke_report is not None:

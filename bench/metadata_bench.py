@@ -24,7 +24,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.commands.drift import DriftTarget, check_drift  # noqa: E402
+from components.commands.drift import DriftTarget, StackProject, check_drift  # noqa: E402
+from components.commands.stack_outputs import shown_folder  # noqa: E402
 from components.commands.status import migration_status  # noqa: E402
 from components.hasura.client import HasuraClient  # noqa: E402
 from components.hasura.apply import apply_project  # noqa: E402
@@ -103,7 +104,7 @@ def bench(tables: int, cluster, workdir: Path) -> list[tuple[int, str, int | str
 
             def drift_check() -> None:
                 nonlocal report
-                report = check_drift(client, changed, target)
+                report = check_drift(client, StackProject(shown_folder(project_dir), "existing", changed), target)
 
             rows.append((tables, "drift check", *measure(double, drift_check)))
             assert report is not None and report.in_sync, report.render()

@@ -1,4 +1,5 @@
-"""`python -m components.commands.drift` against the Hasura double: 0 in sync, 1 drift (named), 2 could not check."""
+"""`python -m components.commands.drift` against the Hasura double: 0 in sync, 1 drift (named), 2 could not check;
+the project and the target it validates with are the stack's (outputs `metadataDir`, `target`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import psycopg
 import pytest
@@ -18,6 +20,9 @@ from components.commands.drift import main
 from components.hasura.client import HasuraClient
 from components.hasura.apply import apply_project
 from components.hasura.loader import load_project, normalize_metadata
+from components.targets import platform_schemas
+from tests.doubles.nhost import PLATFORM_DDL
+from tests.fixtures.metadata import track_nhost_tables
 
 PROJECT = Path(__file__).resolve().parent.parent / "metadata"
 ISSUER = "https://happy-hippo-12.clerk.accounts.dev"
@@ -34,9 +39,10 @@ def deployed(hasura_double_factory, postgres_database_url):
 
 
 def stack_outputs(double, **overrides) -> str:
+    """What `pulumi stack output --json --show-secrets` gives for a stack deployed with this repository's metadata/."""
     return json.dumps({"graphqlUrl": f"{double.url}/v1/graphql", "hasuraAdminSecret": double.admin_secret,
                        "issuer": ISSUER, "jwksUrl": f"{ISSUER}/.well-known/jwks.json", "jwtTemplate": "hasura",
-                       **overrides})
+                       "target": "existing", "metadataDir": "metadata", **overrides})
 
 
 def run(capsys, *args: str, stdin: str = "", environ: dict | None = None) -> tuple[int, str, str]:
@@ -48,6 +54,7 @@ def run(capsys, *args: str, stdin: str = "", environ: dict | None = None) -> tup
 def test_in_sync_exits_0(deployed, capsys):
     code, out, err = run(capsys, stdin=stack_outputs(deployed))
     assert code == 0, out + err
+    assert out.startswith(f"Drift check of Hasura at {deployed.url} against metadata/ (target existing):\n")
     assert "Result: in sync" in out
     assert "JWT mode on" in out and "forged token refused" in out and f"issuer checked ({ISSUER})" in out
     assert "default: 1/1 applied" in out and "config API" not in out
@@ -101,7 +108,9 @@ def test_a_migration_not_applied_is_drift(deployed, capsys, tmp_path):
     (extra / "up.sql").write_text("ALTER TABLE public.users ADD COLUMN bio text;")
     code, out, _ = run(capsys, "--project-dir", str(project), stdin=stack_outputs(deployed))
     assert code == 1
+    assert f"against {project}/ (target existing)" in out  # the folder really compared with
     assert "migration default/1763856000001_add_bio is not applied live" in out
+    assert f"bring it into {project}/ (`python -m components.commands.export`)" in out
 
 
 def test_jwt_mode_off_is_drift(hasura_double_factory, capsys):
@@ -129,7 +138,7 @@ def test_an_unchecked_issuer_is_drift(hasura_double_factory, capsys):
 
 
 def test_unreachable_hasura_exits_2(capsys):
-    code, out, err = run(capsys, "--hasura-url", "http://127.0.0.1:9", environ={
+    code, out, err = run(capsys, "--hasura-url", "http://127.0.0.1:9", "--target", "docker", environ={
         "CLERK_HASURA_HASURA_ADMIN_SECRET": "s3cret-value"})
     assert code == 2 and out == ""
     assert "could not run" in err and "not reachable" in err and "s3cret-value" not in err
@@ -148,10 +157,103 @@ def test_missing_inputs_and_hidden_secrets_exit_2(capsys):
     assert code == 2 and "--show-secrets" in err
 
 
+# --- the stack's project and target ------------------------------------------------------------------------------
+
+@pytest.fixture
+def nhost_folder(tmp_path) -> Path:
+    """An app's nhost/ folder: metadata/ plus Nhost's auth.users and storage.files tracked, no migration creating
+    them."""
+    folder = tmp_path / "nhost"
+    shutil.copytree(PROJECT, folder)
+    track_nhost_tables(folder)
+    return folder
+
+
+@pytest.fixture
+def nhost_hasura(hasura_double_factory, nhost_folder):
+    """A Hasura whose database has Nhost's own tables (as Nhost's services create them), with the nhost/ folder
+    applied as the deploy applies it on the nhost target."""
+    double = hasura_double_factory(jwt_secret=json.dumps({"type": "HS256", "key": secrets.token_urlsafe(32),
+                                                          "issuer": ISSUER}))
+    with psycopg.connect(double.database_url, autocommit=True) as conn:
+        conn.execute(PLATFORM_DDL)
+    with HasuraClient(double.url, double.admin_secret) as client:
+        apply_project(client, load_project(nhost_folder, platform_schemas=platform_schemas("nhost")),
+                      platform_schemas=platform_schemas("nhost"))
+    return double
+
+
+def test_an_nhost_stack_is_checked_against_its_metadata_dir_with_nhosts_platform_schemas(nhost_hasura, nhost_folder,
+                                                                                          capsys):
+    code, out, err = run(capsys, stdin=stack_outputs(nhost_hasura, target="nhost", metadataDir=str(nhost_folder)))
+    assert code == 0, out + err
+    assert out.startswith(f"Drift check of Hasura at {nhost_hasura.url} against {nhost_folder}/ (target nhost):\n")
+    assert "metadata     in sync" in out and "Result: in sync" in out
+    assert "metadata/" not in out  # neither compared with nor named
+
+    # The stack's folder, not metadata/: Nhost's tables tracked live are not in metadata/, a permission changed live is
+    # named against the folder the stack deploys.
+    with HasuraClient(nhost_hasura.url, nhost_hasura.admin_secret) as console:
+        console.metadata("pg_drop_select_permission", {"table": {"schema": "storage", "name": "files"},
+                                                       "role": "user"})
+    code, out, _ = run(capsys, stdin=stack_outputs(nhost_hasura, target="nhost", metadataDir=str(nhost_folder)))
+    assert code == 1
+    assert "source default › table storage.files › role user › select permission › missing live" in out
+    assert "auth.users" not in out
+
+
+def test_the_target_decides_the_validation_of_the_stacks_project(nhost_hasura, nhost_folder, capsys):
+    """The same folder as the deploy of another target sees it: Nhost's tables created by no migration are refused,
+    as `pulumi up` would refuse them, so the target really comes from the stack."""
+    code, out, err = run(capsys, stdin=stack_outputs(nhost_hasura, target="existing", metadataDir=str(nhost_folder)))
+    assert code == 2 and out == ""
+    assert "table auth.users is not created by any migration" in err
+    code, out, err = run(capsys, "--target", "nhost",
+                         stdin=stack_outputs(nhost_hasura, target="existing", metadataDir=str(nhost_folder)))
+    assert code == 0, out + err  # --target wins over the output
+
+
+def test_a_metadata_dir_is_relative_to_the_repository_as_the_program_reads_it(deployed, capsys):
+    code, out, err = run(capsys, stdin=stack_outputs(deployed, metadataDir="metadata"))
+    assert code == 0, out + err
+    assert "against metadata/ (target existing)" in out
+    code, out, err = run(capsys, stdin=stack_outputs(deployed, metadataDir=str(PROJECT)))
+    assert code == 0 and "against metadata/ (target existing)" in out, out + err
+
+
+@pytest.mark.parametrize("outputs, error", [
+    ({"target": None}, "the stack outputs on stdin have no `target`: the stack was last deployed by a clerk-hasura "
+                       "that did not export it, or they are not a clerk-hasura stack's. Fix: deploy it once "
+                       "(`scripts/deploy <stack>` adds the output), or pass --target NAME"),
+    ({"metadataDir": None}, "the stack outputs on stdin have no `metadataDir`"),
+    ({"target": "heroku"}, "the stack output target is 'heroku', not a target of clerk-hasura (docker, existing, "
+                           "kubernetes, hasura-cloud, nhost). Fix: pipe the outputs of a clerk-hasura stack, or pass "
+                           "--target"),
+    ({"metadataDir": "apps/web/nhost"}, "the stack output metadataDir is 'apps/web/nhost', and this checkout has no "
+                                        "folder"),
+])
+def test_a_missing_or_wrong_stack_is_a_clear_error_with_the_fix(outputs, error, capsys):
+    stack = json.loads(stack_outputs(SimpleNamespace(url="http://127.0.0.1:9", admin_secret="s3cret")))
+    stack = {key: value for key, value in {**stack, **outputs}.items() if value is not None}
+    code, out, err = run(capsys, stdin=json.dumps(stack))
+    assert code == 2 and out == ""
+    assert error in err and "s3cret" not in err
+
+
+def test_without_stack_outputs_the_target_must_be_named(capsys):
+    code, out, err = run(capsys, "--hasura-url", "http://127.0.0.1:9",
+                         environ={"CLERK_HASURA_HASURA_ADMIN_SECRET": "s3cret-value"})
+    assert code == 2 and out == ""
+    assert ("the stack's target is unknown. Fix: pipe `pulumi stack output --json --show-secrets --stack <stack>` "
+            "into the command, or pass --target (the stack's `target` setting: docker, existing, kubernetes, "
+            "hasura-cloud, nhost)") in err
+
+
 def test_flags_and_environment_work_as_a_module_in_a_subprocess(deployed):
     environ = {**os.environ, "CLERK_HASURA_HASURA_URL": deployed.url,
                "CLERK_HASURA_HASURA_ADMIN_SECRET": deployed.admin_secret}
-    result = subprocess.run([sys.executable, "-m", "components.commands.drift", "--issuer", ISSUER], env=environ,
+    result = subprocess.run([sys.executable, "-m", "components.commands.drift", "--issuer", ISSUER, "--target",
+                             "existing"], env=environ,
                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
                             cwd=Path(__file__).resolve().parent.parent)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -34,7 +34,7 @@ ADMIN_SECRET = "engine-admin-secret-0123456789"
 JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
 USERS_TABLE = {"schema": "public", "name": "users"}
 EXPECTED_OUTPUTS = {"jwtSecret", "jwksUrl", "issuer", "jwtTemplate", "graphqlUrl", "hasuraUrl", "healthzUrl",
-                    "hasuraAdminSecret", "appEnv", "metadataHash", "jwtTemplateId", "smoke"}
+                    "hasuraAdminSecret", "appEnv", "metadataHash", "target", "metadataDir", "jwtTemplateId", "smoke"}
 
 
 def existing_config(clerk, hasura_url: str, metadata_dir: Path) -> dict:

@@ -111,6 +111,25 @@ def test_stack_outputs_on_stdin_and_the_admin_secret_is_never_printed(deployed, 
     assert code == 2 and "export could not run" in captured.err and double.admin_secret not in captured.err
 
 
+def test_the_stack_outputs_name_the_project_written_into(deployed, project_copy, capsys):
+    """Piped stack outputs give the stack's metadataDir: the export goes there, never into this repository's
+    metadata/ when the stack deploys another folder."""
+    double, client = deployed
+    client.metadata("pg_drop_update_permission", {"table": "users", "role": "user"})
+    shipped = snapshot(PROJECT)
+    outputs = {"hasuraUrl": double.url, "hasuraAdminSecret": double.admin_secret, "target": "existing"}
+    code = export.main(["--wait", "2"], stdin=io.StringIO(json.dumps({**outputs, "metadataDir": str(project_copy)})),
+                       environ={})
+    out = capsys.readouterr().out
+    assert code == 0 and f"into {project_copy / 'metadata'}:" in out
+    assert "changed  databases/default/tables/public_users.yaml" in out
+    assert "update_permissions" not in (project_copy / "metadata/databases/default/tables/public_users.yaml").read_text()
+    assert snapshot(PROJECT) == shipped
+    code = export.main(["--wait", "2"], stdin=io.StringIO(json.dumps(outputs)), environ={})
+    assert code == 2 and "have no `metadataDir`" in capsys.readouterr().err
+    assert snapshot(PROJECT) == shipped
+
+
 def test_a_folder_that_is_not_a_cli_project_is_refused(deployed, tmp_path, capsys):
     double, _ = deployed
     folder = tmp_path / "not-a-project"

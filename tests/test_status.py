@@ -1,8 +1,12 @@
 """`python -m components.commands.status`: each migration, applied or not, per source, from the one record — what
 `hasura migrate status` shows — against the Hasura double (real PostgreSQL behind it). A migration rolled back
-with the Hasura CLI is covered in tests/test_migration_rollback.py."""
+with the Hasura CLI is covered in tests/test_migration_rollback.py. The project listed is the stack's (output
+`metadataDir`)."""
 
 from __future__ import annotations
+
+import io
+import json
 
 import pytest
 
@@ -99,3 +103,31 @@ def test_an_unreachable_hasura_is_exit_2(tmp_path, capsys, project_copy):
                        stdin=None, environ={ENV_ADMIN_SECRET: "s3cret-value"})
     err = capsys.readouterr().err
     assert code == 2 and "status could not be read" in err and "s3cret-value" not in err
+
+
+def test_the_stack_outputs_name_the_project_listed_and_printed(double, client, project_copy, capsys):
+    """Piped stack outputs give the stack's metadataDir (relative to this repository, as the program reads it, or
+    absolute): its migrations are listed and its folder named, not this repository's metadata/."""
+    apply_project(client, load_project(project_copy))
+    pending = project_copy / "migrations/default/1763856000002_add_bio"
+    pending.mkdir()
+    (pending / "up.sql").write_text("ALTER TABLE public.users ADD COLUMN bio text;")
+    outputs = {"hasuraUrl": double.url, "hasuraAdminSecret": double.admin_secret, "target": "existing"}
+
+    code = status.main(["--wait", "2"], stdin=io.StringIO(json.dumps({**outputs, "metadataDir": str(project_copy)})),
+                       environ={})
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 1
+    assert lines[0] == f"Migrations of {project_copy}/ on Hasura at {double.url}:"
+    assert "  1763856000002  add_bio       Present        Not Present      -" in lines
+
+    code = status.main(["--wait", "2"], stdin=io.StringIO(json.dumps({**outputs, "metadataDir": "metadata"})),
+                       environ={})
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0 and lines[0] == f"Migrations of metadata/ on Hasura at {double.url}:"
+
+    code = status.main(["--wait", "2"], stdin=io.StringIO(json.dumps(outputs)), environ={})
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "the stack outputs on stdin have no `metadataDir`" in err and "or pass --project-dir DIR" in err
+    assert double.admin_secret not in err

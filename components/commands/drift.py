@@ -1,12 +1,16 @@
-"""`python -m components.commands.drift`: does the live Hasura still match `metadata/` and the stack's auth settings?
+"""`python -m components.commands.drift`: does the live Hasura still match the stack's Hasura CLI project (its
+`metadataDir`, `metadata/` by default) and the stack's auth settings?
 
-Made for a scheduled CI job without the pulumi CLI. Checks, in order:
+Made for a scheduled CI job without the pulumi CLI. The project is loaded and validated as the deploy does, with
+the platform schemas of the stack's `target` (on nhost, `auth` and `storage` are tracked without a migration
+creating them); both come from the stack outputs `metadataDir` and `target`, or `--project-dir` and `--target`.
+Checks, in order:
 
-- metadata: the live export, normalized, against `metadata/` (semantic diff naming source, table, role,
+- metadata: the live export, normalized, against the project (semantic diff naming source, table, role,
   permission and column);
 - consistency: `reload_metadata` with sources (so DDL done outside Hasura shows, hasura.md §1.6), then the
   inconsistent objects;
-- migrations: every migration in `metadata/migrations` recorded live, none recorded live that is unknown here, as
+- migrations: every migration of the project recorded live, none recorded live that is unknown here, as
   `hasura migrate status` counts them (a migration rolled back with the Hasura CLI is not applied);
 - auth: what can be seen (hasura.md §1.11, §4.5): JWT mode is on and no auth webhook is set (admin
   `/v1alpha1/config`, when that API is enabled), an anonymous request is refused as JWT mode refuses it, a
@@ -14,7 +18,7 @@ Made for a scheduled CI job without the pulumi CLI. Checks, in order:
   exactly that issuer.
 
 Exit codes: 0 in sync, 1 drift (each difference printed), 2 the check could not run (unreachable, wrong
-admin secret, invalid `metadata/`). Secrets come from the environment or from
+admin secret, invalid project, missing or wrong stack outputs). Secrets come from the environment or from
 `pulumi stack output --json --show-secrets` on stdin, never from flags, and are never printed.
 """
 
@@ -36,7 +40,8 @@ from components.hasura.migration_state import MIGRATIONS_TABLE, dirty_resolution
     read_source_records
 from components.smoke.tokens import forge
 from components.commands.stack_outputs import ENV_ADMIN_SECRET, add_hasura_arguments, hasura_endpoint, \
-    read_stack_outputs
+    read_stack_outputs, shown_folder, stack_project_dir, stack_target
+from components.targets import TARGET_NAMES, platform_schemas
 
 EXIT_IN_SYNC, EXIT_DRIFT, EXIT_COULD_NOT_CHECK = 0, 1, 2
 
@@ -62,6 +67,26 @@ class DriftTarget:
     jwks_url: str | None = None
 
 
+@dataclass(frozen=True)
+class StackProject:
+    """The Hasura CLI project the stack deploys, loaded and validated for the stack's target."""
+
+    folder: str
+    """As printed: `metadata/`, or the stack's metadataDir (`shown_folder`)."""
+    target: str
+    project: MetadataProject
+
+
+def load_stack_project(project_dir_flag: str | None, target_flag: str | None,
+                       outputs: dict[str, Any]) -> StackProject:
+    """The project the stack deploys (`--project-dir`, else its `metadataDir`), validated as the deploy validates it:
+    with the platform schemas of its target (`--target`, else its `target` output)."""
+    target = stack_target(target_flag, outputs)
+    directory = stack_project_dir(project_dir_flag, outputs)
+    return StackProject(shown_folder(directory), target,
+                        load_project(directory, platform_schemas=platform_schemas(target)))
+
+
 @dataclass
 class Section:
     """One area of the check: its drift items (empty = in sync) and what was observed."""
@@ -74,6 +99,9 @@ class Section:
 @dataclass
 class DriftReport:
     target: str
+    folder: str
+    """The project compared with, as printed (`StackProject.folder`)."""
+    stack_target: str
     sections: list[Section]
 
     @property
@@ -81,25 +109,26 @@ class DriftReport:
         return not any(section.drift for section in self.sections)
 
     def render(self) -> str:
-        lines = [f"Drift check of Hasura at {self.target} against metadata/:"]
+        lines = [f"Drift check of Hasura at {self.target} against {self.folder} (target {self.stack_target}):"]
         for section in self.sections:
             status = "in sync" if not section.drift else f"DRIFT ({len(section.drift)})"
             lines.append(f"  {section.name:<12} {status}" + (f" - {'; '.join(section.notes)}" if section.notes
                                                               else ""))
             lines += [f"      - {item}" for item in section.drift]
         lines.append("Result: in sync" if self.in_sync else
-                     f"Result: DRIFT. Fix: {REPAIR} (metadata/ is the source of truth), or, if the live change was "
-                     "intended, bring it into metadata/ (`python -m components.commands.export`) and deploy that")
+                     f"Result: DRIFT. Fix: {REPAIR} ({self.folder} is the source of truth), or, if the live change "
+                     f"was intended, bring it into {self.folder} (`python -m components.commands.export`) and deploy "
+                     "that")
         return "\n".join(lines)
 
 
-def check_drift(client: HasuraClient, project: MetadataProject, target: DriftTarget) -> DriftReport:
+def check_drift(client: HasuraClient, stack: StackProject, target: DriftTarget) -> DriftReport:
     """Run every check against `client`; raises `ClerkHasuraError` only when Hasura cannot be checked at all."""
     client.healthz()
-    return DriftReport(client.url, [
-        _metadata_section(client, project),
+    return DriftReport(client.url, stack.folder, stack.target, [
+        _metadata_section(client, stack.project),
         _consistency_section(client),
-        _migrations_section(client, project),
+        _migrations_section(client, stack),
         _auth_section(client, target),
     ])
 
@@ -117,9 +146,10 @@ def _consistency_section(client: HasuraClient) -> Section:
                    ["reloaded with sources"])
 
 
-def _migrations_section(client: HasuraClient, project: MetadataProject) -> Section:
-    """What `hasura migrate status` would show against `metadata/migrations`: the one record
+def _migrations_section(client: HasuraClient, stack: StackProject) -> Section:
+    """What `hasura migrate status` would show against the project's migrations: the one record
     (`components.hasura.migration_state`), so a migration rolled back with the Hasura CLI is not applied."""
+    project, migrations = stack.project, f"{stack.folder}migrations"
     section = Section("migrations")
     cli_state = read_cli_state(client)
     for source in sorted({m.source for m in project.migrations} | {"default"}):
@@ -128,23 +158,23 @@ def _migrations_section(client: HasuraClient, project: MetadataProject) -> Secti
         recorded = {m.version for m in applied}
         stale = set(records.stale())
         local = {m.version: m for m in project.migrations if m.source == source}
-        section.drift += [_not_applied(source, m, rolled_back=v in stale) for v, m in sorted(local.items())
-                          if v not in recorded]
-        section.drift += [f"migration {source}/{m.version} is recorded live but not in metadata/migrations/{source}"
+        section.drift += [_not_applied(source, m, migrations, rolled_back=v in stale)
+                          for v, m in sorted(local.items()) if v not in recorded]
+        section.drift += [f"migration {source}/{m.version} is recorded live but not in {migrations}/{source}"
                           for m in applied if m.version not in local]
         section.drift += [f"migration {source}/{m.version} {dirty_resolution(source, m)}" for m in applied if m.dirty]
         section.notes.append(f"{source}: {len(recorded & set(local))}/{len(local)} applied")
     return section
 
 
-def _not_applied(source: str, migration: Migration, *, rolled_back: bool) -> str:
+def _not_applied(source: str, migration: Migration, migrations: str, *, rolled_back: bool) -> str:
     where = f"migration {source}/{migration.label} is not applied live"
     if not rolled_back:
         return where
     return (f"{where}: Hasura's catalog state, the record the Hasura CLI keeps, does not have it (rolled back with "
             "`hasura migrate apply --type down` or removed with `hasura migrate delete --server`; "
             f"{MIGRATIONS_TABLE} still has the row of its earlier run). Fix: {REPAIR}, which runs it again, or, "
-            f"to keep it rolled back, remove it from metadata/migrations/{source} too")
+            f"to keep it rolled back, remove it from {migrations}/{source} too")
 
 
 def _auth_section(client: HasuraClient, target: DriftTarget) -> Section:
@@ -217,12 +247,17 @@ def _probe(client: HasuraClient, token: str | None) -> tuple[str | None, str, An
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m components.commands.drift",
-        description="Compare the live Hasura with metadata/ and the stack's auth settings. Exit 0 in sync, 1 drift, "
-                    "2 could not check. The admin secret comes from "
-                    f"{ENV_ADMIN_SECRET} or from `pulumi stack output --json --show-secrets` piped into stdin.",
+        description="Compare the live Hasura with the stack's Hasura CLI project (its metadataDir) and its auth "
+                    "settings. Exit 0 in sync, 1 drift, 2 could not check. The admin secret, the project and the "
+                    "target come from `pulumi stack output --json --show-secrets` piped into stdin (the admin "
+                    f"secret also from {ENV_ADMIN_SECRET}).",
     )
     add_hasura_arguments(parser, project_dir_help=(
-        "the Hasura CLI project to compare with (default: this repository's metadata/)"))
+        "the Hasura CLI project to compare with (default: the stack output metadataDir, relative to this "
+        "repository; with no stack outputs, this repository's metadata/)"))
+    parser.add_argument("--target", choices=TARGET_NAMES,
+                        help="the stack's target, whose platform schemas the project may track without a migration "
+                             "(default: stack output target)")
     parser.add_argument("--issuer", help="the issuer Hasura must trust (default: stack output issuer)")
     parser.add_argument("--jwks-url", help="the JWKS URL the stack configured (default: stack output jwksUrl)")
     return parser
@@ -244,10 +279,11 @@ def main(argv: list[str] | None = None, *, stdin: Any = sys.stdin, environ: Mapp
     args = _parser().parse_args(argv)
     target: DriftTarget | None = None
     try:
-        target = target_from_command_line(args, read_stack_outputs(stdin), environ)
-        project = load_project(args.project_dir)
+        outputs = read_stack_outputs(stdin)
+        target = target_from_command_line(args, outputs, environ)
+        stack = load_stack_project(args.project_dir, args.target, outputs)
         with HasuraClient(target.hasura_url, target.admin_secret, retry_seconds=args.wait) as client:
-            report = check_drift(client, project, target)
+            report = check_drift(client, stack, target)
     except ClerkHasuraError as error:
         secrets = [environ.get(ENV_ADMIN_SECRET), target.admin_secret if target else None]
         print(f"drift check could not run: {_scrub(str(error), secrets)}", file=sys.stderr)

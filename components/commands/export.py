@@ -1,12 +1,14 @@
-"""`python -m components.commands.export`: write a stack's live Hasura metadata into `metadata/`.
+"""`python -m components.commands.export`: write a stack's live Hasura metadata into its project (`metadata/` by
+default).
 
 A change made in the console of a running stack becomes a reviewable diff of the files it touched, each written
 byte for byte as `hasura metadata export` writes it (`components.hasura.export`, which names the one exception);
 files whose content is unchanged keep their bytes and comments, so an export right after a deploy changes nothing. Migrations are not touched (`hasura migrate create --from-server`
 makes one from the database).
 
-Where Hasura is and its admin secret come from the stack outputs piped on stdin, or `--hasura-url` and the
-environment, as for the drift command; the secret is never a flag and never printed. Exit codes: 0 exported
+Where Hasura is, its admin secret and the project written into (the stack's `metadataDir`) come from the stack
+outputs piped on stdin, or `--hasura-url`, the environment and `--project-dir` (default `metadata/`), as for the
+drift command; the secret is never a flag and never printed. Exit codes: 0 exported
 (changed or not), 2 could not export.
 """
 
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from components.commands.stack_outputs import ENV_ADMIN_SECRET, add_hasura_arguments, hasura_endpoint, \
-    read_stack_outputs
+    read_stack_outputs, stack_project_dir
 from components.errors import ClerkHasuraError
 from components.hasura.client import HasuraClient
 from components.hasura.export import ExportReport, metadata_directory, render_metadata_files, write_metadata_files
@@ -31,12 +33,14 @@ EXIT_EXPORTED, EXIT_COULD_NOT_EXPORT = 0, 2
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m components.commands.export",
-        description="Write the live metadata of a stack's Hasura into metadata/ (the Hasura CLI's file layout). "
+        description="Write the live metadata of a stack's Hasura into its project (its metadataDir, in the Hasura "
+                    "CLI's file layout). "
                     f"The admin secret comes from {ENV_ADMIN_SECRET} or from `pulumi stack output --json "
                     "--show-secrets` piped into stdin. Exit 0 exported, 2 could not export.",
     )
     add_hasura_arguments(parser, project_dir_help=(
-        "the Hasura CLI project to write into (default: this repository's metadata/)"))
+        "the Hasura CLI project to write into (default: the stack output metadataDir, relative to this repository; "
+        "with no stack outputs, this repository's metadata/)"))
     return parser
 
 
@@ -56,9 +60,10 @@ def main(argv: list[str] | None = None, *, stdin: Any = sys.stdin, environ: Mapp
     args = _parser().parse_args(argv)
     secret = None
     try:
-        endpoint = hasura_endpoint(args.hasura_url, read_stack_outputs(stdin), environ)
+        outputs = read_stack_outputs(stdin)
+        endpoint = hasura_endpoint(args.hasura_url, outputs, environ)
         secret = endpoint.admin_secret
-        metadata_dir = metadata_directory(Path(args.project_dir))
+        metadata_dir = metadata_directory(stack_project_dir(args.project_dir, outputs))
         with HasuraClient(endpoint.url, endpoint.admin_secret, retry_seconds=args.wait) as client:
             files = render_metadata_files(client.export_metadata().metadata)
         report = write_metadata_files(metadata_dir, files)

@@ -9,9 +9,10 @@ Unlike `hasura migrate status`, which shows a dirty version as plain Present (on
 on it), a dirty version is shown as such, with what resolves it: a deploy when its SQL committed (its row is in
 hdb_catalog.schema_migrations), otherwise the Hasura CLI commands (`migration_state.dirty_resolution`).
 
-Where Hasura is and its admin secret come from the stack outputs piped on stdin, or `--hasura-url` and the
-environment, as for the drift command. Reads only. Exit codes: 0 every migration is present on both sides and
-none is dirty, 1 otherwise (each listed), 2 the status could not be read.
+Where Hasura is, its admin secret and the stack's project (its `metadataDir`) come from the stack outputs piped on
+stdin, or `--hasura-url`, the environment and `--project-dir` (default `metadata/`), as for the drift command.
+Reads only. Exit codes: 0 every migration is present on both sides and none is dirty, 1 otherwise (each listed), 2
+the status could not be read.
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from components.commands.stack_outputs import ENV_ADMIN_SECRET, add_hasura_arguments, hasura_endpoint, \
-    read_stack_outputs
+    read_stack_outputs, shown_folder, stack_project_dir
 from components.errors import ClerkHasuraError
 from components.hasura.client import HasuraClient
 from components.hasura.loader import MetadataProject, load_project
@@ -85,8 +85,8 @@ def removed_lines_notes(project: MetadataProject) -> list[str]:
             "delete those lines" for m in project.migrations if m.removed_lines]
 
 
-def render(url: str, project_dir: str, statuses: list[MigrationStatus], notes: list[str] | None = None) -> str:
-    lines = [f"Migrations of {project_dir} on Hasura at {url}:"]
+def render(url: str, folder: str, statuses: list[MigrationStatus], notes: list[str] | None = None) -> str:
+    lines = [f"Migrations of {folder} on Hasura at {url}:"]
     for source in sorted({s.source for s in statuses}):
         rows = [_COLUMNS] + [(str(s.version), s.name or "-", "Present" if s.name is not None else "Not Present",
                               ("Present (dirty)" if s.dirty else "Present") if s.applied else "Not Present",
@@ -126,7 +126,8 @@ def _parser() -> argparse.ArgumentParser:
                     "--json --show-secrets` piped into stdin. Exit 0 in sync, 1 not in sync, 2 could not read.",
     )
     add_hasura_arguments(parser, project_dir_help=(
-        "the Hasura CLI project whose migrations to list (default: this repository's metadata/)"))
+        "the Hasura CLI project whose migrations to list (default: the stack output metadataDir, relative to this "
+        "repository; with no stack outputs, this repository's metadata/)"))
     return parser
 
 
@@ -135,16 +136,18 @@ def main(argv: list[str] | None = None, *, stdin: Any = sys.stdin, environ: Mapp
     args = _parser().parse_args(argv)
     secret = None
     try:
-        endpoint = hasura_endpoint(args.hasura_url, read_stack_outputs(stdin), environ)
+        outputs = read_stack_outputs(stdin)
+        endpoint = hasura_endpoint(args.hasura_url, outputs, environ)
         secret = endpoint.admin_secret
-        project = load_project(args.project_dir, validate=False)
+        project_dir = stack_project_dir(args.project_dir, outputs)
+        project = load_project(project_dir, validate=False)
         with HasuraClient(endpoint.url, endpoint.admin_secret, retry_seconds=args.wait) as client:
             statuses = migration_status(client, project)
     except ClerkHasuraError as error:
         message = str(error).replace(secret, "[secret]") if secret else str(error)
         print(f"status could not be read: {message}", file=sys.stderr)
         return EXIT_COULD_NOT_READ
-    print(render(endpoint.url, str(Path(args.project_dir)), statuses, removed_lines_notes(project)))
+    print(render(endpoint.url, shown_folder(project_dir), statuses, removed_lines_notes(project)))
     return EXIT_IN_SYNC if all(s.in_sync for s in statuses) else EXIT_NOT_IN_SYNC
 
 
