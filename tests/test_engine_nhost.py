@@ -128,6 +128,11 @@ def test_an_nhost_folder_tracking_nhosts_tables_without_migrations_deploys_and_a
         assert client.get_inconsistent_metadata() == []
     assert set(tables) == {("public", "users"), *PLATFORM_TABLES}
     assert tables["storage", "files"]["select_permissions"][0]["role"] == "user"
+    # The drift command, fed the stack's outputs, checks this folder (output metadataDir) with Nhost's platform
+    # schemas (output target), as the deploy validated it.
+    reported = drift_command(deployed)
+    assert reported.returncode == 0, reported.stdout + reported.stderr
+    assert f"against {metadata_dir}/ (target nhost):" in reported.stdout
 
     assert changes(deployed.up(refresh=True)) == {}
     deployed.preview(refresh=True, expect_no_changes=True)
@@ -150,6 +155,7 @@ def test_a_dashboard_edit_of_the_jwt_secret_is_drift_and_the_documented_deploy_r
     assert "code: 7" in str(drift.value)
     reported = drift_command(deployed)
     assert reported.returncode == 1, reported.stdout + reported.stderr
+    assert "metadata     in sync" in reported.stdout and "auth         DRIFT" in reported.stdout
 
     writes = nhost.writes
     result = deployed.up(refresh=True)
