@@ -196,6 +196,17 @@ def test_secret_env_var_overrides_stack_config_and_is_validated() -> None:
     assert "short" not in repr(settings), "secrets must not appear in the settings' repr"
 
 
+def test_only_the_environment_given_is_read_and_an_empty_secret_variable_is_unset(monkeypatch) -> None:
+    """CI passes every CLERK_HASURA_* secret its workflows document; one the team did not create arrives empty."""
+    monkeypatch.setenv("CLERK_HASURA_DATABASE_URL", "")
+    monkeypatch.setenv("CLERK_HASURA_CLERK_SIGNING_KEY", "from-the-process-environment")
+    settings = load_settings({"clerk": {"publishableKey": PK}, "clerkSigningKey": HMAC_KEY}, environ={})
+    assert settings.database_url is None
+    assert settings.clerk_signing_key.get_secret_value() == HMAC_KEY
+    settings = load_settings({"clerk": {"publishableKey": PK}}, environ={"CLERK_HASURA_DATABASE_URL": ""})
+    assert settings.database_url is None
+
+
 def test_clerk_and_container_problems_are_reported_together() -> None:
     from components.plan import validate_stack_config
 

@@ -189,8 +189,10 @@ class StackSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Stack config comes in as init values; the environment must win so CI can override secrets.
-        return (env_settings, init_settings)
+        # Only the values `load_settings` passes: it puts the environment's secrets over the stack config itself, from
+        # the `environ` it is given, ignoring empty ones (what CI gives for a secret that does not exist). Read here,
+        # os.environ would leak into every call and an empty variable would be validated as a value.
+        return (init_settings,)
 
 
 #: Top-level stack config keys and what they are, for error messages.
