@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.config.settings import SECRET_ENV_VARS
 from tests.fixtures.engine import ROOT
 from tests.fixtures.workflow_runner import WorkflowRunner, evaluate, interpolate
 
@@ -219,3 +220,47 @@ def test_one_job_per_stack_never_cancelled_and_never_two_at_once_on_one_stack():
     # A deploy creates a GitHub deployment (so an environment's required reviewers gate it); checks do not.
     assert "deployment" not in deploy["jobs"]["deploy"]["environment"]
     assert drift["jobs"]["drift"]["environment"]["deployment"] is False
+
+
+# --- the stack's CLERK_HASURA_* secrets -----------------------------------------------------------------------
+
+#: Every job that runs the Pulumi program (preview, `pulumi up` through scripts/deploy, the drift check's repair and
+#: preview), which reads the CLERK_HASURA_* variables (components.config.settings.SECRET_ENV_VARS).
+PROGRAM_JOBS = (("deploy.yml", "preview"), ("deploy.yml", "deploy"), ("drift.yml", "drift"))
+
+
+def test_the_jobs_running_the_program_pass_exactly_the_clerk_hasura_secrets_the_readme_documents():
+    wanted = {var: f"${{{{ secrets.{var} }}}}" for var in SECRET_ENV_VARS.values()}
+    secrets_table = ROOT.joinpath("README.md").read_text().split("### Secrets", 1)[1].split("\n### ", 1)[0]
+    assert all(f"`{var}`" in secrets_table for var in wanted)
+    for name, job_id in PROGRAM_JOBS:
+        env = _workflow(name)["jobs"][job_id]["env"]
+        assert {key: value for key, value in env.items() if key.startswith("CLERK_HASURA_")} == wanted, job_id
+    for name in ("deploy.yml", "drift.yml"):  # the job listing stacks has no environment and gets none
+        assert "CLERK_HASURA_" not in yaml.safe_dump(_workflow(name)["jobs"]["stacks"])
+
+
+def test_a_clerk_hasura_secret_of_the_stacks_github_environment_reaches_the_deploy_step(tmp_path):
+    """The deploy job's steps as a runner runs them, scripts/deploy replaced by a script recording its environment:
+    the staging environment's secret arrives, another environment's does not, a missing one is empty."""
+    workspace = tmp_path / "workspace"
+    (workspace / "scripts").mkdir(parents=True)
+    deploy = workspace / "scripts" / "deploy"
+    deploy.write_text('#!/bin/sh\nenv -0 > "$GITHUB_WORKSPACE/deploy-environment"\n')
+    deploy.chmod(0o755)
+    provided = {action: (lambda step: None) for action in ("actions/checkout", "actions/setup-python", "pulumi/actions")}
+    runner = WorkflowRunner(WORKFLOWS / "deploy.yml", workspace, tmp_path / "runs", actions=provided,
+                            base_env={"PATH": "/usr/bin:/bin"})
+    job = runner.run_job("deploy", event_name="workflow_dispatch", inputs={"stack": "staging"},
+                         matrix={"stack": "staging"}, needs={"stacks": {"stacks": '["staging"]'}},
+                         secrets={"PULUMI_BACKEND_URL": "s3://state/clerk-hasura"},
+                         environments={"staging": {"PULUMI_CONFIG_PASSPHRASE": "staging-passphrase",
+                                                   "CLERK_HASURA_NHOST_TOKEN": "nhp_staging-token"},
+                                       "prod": {"CLERK_HASURA_CLERK_SECRET_KEY": "sk_live_prod-key"}})
+    assert job.conclusion == "success", job.log
+    environment = dict(item.split("=", 1) for item in
+                       (workspace / "deploy-environment").read_text().split("\0") if item)
+    assert environment["CLERK_HASURA_NHOST_TOKEN"] == "nhp_staging-token"
+    assert environment["PULUMI_CONFIG_PASSPHRASE"] == "staging-passphrase"
+    assert environment["CLERK_HASURA_CLERK_SECRET_KEY"] == ""  # prod's secret stays with prod's jobs
+    assert environment["CLERK_HASURA_DATABASE_URL"] == ""  # not created: empty, which the settings ignore

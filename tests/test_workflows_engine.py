@@ -10,9 +10,13 @@ double trusting the Clerk double, state on a local file backend standing for the
   non-zero exit), keeping the output it would post on the pull request;
 - `gh` (a command, not an action) is tests/fixtures/gh_stub.py, which keeps the repository's issues in a file.
 
+Secrets are as the README tells a team to create them: PULUMI_BACKEND_URL a repository secret, the passphrase (and any
+CLERK_HASURA_* secret) in the GitHub environment named after the stack.
+
 Scenarios: a push deploys a stack and the scheduled check finds it in sync; live drift fails the check with the
 report and one issue that stays one while the drift stays; a repair run repairs and closes it; a stack that cannot
-be checked fails as such, never as in sync; a pull request previews the stacks it can affect.
+be checked fails as such, never as in sync; a pull request previews the stacks it can affect; a CLERK_HASURA_*
+secret kept in the stack's GitHub environment reaches the deploy and the drift check.
 """
 
 from __future__ import annotations
@@ -105,7 +109,8 @@ class CiStack:
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
             "GH_STUB_STATE": str(self.issues_file),
         }
-        self.secrets = {"PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "PULUMI_BACKEND_URL": self.backend}
+        self.repository_secrets = {"PULUMI_BACKEND_URL": self.backend}
+        self.environment_secrets = {"PULUMI_CONFIG_PASSPHRASE": PASSPHRASE}
         self.actions = {"actions/checkout": self.checkout, "actions/setup-python": self.setup_python,
                         "pulumi/actions": self.pulumi_action}
 
@@ -134,24 +139,26 @@ class CiStack:
 
     # --- a user's commands and the runs -------------------------------------------------------------------------
     def shell(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
-        env = {**self.env, **self.secrets,
+        env = {**self.env, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "PULUMI_BACKEND_URL": self.backend,
                "PATH": os.pathsep.join([str(self.pulumi_bin), str(self.python_dir), self.env["PATH"]])}
         done = subprocess.run(list(command), cwd=self.workspace, env=env, capture_output=True, text=True,
                               timeout=600)
         assert not check or done.returncode == 0, done.stdout + done.stderr
         return done
 
-    def set_secrets(self) -> None:
+    def set_secrets(self, *, admin_secret_in_config: bool = True) -> None:
         """What the README tells a team to do once per stack: create it, then store its secrets encrypted."""
         self.shell("scripts/deploy", STACK, "--init")
-        self.shell("pulumi", "config", "set", "--secret", "--stack", STACK, "hasuraAdminSecret", ADMIN_SECRET)
+        if admin_secret_in_config:
+            self.shell("pulumi", "config", "set", "--secret", "--stack", STACK, "hasuraAdminSecret", ADMIN_SECRET)
         self.shell("pulumi", "config", "set", "--secret", "--stack", STACK, "clerkSecretKey", self.clerk.secret_key)
 
     def run(self, workflow: str, job: str, **options) -> JobResult:
         self.runs += 1
         runner = WorkflowRunner(self.workspace / ".github" / "workflows" / workflow, self.workspace,
                                 self.tmp / "runs" / str(self.runs), actions=self.actions, base_env=self.env)
-        result = runner.run_job(job, secrets=self.secrets, **options)
+        result = runner.run_job(job, secrets=self.repository_secrets, environments={STACK: self.environment_secrets},
+                                **options)
         # Where the time goes (shown with pytest -rP); never asserted.
         print(f"{workflow} {job}: " + "; ".join(f"{step.name[:48]} {step.seconds:.1f} s" for step in result.steps))
         return result
@@ -270,3 +277,33 @@ def test_a_pull_request_previews_the_stacks_it_can_affect_with_the_plan_for_the_
     failed = ci.run("deploy.yml", "preview", event_name="pull_request", matrix={"stack": STACK},
                     needs={"stacks": stacks.outputs})
     assert failed.conclusion == "failure"
+
+
+def test_a_clerk_hasura_secret_kept_in_the_stacks_github_environment_reaches_the_deploy_and_the_drift_check(ci):
+    """The stack's admin secret only as the environment secret CLERK_HASURA_HASURA_ADMIN_SECRET, not in
+    Pulumi.staging.yaml. The existing target refuses a stack without one, so the deploy passes only when it arrives."""
+    ci.set_secrets(admin_secret_in_config=False)
+    stacks = ci.run("deploy.yml", "stacks", event_name="workflow_dispatch", inputs={"stack": STACK})
+    assert stacks.conclusion == "success", stacks.log
+
+    refused = ci.run("deploy.yml", "deploy", event_name="workflow_dispatch", inputs={"stack": STACK},
+                     matrix={"stack": STACK}, needs={"stacks": stacks.outputs})
+    assert refused.conclusion == "failure"
+    assert "CLERK_HASURA_HASURA_ADMIN_SECRET" in refused.step("Deploy").log  # not there yet: the fix is named
+
+    ci.environment_secrets["CLERK_HASURA_HASURA_ADMIN_SECRET"] = ADMIN_SECRET
+    deploy = ci.run("deploy.yml", "deploy", event_name="workflow_dispatch", inputs={"stack": STACK},
+                    matrix={"stack": STACK}, needs={"stacks": stacks.outputs})
+    assert deploy.conclusion == "success", deploy.log
+    assert "anonymous-refused" in deploy.summary and "FAIL" not in deploy.summary
+    assert ADMIN_SECRET not in deploy.log + deploy.summary
+    outputs = json.loads(ci.shell("pulumi", "stack", "output", "--json", "--show-secrets", "--stack", STACK).stdout)
+    assert outputs["hasuraAdminSecret"] == ADMIN_SECRET  # what the program read from the deploy step's environment
+    config = json.loads(ci.shell("pulumi", "config", "--json", "--stack", STACK).stdout)
+    assert "clerk-hasura:hasuraAdminSecret" not in config
+
+    # The drift job's preview runs the program too: without the secret it could not check the stack.
+    check = ci.drift_check(event_name="schedule")
+    assert check.conclusion == "success", check.log
+    assert check.step("hasura").outputs == {"result": "in-sync"}
+    assert check.step("pulumi").outputs == {"result": "in-sync"}
