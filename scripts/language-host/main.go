@@ -9,8 +9,9 @@
 // SDK's own `pulumi-language-python-exec` with the virtualenv's Python, passing the program, the engine's
 // monitor and engine addresses, project, stack, organization, dry-run and parallelism as flags, and the
 // configuration and its secret keys as PULUMI_CONFIG / PULUMI_CONFIG_SECRET_KEYS. The program's stdout and
-// stderr are this process's, which the engine streams to the user. Everything else the service has (code
-// generation, `pulumi new`, `pulumi about`, dependency installation) answers Unimplemented.
+// stderr are this process's, which the engine streams to the user. packages.go adds what component packages need
+// (plugins, dependency installation, SDK generation, linking); the rest (`pulumi new`, `pulumi about`, program
+// conversion) answers Unimplemented.
 package main
 
 import (
