@@ -10,3 +10,4 @@ from tests.fixtures.engine import *  # noqa: F403
 from tests.fixtures.kube_cluster import *  # noqa: F403
 from tests.fixtures.docker_engine import *  # noqa: F403
 from tests.fixtures.docker_plugin import *  # noqa: F403
+from tests.fixtures.component_provider import *  # noqa: F403

@@ -3,6 +3,10 @@ program as the real host does: with the `virtualenv` of Pulumi.yaml, the stack's
 stack, organization and dry-run reaching the SDK, the program's output streamed, and its failures reported once.
 
 A tiny program in a temporary project, run by the real CLI (`pulumi up` / `pulumi preview`) on a local backend.
+
+For component packages (tests/data/component_provider, the `secretbox` fixture) it also runs a Python plugin in the
+virtualenv it makes for it, and generates the package's Python SDK with the CLI's own code generator;
+tests/test_engine_component_provider.py covers `package add` (linking) and deployments.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.fixtures.component_provider import ConsumerProject
 
 PROGRAM = """\
 import pulumi
@@ -85,3 +91,36 @@ def test_a_missing_virtualenv_is_named_with_the_fix(project):
     assert up.returncode != 0
     assert "the 'virtualenv' option in Pulumi.yaml is \"venv\"" in up.stdout + up.stderr
     assert "python3 -m venv" in up.stdout + up.stderr
+
+
+def test_a_python_plugin_runs_in_its_own_virtualenv_and_serves_its_schema(secretbox):
+    # `package get-schema <folder>`: InstallDependencies creates the plugin's `venv` (the default for plugins) from
+    # its requirements.txt, then RunPlugin starts `venv/bin/python <folder> <engine>` and the CLI asks it for the
+    # schema the component provider infers from the type annotations.
+    got = ConsumerProject(secretbox.base, secretbox.env).pulumi("package", "get-schema", "./secretbox")
+    assert got.returncode == 0, got.stderr
+    assert (secretbox.plugin / "venv" / "bin" / "python").exists()
+    schema = json.loads(got.stdout)
+    assert (schema["name"], schema["version"]) == ("secretbox", "0.0.0")
+    box = schema["resources"]["secretbox:index:SecretBox"]
+    assert box["isComponent"] is True
+    assert box["inputProperties"]["length"]["type"] == "integer" and box["requiredInputs"] == ["length"]
+    assert box["properties"]["value"]["type"] == "string"
+
+
+def test_gen_sdk_writes_the_python_package_of_a_component_provider(secretbox, tmp_path):
+    generated = ConsumerProject(secretbox.base, secretbox.env).pulumi(
+        "package", "gen-sdk", "./secretbox", "--language", "python", "--out", str(tmp_path))
+    assert generated.returncode == 0, generated.stderr
+    sdk = tmp_path / "python"
+    assert sorted(str(path.relative_to(sdk)) for path in sdk.rglob("*") if path.is_file()) == [
+        ".gitattributes", ".gitignore", "pulumi_secretbox/README.md", "pulumi_secretbox/__init__.py",
+        "pulumi_secretbox/_utilities.py", "pulumi_secretbox/dynamic_secret_box.py", "pulumi_secretbox/provider.py",
+        "pulumi_secretbox/pulumi-plugin.json", "pulumi_secretbox/py.typed", "pulumi_secretbox/secret_box.py",
+        "setup.py"]
+    assert json.loads((sdk / "pulumi_secretbox" / "pulumi-plugin.json").read_text()) == {
+        "resource": True, "name": "secretbox", "version": "0.0.0"}
+    module = (sdk / "pulumi_secretbox" / "secret_box.py").read_text()
+    assert "class SecretBox(pulumi.ComponentResource):" in module
+    assert "length: pulumi.Input[_builtins.int]" in module
+    assert "Missing required property 'length'" in module
