@@ -30,7 +30,7 @@ from components.commands.status import migration_status  # noqa: E402
 from components.hasura.client import HasuraClient  # noqa: E402
 from components.hasura.apply import apply_project  # noqa: E402
 from components.hasura.export import metadata_directory, render_metadata_files, write_metadata_files  # noqa: E402
-from components.hasura.loader import load_project  # noqa: E402
+from components.hasura.project import load_project  # noqa: E402
 from tests.doubles.hasura import HasuraDouble  # noqa: E402
 from tests.fixtures.postgres import start_postgres_cluster  # noqa: E402
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from components.auth.jwt_secret import JwtSecret, clerk_problems, resolve_jwt_secret
 from components.config.settings import SettingsError, StackSettings, load_settings
-from components.hasura.loader import PROJECT_DIR, MetadataProject, load_project
+from components.hasura.project import PROJECT_DIR, MetadataProject, load_project
 from components.smoke.target import preflight
 from components.targets import platform_schemas, stack_problems, target_named
 

@@ -13,7 +13,7 @@ import pulumi
 
 from components.auth.jwt_secret import JwtSecret
 from components.config.settings import StackSettings
-from components.hasura.loader import MetadataProject
+from components.hasura.project import MetadataProject
 from components.providers.clerk_jwt_template import ClerkJwtTemplate, template_args
 from components.providers.generated_secret import secret_or_generated
 from components.providers.hasura_metadata import HasuraMetadata, HasuraMetadataArgs

@@ -19,7 +19,8 @@ import pytest
 from components.commands.drift import main
 from components.hasura.client import HasuraClient
 from components.hasura.apply import apply_project
-from components.hasura.loader import load_project, normalize_metadata
+from components.hasura.compare import normalize_metadata
+from components.hasura.project import load_project
 from components.targets import platform_schemas
 from tests.doubles.nhost import PLATFORM_DDL
 from tests.fixtures.metadata import track_nhost_tables

@@ -24,7 +24,7 @@ from components.auth.jwt_secret import resolve_jwt_secret
 from components.config.settings import load_settings
 from components.hasura.client import HasuraClient
 from components.hasura.export import render_metadata_files, write_metadata_files
-from components.hasura.loader import normalize_metadata
+from components.hasura.compare import normalize_metadata
 from components.providers.hasura_metadata import HasuraMetadata
 from tests.fixtures.engine import ROOT
 from tests.fixtures.metadata import cli_metadata_diff

@@ -17,7 +17,7 @@ from pulumi import automation as auto
 from components.commands import status
 from components.commands.stack_outputs import ENV_ADMIN_SECRET
 from components.hasura.apply import MIGRATIONS_TABLE, apply_project
-from components.hasura.loader import load_project
+from components.hasura.project import load_project
 from tests.test_engine_existing import (  # noqa: F401 - fixtures, found by pytest in this module's namespace
     ADMIN_SECRET,
     admin,

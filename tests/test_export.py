@@ -21,7 +21,8 @@ from components.hasura.client import HasuraClient
 from components.hasura.cli_yaml import dump_yaml, yaml_v3_kind
 from components.hasura.export import ExportError, render_metadata_files
 from components.hasura.graphql_format import format_query
-from components.hasura.loader import load_project, normalize_metadata, parse_yaml
+from components.hasura.compare import normalize_metadata
+from components.hasura.project import load_project, parse_yaml
 from tests.fixtures.metadata import PROJECT
 
 

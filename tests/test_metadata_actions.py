@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.hasura.apply import diff_metadata
-from components.hasura.loader import MetadataError, load_project, normalize_metadata
+from components.hasura.compare import diff_metadata, normalize_metadata
+from components.hasura.project import load_project
+from components.hasura.rules import MetadataError
 
 CASE = Path(__file__).parent / "data" / "cli_export" / "with_actions"
 

@@ -11,8 +11,10 @@ import yaml
 
 from components.errors import ClerkHasuraError
 from components.hasura.client import HasuraClient, HasuraConflict, HasuraInconsistentMetadata, HasuraUnreachable
-from components.hasura.apply import MIGRATIONS_TABLE, apply_project, diff_metadata, read_applied_migrations
-from components.hasura.loader import MetadataError, load_project, normalize_metadata
+from components.hasura.apply import MIGRATIONS_TABLE, apply_project, read_applied_migrations
+from components.hasura.compare import diff_metadata, normalize_metadata
+from components.hasura.project import load_project
+from components.hasura.rules import MetadataError
 from tests.fixtures.metadata import PROJECT, edit_users
 
 MIGRATION = "default/1763856000000_create_users"

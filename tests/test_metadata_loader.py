@@ -10,15 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.hasura.apply import diff_metadata
-from components.hasura.loader import (
-    MetadataError,
-    Migration,
-    load_project,
-    normalize_metadata,
-    split_sql,
-    table_columns,
-)
+from components.hasura.compare import diff_metadata, normalize_metadata
+from components.hasura.ddl import split_sql, table_columns
+from components.hasura.project import Migration, load_project
+from components.hasura.rules import MetadataError
 from tests.fixtures.metadata import PROJECT, USERS_YAML, edit_users, track_nhost_tables
 
 

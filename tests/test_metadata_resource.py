@@ -6,7 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from components.hasura.loader import content_hash, load_project, normalize_metadata
+from components.hasura.compare import normalize_metadata
+from components.hasura.project import content_hash, load_project
 from tests.pulumi_harness import Secret, plaintext_leaks, run_program
 
 PROJECT = Path(__file__).resolve().parent.parent / "metadata"
@@ -16,9 +17,9 @@ ADMIN_SECRET = "metadata-test-admin-secret"
 PROGRAM = '''
 import pulumi
 from components.errors import ClerkHasuraError
-from components.hasura.loader import PROJECT_DIR
+from components.hasura.project import PROJECT_DIR
 from components.providers.hasura_metadata import HasuraMetadata, HasuraMetadataArgs
-from components.hasura.loader import load_project
+from components.hasura.project import load_project
 
 config = pulumi.Config()
 try:

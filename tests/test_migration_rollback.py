@@ -35,7 +35,8 @@ from components.commands import drift, status
 from components.commands.stack_outputs import ENV_ADMIN_SECRET
 from components.hasura.apply import MIGRATIONS_TABLE, MetadataApplyError, apply_project
 from components.hasura.client import HasuraClient
-from components.hasura.loader import content_hash, load_project, normalize_metadata
+from components.hasura.compare import normalize_metadata
+from components.hasura.project import content_hash, load_project
 from components.providers.hasura_metadata import HasuraMetadataProvider, changed_properties
 from tests.pulumi_harness import DynamicProviderHost
 

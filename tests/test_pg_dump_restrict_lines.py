@@ -26,8 +26,8 @@ from components.commands import status
 from components.commands.stack_outputs import ENV_ADMIN_SECRET
 from components.hasura.apply import apply_project
 from components.hasura.client import HasuraApiError, HasuraClient
-from components.hasura.loader import MetadataProject, load_project, without_restrict_lines, \
-    without_transaction_timeout
+from components.hasura.ddl import without_restrict_lines, without_transaction_timeout
+from components.hasura.project import MetadataProject, load_project
 
 KEY = "Xb7dQ2kLm9PzR4tVw1YcN8sHf3JgU6aEo0iKq5BxZ7rTy2LpM4nC9vD1hW6jS3uF"
 CREATE_NOTES = """CREATE TABLE public.notes (

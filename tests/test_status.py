@@ -14,7 +14,7 @@ from components.commands import status
 from components.commands.stack_outputs import ENV_ADMIN_SECRET
 from components.hasura.apply import MIGRATIONS_TABLE, apply_project
 from components.hasura.client import HasuraClient
-from components.hasura.loader import load_project
+from components.hasura.project import load_project
 
 
 @pytest.fixture

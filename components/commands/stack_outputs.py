@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from components.errors import ClerkHasuraError
-from components.hasura.loader import PROJECT_DIR
+from components.hasura.project import PROJECT_DIR
 from components.config.settings import SECRET_ENV_VARS
 from components.targets import TARGET_NAMES
 

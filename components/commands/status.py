@@ -28,7 +28,7 @@ from components.commands.stack_outputs import ENV_ADMIN_SECRET, add_hasura_argum
     read_stack_outputs, shown_folder, stack_project_dir
 from components.errors import ClerkHasuraError
 from components.hasura.client import HasuraClient
-from components.hasura.loader import MetadataProject, load_project
+from components.hasura.project import MetadataProject, load_project
 from components.hasura.migration_state import MIGRATIONS_TABLE, dirty_resolution, read_cli_state, \
     read_source_records
 

@@ -33,8 +33,6 @@ Pure orchestration over `HasuraClient` (no Pulumi). Order and guarantees:
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -46,16 +44,8 @@ from components.hasura.client import (
     HasuraUnreachable,
     describe_inconsistent_objects,
 )
-from components.hasura.loader import (
-    PERMISSION_KINDS,
-    TRANSACTION_TIMEOUT_LINE,
-    TRANSACTION_TIMEOUT_SINCE,
-    MetadataProject,
-    Migration,
-    normalize_metadata,
-    validate_project,
-    without_transaction_timeout,
-)
+from components.hasura.compare import diff_metadata, normalize_metadata
+from components.hasura.ddl import TRANSACTION_TIMEOUT_LINE, TRANSACTION_TIMEOUT_SINCE, without_transaction_timeout
 from components.hasura.migration_state import (
     MIGRATIONS_TABLE,
     AppliedMigration,
@@ -68,9 +58,11 @@ from components.hasura.migration_state import (
     read_table,
     update_catalog_state,
 )
+from components.hasura.project import MetadataProject, Migration
+from components.hasura.rules import validate_project
 
-__all__ = ["AppliedMigration", "ApplyResult", "Change", "MIGRATIONS_TABLE", "MetadataApplyError", "apply_project",
-           "diff_metadata", "read_applied_migrations"]
+__all__ = ["AppliedMigration", "ApplyResult", "MIGRATIONS_TABLE", "MetadataApplyError", "apply_project",
+           "read_applied_migrations"]
 
 _CREATE_MIGRATIONS_TABLE = (
     "CREATE SCHEMA IF NOT EXISTS hdb_catalog;\n"
@@ -80,23 +72,6 @@ _CREATE_MIGRATIONS_TABLE = (
 
 class MetadataApplyError(ClerkHasuraError):
     """Applying migrations or metadata did not complete; the message says what the live state is now."""
-
-
-@dataclass(frozen=True)
-class Change:
-    """One semantic difference: `where` names source, table, role and permission; `what` the column or field,
-    from metadata/'s point of view against the live server (drift words); `done` the same difference as what
-    replacing the live metadata with metadata/ does about it (deploy words)."""
-
-    where: str
-    what: str
-    done: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.where} › {self.what}" if self.where else self.what
-
-    def applied(self) -> str:
-        return f"{self.where} › {self.done}" if self.where else self.done
 
 
 @dataclass
@@ -334,151 +309,3 @@ def _unmark(client: HasuraClient, migration: Migration) -> str:
         return (f"; Hasura's catalog state still marks it dirty ({error}), so the next deploy stops on it: first run "
                 f"`hasura migrate delete --version {migration.version} --server --database-name {migration.source}`")
     return ""
-
-
-# ---------------------------------------------------------------------------------------------------
-# Semantic diff
-
-
-def diff_metadata(desired: dict[str, Any], live: dict[str, Any]) -> list[Change]:
-    """Differences between two NORMALIZED documents (both alike: as_stored or not), naming source, table, role,
-    permission and column.
-
-    Each `Change.what` reads from the point of view of `metadata/` (desired) against the live server; each
-    `Change.done` says what replacing the live metadata with the desired one does about it.
-    """
-    changes: list[Change] = []
-    for key in sorted((set(desired) | set(live)) - {"sources", "actions", "custom_types"}):
-        changes += [Change("", what, done) for what, done in _generic_diff(desired.get(key), live.get(key), key)]
-    changes += _action_changes(desired, live)
-    changes += _matched_diff({s["name"]: s for s in desired.get("sources", [])},
-                             {s["name"]: s for s in live.get("sources", [])},
-                             lambda name: f"source {name}", _source_diff,
-                             missing_live=("missing live (declared in metadata/)", "added"),
-                             missing_desired=("present live, not in metadata/", "removed from the metadata"))
-    return changes
-
-
-def _action_changes(desired: dict[str, Any], live: dict[str, Any]) -> list[Change]:
-    """Actions by name and custom types by kind and name, each change naming the one it is about."""
-    changes = _matched_diff({a["name"]: a for a in desired.get("actions", [])},
-                            {a["name"]: a for a in live.get("actions", [])},
-                            lambda name: f"action {name}", _action_diff,
-                            missing_live=("missing live (defined in metadata/)", "created"),
-                            missing_desired=("present live, not in metadata/", "dropped"))
-    types = {side: {f"{kind.removesuffix('s')} {t['name']}": t
-                    for kind, items in (document.get("custom_types") or {}).items() for t in items}
-             for side, document in (("desired", desired), ("live", live))}
-    return changes + _matched_diff(types["desired"], types["live"], lambda label: f"custom type {label}",
-                                   lambda want, have, where: [Change(where, what, done) for what, done in
-                                                              _generic_diff(want, have, "definition")],
-                                   missing_live=("missing live (defined in metadata/actions.graphql)", "created"),
-                                   missing_desired=("present live, not in metadata/", "dropped"))
-
-
-def _action_diff(desired: dict[str, Any], live: dict[str, Any], where: str) -> list[Change]:
-    changes = [Change(where, what, done) for what, done in
-               _generic_diff(desired.get("definition"), live.get("definition"), "definition")]
-    changes += [Change(where, what, done)
-                for what, done in _generic_diff(desired.get("comment"), live.get("comment"), "comment")]
-    roles = ({p["role"] for p in desired.get("permissions", [])}, {p["role"] for p in live.get("permissions", [])})
-    changes += [Change(where, f"role {role}: may call it in metadata/, not live", f"role {role}: may now call it")
-                for role in sorted(roles[0] - roles[1])]
-    changes += [Change(where, f"role {role}: may call it live, not in metadata/", f"role {role}: may no longer call it")
-                for role in sorted(roles[1] - roles[0])]
-    return changes
-
-
-def _matched_diff(desired: dict[str, Any], live: dict[str, Any], where: Callable[[str], str],
-                  inner: Callable[[Any, Any, str], list[Change]], *, missing_live: tuple[str, str],
-                  missing_desired: tuple[str, str]) -> list[Change]:
-    """Items matched by key: one change for each item on one side only, `inner` for each item on both.
-    `missing_live` and `missing_desired` are (drift words, deploy words)."""
-    changes: list[Change] = []
-    for key in sorted(set(desired) | set(live)):
-        here = where(key)
-        if key not in live:
-            changes.append(Change(here, *missing_live))
-        elif key not in desired:
-            changes.append(Change(here, *missing_desired))
-        else:
-            changes += inner(desired[key], live[key], here)
-    return changes
-
-
-def _source_diff(desired: dict[str, Any], live: dict[str, Any], where: str) -> list[Change]:
-    changes: list[Change] = []
-    for key in sorted((set(desired) | set(live)) - {"tables", "name"}):
-        changes += [Change(where, what, done) for what, done in _generic_diff(desired.get(key), live.get(key), key)]
-    changes += _matched_diff({_table_label(t): t for t in desired.get("tables", [])},
-                             {_table_label(t): t for t in live.get("tables", [])},
-                             lambda label: f"{where} › table {label}", _table_diff,
-                             missing_live=("not tracked live (tracked in metadata/)", "tracked"),
-                             missing_desired=("tracked live, not in metadata/", "untracked (its rows stay)"))
-    return changes
-
-
-def _table_label(table: dict[str, Any]) -> str:
-    return f"{table['table']['schema']}.{table['table']['name']}"
-
-
-def _table_diff(desired: dict[str, Any], live: dict[str, Any], where: str) -> list[Change]:
-    changes: list[Change] = []
-    permission_keys = {f"{kind}_permissions" for kind in PERMISSION_KINDS}
-    for key in sorted((set(desired) | set(live)) - permission_keys - {"table"}):
-        changes += [Change(where, what, done) for what, done in _generic_diff(desired.get(key), live.get(key), key)]
-    for kind in PERMISSION_KINDS:
-        changes += _matched_diff({p["role"]: p for p in desired.get(f"{kind}_permissions", [])},
-                                 {p["role"]: p for p in live.get(f"{kind}_permissions", [])},
-                                 lambda role, kind=kind: f"{where} › role {role} › {kind} permission",
-                                 _permission_diff,
-                                 missing_live=("missing live (defined in metadata/)", "created"),
-                                 missing_desired=("present live, not in metadata/", "dropped"))
-    return changes
-
-
-def _permission_diff(desired: dict[str, Any], live: dict[str, Any], where: str) -> list[Change]:
-    changes: list[Change] = []
-    want, have = desired.get("permission", {}), live.get("permission", {})
-    for key in sorted(set(want) | set(have)):
-        if key == "columns" and isinstance(want.get(key), list) and isinstance(have.get(key), list):
-            for column in sorted(set(have[key]) - set(want[key])):
-                changes.append(Change(where, f"column {column}: allowed live, not in metadata/",
-                                      f"column {column}: no longer allowed"))
-            for column in sorted(set(want[key]) - set(have[key])):
-                changes.append(Change(where, f"column {column}: in metadata/, not allowed live",
-                                      f"column {column}: now allowed"))
-            if set(want[key]) == set(have[key]) and want[key] != have[key]:
-                changes.append(Change(where, f"columns: listed as {_show(want[key])} in metadata/, as "
-                                             f"{_show(have[key])} live (same columns)",
-                                      f"columns: listed as {_show(want[key])} (was {_show(have[key])})"))
-        elif want.get(key) != have.get(key):
-            # A boolean expression or preset reads best whole.
-            [(what, done)] = _generic_diff(want.get(key), have.get(key), key, whole=True)
-            changes.append(Change(where, what, done))
-    if desired.get("comment") != live.get("comment"):
-        changes += [Change(where, what, done)
-                    for what, done in _generic_diff(desired.get("comment"), live.get("comment"), "comment")]
-    return changes
-
-
-def _generic_diff(want: Any, have: Any, key: str, *, whole: bool = False) -> list[tuple[str, str]]:
-    """(drift words, deploy words) for each leaf that differs, or for the value as one (`whole`)."""
-    if want == have:
-        return []
-    if isinstance(want, dict) and isinstance(have, dict) and not whole:
-        return [item for sub in sorted(set(want) | set(have))
-                for item in _generic_diff(want.get(sub), have.get(sub), f"{key}.{sub}")]
-    return [(f"{key}: metadata/ has {_show(want)}, live has {_show(have)}", _set_to(key, want, have))]
-
-
-def _set_to(key: str, want: Any, have: Any) -> str:
-    if want is None:  # absent from metadata/, which for normalized documents means Hasura's default
-        return f"{key}: reset to the default (was {_show(have)})"
-    return f"{key}: set to {_show(want)} (was {_show(have)})"
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    return json.dumps(value, sort_keys=True) if not isinstance(value, str) else repr(value)

@@ -64,7 +64,7 @@ class _CliDumper(yaml.SafeDumper):
         return super().increase_indent(flow, False)
 
     def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
-        # Plain scalars as yaml.v3 reads them (so does the project's loader): `on`, `yes`, `1:20` are strings.
+        # Plain scalars as yaml.v3 reads them (so does `project.parse_yaml`): `on`, `yes`, `1:20` are strings.
         if kind is yaml.ScalarNode and implicit[0]:
             return _TAG + yaml_v3_kind(value)
         return super().resolve(kind, value, implicit)

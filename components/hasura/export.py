@@ -1,7 +1,7 @@
 """Live metadata written into a Hasura CLI (config v3) project, in the files `hasura metadata export` writes.
 
 Pure but for the file writes: `render_metadata_files` turns a metadata document (an `export_metadata` answer)
-into the CLI's layout (`cli/internal/metadataobject/*`; hasura.md §2.1), which `loader.load_project` reads back
+into the CLI's layout (`cli/internal/metadataobject/*`; hasura.md §2.1), which `project.load_project` reads back
 into the same document:
 
 - `databases/databases.yaml`: the sources with the keys the CLI's `Source` struct declares, in its order: name,
@@ -22,7 +22,7 @@ into the same document:
 
 Every file is byte for byte what `hasura metadata export` (v2.48) writes for the same metadata, proven against
 files written by hand from the CLI's source (tests/data/cli_export). The YAML itself is the CLI encoder's
-(`cli_yaml.dump_yaml`), and the loader reads it as the CLI does (YAML 1.2 core: `on`, `yes`, `1:20` are strings).
+(`cli_yaml.dump_yaml`), and `load_project` reads it as the CLI does (YAML 1.2 core: `on`, `yes`, `1:20` are strings).
 
 `write_metadata_files` rewrites a file only when what it says changed (YAML compared as data), so an export
 right after a deploy changes no file and keeps its comments, and a change made in the console becomes a diff of
@@ -41,7 +41,7 @@ from components.errors import ClerkHasuraError
 from components.hasura.actions import render_actions_files
 from components.hasura.cli_yaml import dump_yaml
 from components.hasura.graphql_format import GraphQLFormatError, format_query
-from components.hasura.loader import TOP_LEVEL_FILES, parse_yaml
+from components.hasura.project import TOP_LEVEL_FILES, parse_yaml
 
 #: The value each top-level file holds when the live metadata leaves its key out (as `hasura metadata export`).
 EMPTY_TOP_LEVEL = {

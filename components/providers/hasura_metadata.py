@@ -36,9 +36,10 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from pulumi.output import contains_unknowns
 
 from components.hasura.client import DEFAULT_TIMEOUT_SECONDS, HasuraClient, HasuraUnreachable
-from components.hasura.apply import apply_project, diff_metadata, read_applied_migrations
-from components.hasura.loader import MetadataError, MetadataProject, content_hash, \
-    normalize_metadata, validate_project
+from components.hasura.apply import apply_project, read_applied_migrations
+from components.hasura.compare import diff_metadata, normalize_metadata
+from components.hasura.project import MetadataProject, content_hash
+from components.hasura.rules import MetadataError, validate_project
 
 #: How long the provider waits for Hasura to answer while it starts (connection errors and 5xx).
 HASURA_START_SECONDS = 180.0

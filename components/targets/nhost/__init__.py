@@ -22,7 +22,7 @@ import pulumi
 from components.config.settings import StackSettings
 from components.config.stack_checks import public_url_problems
 from components.hasura.client import HasuraAccessDenied, HasuraClient, HasuraError
-from components.hasura.loader import PROJECT_DIR, load_project
+from components.hasura.project import PROJECT_DIR, load_project
 from components.targets.base import HasuraTarget, TargetArgs
 from components.targets.hosted import PlatformError, container_key_problems
 from components.targets.nhost.client import TOKEN_SETTING, NhostClient
