@@ -135,7 +135,6 @@ def _empty(value: Any) -> bool:
     return value is None or value == [] or value == {}
 
 
-
 # ---------------------------------------------------------------------------------------------------
 # Semantic diff
 

@@ -74,7 +74,6 @@ def _without_lines(sql: str, line: re.Pattern[str]) -> tuple[str, tuple[str, ...
     return "".join(kept), tuple(match[0].rstrip() for match in matches)
 
 
-
 # ---------------------------------------------------------------------------------------------------
 # Tables the migrations create (a parser of the DDL subset migrations use; see `table_columns`)
 

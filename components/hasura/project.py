@@ -98,7 +98,6 @@ def content_hash(metadata: dict[str, Any], migrations: tuple[Migration, ...] | l
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-
 def load_project(directory: str | Path, *, validate: bool = True,
                  platform_schemas: frozenset[str] = frozenset()) -> MetadataProject:
     """Read a config v3 project folder (the one holding `config.yaml`); validated unless told otherwise, with

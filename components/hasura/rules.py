@@ -4,7 +4,8 @@ Pure. `validate_project` checks the document's structure (known keys, the keys e
 table and column a permission names exists in the tables the migrations create (`ddl.table_columns`) or in a schema
 the platform owns, that session variables are spelled as Hasura expects, and that no update permission lets a user
 hand their row to someone else. `MetadataError` lists every problem, each with its file; reading `metadata/`
-(`project.load_project`) reports its problems with it too.
+(`project.load_project`) reports its problems with it too. The words of the format the rules are written in
+(`PERMISSION_KINDS`, `SESSION_VARIABLE`, `table_key`) are also those `compare` normalizes with.
 """
 
 from __future__ import annotations
@@ -54,7 +55,6 @@ class MetadataError(ClerkHasuraError):
                                     "Hasura:", *(f"  - {p}" for p in problems)]))
 
 
-
 def table_key(table: Any) -> tuple[str, str]:
     """(schema, name) of a `TableName` (`"users"` or `{"schema": .., "name": ..}`; schema defaults to public)."""
     if isinstance(table, str):
@@ -62,7 +62,6 @@ def table_key(table: Any) -> tuple[str, str]:
     if isinstance(table, dict):
         return (str(table.get("schema") or "public"), str(table.get("name")))
     return ("public", str(table))
-
 
 
 def validate_project(project: MetadataProject, *, platform_schemas: frozenset[str] = frozenset()) -> None:
