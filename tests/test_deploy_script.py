@@ -1,7 +1,8 @@
-"""scripts/deploy: prerequisites reported up front, then the local backend, passphrase, stack and `pulumi up`.
+"""scripts/deploy, run by dash (Debian's /bin/sh; no bash features), handing over to `clerk-hasura deploy`:
+prerequisites reported up front, then the local backend, passphrase, stack and `pulumi up`.
 
-Runs the real script in a copy of the project with stand-in `docker` and `pulumi` executables on PATH
-that record how they are called (this machine has no Docker engine and no pulumi CLI).
+Runs the real script in a copy of the project with stand-in `docker` and `pulumi` executables on PATH that record
+how they are called, and an installed-looking .venv whose `clerk-hasura` is this checkout's.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import pytest
 from tests.pulumi_harness import PROJECT_DIR
 
 PLACEHOLDER_KEY = "pk_test_aGFwcHktaGlwcG8tMTIuY2xlcmsuYWNjb3VudHMuZGV2JA"
+#: The shell the script must run under: dash, Debian's /bin/sh (POSIX only, as macOS's bash 3.2 needs too).
+DASH = shutil.which("dash") or "/bin/dash"
 TOOLS = ("bash", "env", "grep", "cat", "mkdir", "head", "tail", "sort", "tee", "dirname", "sed")
 
 RECORDER = """#!/usr/bin/env bash
@@ -35,6 +38,10 @@ case "$1" in
   version) echo 1.50 ;;
   context) echo unix:///home/me/.docker/run/docker.sock ;;
 esac
+"""
+#: `pulumi stack ls --json` on a backend without stacks: an empty JSON array.
+PULUMI = RECORDER + """
+if [ "$1 $2" = "stack ls" ]; then echo '[]'; fi
 """
 #: Docker Engine 19.03 speaks API 1.40, one below the minimum (20.10, API 1.41, what Debian 12 ships).
 DOCKER_19_03 = """#!/usr/bin/env bash
@@ -66,6 +73,9 @@ def project(tmp_path: Path) -> Path:
     # The venv's python runs only the post-deploy smoke command here: recorded, as the pulumi stand-in is.
     (root / ".venv" / "bin" / "python").write_text(RECORDER)
     (root / ".venv" / "bin" / "python").chmod(0o755)
+    # What `pip install -e .` installs as the console script, run by this checkout's interpreter.
+    (root / ".venv" / "bin" / "clerk-hasura").write_text(f'#!/bin/sh\nexec {sys.executable} -m components.cli "$@"\n')
+    (root / ".venv" / "bin" / "clerk-hasura").chmod(0o755)
     (root / ".venv" / ".clerk-hasura-installed").write_text(
         hashlib.sha256((root / "pyproject.toml").read_bytes()).hexdigest() + "\n")
     return root
@@ -90,23 +100,43 @@ def deploy(project: Path, path: Path, *args: str, **env: str) -> tuple[subproces
     calls_file = project.parent / "calls.jsonl"
     calls_file.unlink(missing_ok=True)
     environment = {"PATH": str(path), "HOME": str(project.parent), "CALLS_FILE": str(calls_file), **env}
-    completed = subprocess.run([str(project / "scripts" / "deploy"), *args], env=environment, capture_output=True,
-                               text=True, stdin=subprocess.DEVNULL, timeout=60)
+    completed = subprocess.run([DASH, str(project / "scripts" / "deploy"), *args], env=environment,
+                               capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
     calls = [json.loads(line) for line in calls_file.read_text().splitlines()] if calls_file.exists() else []
     return completed, calls
 
 
-def test_every_missing_prerequisite_is_named_before_anything_happens(project, tmp_path):
-    completed, calls = deploy(project, bin_dir(tmp_path), PYTHON="python3.0-not-installed")
+def test_the_script_runs_under_dash():
+    assert Path(os.path.realpath(DASH)).name == "dash"
+
+
+def test_a_missing_python_is_named_before_anything_happens(project, tmp_path):
+    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=PULUMI),
+                              PYTHON="python3.0-not-installed")
     assert completed.returncode == 2
     assert "Python 3.11 or newer: 'python3.0-not-installed' not found" in completed.stderr
+    assert calls == [] and not (project / ".pulumi-state").exists()
+
+
+def test_a_python_older_than_3_11_is_named(project, tmp_path):
+    path = bin_dir(tmp_path, docker=DOCKER_OK, pulumi=PULUMI,
+                   python3_10="#!/bin/sh\n[ \"$1\" = --version ] && echo 'Python 3.10.12'; exit 1\n")
+    completed, calls = deploy(project, path, PYTHON="python3_10")
+    assert completed.returncode == 2
+    assert "Python 3.11 or newer: 'python3_10' is Python 3.10.12. Install a newer one" in completed.stderr
+    assert calls == []
+
+
+def test_every_missing_prerequisite_is_named_before_anything_happens(project, tmp_path):
+    completed, calls = deploy(project, bin_dir(tmp_path))
+    assert completed.returncode == 2
     assert "the docker CLI: not found" in completed.stderr
     assert "the pulumi CLI: not found" in completed.stderr
     assert calls == [] and not (project / ".pulumi-state").exists()
 
 
 def test_an_unreachable_docker_engine_is_named(project, tmp_path):
-    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_NO_ENGINE, pulumi=RECORDER))
+    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_NO_ENGINE, pulumi=PULUMI))
     assert completed.returncode == 2
     assert "a running Docker engine: the docker CLI cannot reach one (Cannot connect to the Docker daemon" \
            in completed.stderr
@@ -115,7 +145,7 @@ def test_an_unreachable_docker_engine_is_named(project, tmp_path):
 
 
 def test_the_dev_stack_deploys_with_a_local_backend_and_the_default_passphrase(project, tmp_path):
-    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=RECORDER), "--yes")
+    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=PULUMI), "--yes")
     assert completed.returncode == 0, completed.stderr
     pulumi_calls = [c for c in calls if c["tool"] == "pulumi"]
     assert [c["args"] for c in pulumi_calls] == [
@@ -128,7 +158,7 @@ def test_the_dev_stack_deploys_with_a_local_backend_and_the_default_passphrase(p
     ]
     # Every deploy ends with the standalone check, which needs no user token and writes nothing.
     assert [c["args"] for c in calls if c["tool"] == "python"] == [
-        ["-m", "components.commands.smoke", "--token-source", "none"]]
+        ["-m", "components.cli", "smoke", "--token-source", "none"]]
     for call in pulumi_calls:
         assert call["env"]["PULUMI_BACKEND_URL"] == f"file://{project}/.pulumi-state"
         assert call["env"]["PULUMI_CONFIG_PASSPHRASE"] == "clerk-hasura-dev"
@@ -139,7 +169,7 @@ def test_the_dev_stack_deploys_with_a_local_backend_and_the_default_passphrase(p
 
 
 def test_another_stack_needs_a_passphrase(project, tmp_path):
-    path = bin_dir(tmp_path, docker=DOCKER_OK, pulumi=RECORDER)
+    path = bin_dir(tmp_path, docker=DOCKER_OK, pulumi=PULUMI)
     completed, calls = deploy(project, path, "staging")
     assert completed.returncode == 2
     assert "stack 'staging' needs a passphrase for its secrets: set PULUMI_CONFIG_PASSPHRASE" in completed.stderr
@@ -155,14 +185,14 @@ def test_another_stack_needs_a_passphrase(project, tmp_path):
 
 def test_the_example_publishable_key_must_be_replaced_first(project, tmp_path):
     (project / "Pulumi.dev.yaml").write_text((PROJECT_DIR / "Pulumi.dev.yaml").read_text())
-    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=RECORDER))
+    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=PULUMI))
     assert completed.returncode == 2
     assert "still holds the example Clerk publishable key" in completed.stderr
     assert [c for c in calls if c["tool"] == "pulumi"] == []
 
 
 def test_an_explicit_docker_host_is_kept(project, tmp_path):
-    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=RECORDER),
+    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=PULUMI),
                               DOCKER_HOST="tcp://10.0.0.5:2376")
     assert completed.returncode == 0, completed.stderr
     assert {c["env"]["DOCKER_HOST"] for c in calls if c["tool"] == "pulumi"} == {"tcp://10.0.0.5:2376"}
@@ -171,7 +201,7 @@ def test_an_explicit_docker_host_is_kept(project, tmp_path):
 def test_a_stack_on_another_target_needs_no_docker(project, tmp_path):
     dev_yaml = (project / "Pulumi.dev.yaml").read_text()
     (project / "Pulumi.dev.yaml").write_text(dev_yaml.replace("config:\n", "config:\n  clerk-hasura:target: existing\n"))
-    completed, calls = deploy(project, bin_dir(tmp_path, pulumi=RECORDER), "--yes")
+    completed, calls = deploy(project, bin_dir(tmp_path, pulumi=PULUMI), "--yes")
     assert completed.returncode == 0, completed.stderr
     assert "docker" not in completed.stderr
     assert all(c["env"]["DOCKER_HOST"] is None for c in calls)
@@ -191,21 +221,22 @@ def test_an_existing_stack_is_neither_created_nor_selected(project, tmp_path):
 
 
 def test_an_engine_older_than_docker_20_10_is_refused_with_the_minimum(project, tmp_path):
-    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_19_03, pulumi=RECORDER))
+    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_19_03, pulumi=PULUMI))
     assert completed.returncode == 2
     assert "Docker Engine 20.10 (API 1.41) or newer: the engine the docker CLI reaches speaks API 1.40" \
         in completed.stderr
     assert calls == []
 
-    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_20_10, pulumi=RECORDER), "--yes")
+    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_20_10, pulumi=PULUMI), "--yes")
     assert completed.returncode == 0, completed.stderr
 
 
 def test_init_creates_only_the_backend_and_the_stack_so_secrets_can_be_set_before_the_first_deploy(project, tmp_path):
-    # Nothing but the pulumi CLI is needed: no Docker, no Python check, the example key still in place.
+    # Nothing but the pulumi CLI (and the Python the command runs with) is needed: no Docker, the example key still
+    # in place.
     (project / "Pulumi.dev.yaml").write_text((PROJECT_DIR / "Pulumi.dev.yaml").read_text())
-    completed, calls = deploy(project, bin_dir(tmp_path, pulumi=RECORDER), "staging", "--init",
-                              PULUMI_CONFIG_PASSPHRASE="correct horse battery", PYTHON="python3.0-not-installed")
+    completed, calls = deploy(project, bin_dir(tmp_path, pulumi=PULUMI), "staging", "--init",
+                              PULUMI_CONFIG_PASSPHRASE="correct horse battery")
     assert completed.returncode == 0, completed.stderr
     assert [c["args"] for c in calls] == [
         ["stack", "ls", "--json", "--non-interactive"],
@@ -217,7 +248,7 @@ def test_init_creates_only_the_backend_and_the_stack_so_secrets_can_be_set_befor
 
 
 def test_a_backend_url_set_by_ci_is_used_instead_of_the_local_one(project, tmp_path):
-    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=RECORDER), "--yes",
+    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=PULUMI), "--yes",
                               PULUMI_BACKEND_URL="s3://team-bucket/clerk-hasura")
     assert completed.returncode == 0, completed.stderr
     assert {c["env"]["PULUMI_BACKEND_URL"] for c in calls if c["tool"] == "pulumi"} == {"s3://team-bucket/clerk-hasura"}
@@ -227,7 +258,7 @@ def test_a_backend_url_set_by_ci_is_used_instead_of_the_local_one(project, tmp_p
 def test_the_smoke_report_is_also_written_where_deploy_smoke_report_says(project, tmp_path):
     report = tmp_path / "smoke.txt"
     (project / ".venv" / "bin" / "python").write_text(RECORDER + "\necho 'PASS  healthz'\n")
-    completed, _ = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=RECORDER), "--yes",
+    completed, _ = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=PULUMI), "--yes",
                           DEPLOY_SMOKE_REPORT=str(report))
     assert completed.returncode == 0, completed.stderr
     assert report.read_text() == "PASS  healthz\n"
@@ -242,7 +273,7 @@ def test_the_example_key_comment_goes_away_with_the_readme_edit():
 
 
 def test_an_empty_passphrase_is_refused_as_a_missing_ci_secret(project, tmp_path):
-    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=RECORDER), "staging", "--yes",
+    completed, calls = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=PULUMI), "staging", "--yes",
                               PULUMI_CONFIG_PASSPHRASE="")
     assert completed.returncode == 2
     assert "PULUMI_CONFIG_PASSPHRASE is set but empty" in completed.stderr
@@ -253,7 +284,7 @@ def test_an_empty_passphrase_is_refused_as_a_missing_ci_secret(project, tmp_path
 def test_a_failing_standalone_check_fails_the_deploy_and_its_report_is_still_kept(project, tmp_path):
     report = tmp_path / "smoke.txt"
     (project / ".venv" / "bin" / "python").write_text(RECORDER + "\necho 'FAIL  anonymous-refused'\nexit 1\n")
-    completed, _ = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=RECORDER), "--yes",
+    completed, _ = deploy(project, bin_dir(tmp_path, docker=DOCKER_OK, pulumi=PULUMI), "--yes",
                           DEPLOY_SMOKE_REPORT=str(report))
     assert completed.returncode == 1  # the check's own exit code, through the pipe
     assert report.read_text() == "FAIL  anonymous-refused\n"

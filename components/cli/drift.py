@@ -1,4 +1,4 @@
-"""`python -m components.commands.drift`: does the live Hasura still match the stack's Hasura CLI project (its
+"""`clerk-hasura drift`: does the live Hasura still match the stack's Hasura CLI project (its
 `metadataDir`, `metadata/` by default) and the stack's auth settings?
 
 Made for a scheduled CI job without the pulumi CLI. The project is loaded and validated as the deploy does, with
@@ -19,13 +19,12 @@ Checks, in order:
 
 Exit codes: 0 in sync, 1 drift (each difference printed), 2 the check could not run (unreachable, wrong
 admin secret, invalid project, missing or wrong stack outputs). Secrets come from the environment or from
-`pulumi stack output --json --show-secrets` on stdin, never from flags, and are never printed.
+`pulumi stack output --json --show-secrets` (`--stack`, or on stdin), never from flags, and are never printed.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Mapping
@@ -39,8 +38,8 @@ from components.hasura.project import MetadataProject, Migration, load_project
 from components.hasura.migration_state import MIGRATIONS_TABLE, dirty_resolution, read_cli_state, \
     read_source_records
 from components.smoke.tokens import forge
-from components.commands.stack_outputs import ENV_ADMIN_SECRET, add_hasura_arguments, hasura_endpoint, \
-    read_stack_outputs, shown_folder, stack_project_dir, stack_target
+from components.cli.stack import ENV_ADMIN_SECRET, add_hasura_arguments, hasura_endpoint, shown_folder, \
+    stack_outputs, stack_project_dir, stack_target
 from components.targets import TARGET_NAMES, platform_schemas
 
 EXIT_IN_SYNC, EXIT_DRIFT, EXIT_COULD_NOT_CHECK = 0, 1, 2
@@ -117,7 +116,7 @@ class DriftReport:
             lines += [f"      - {item}" for item in section.drift]
         lines.append("Result: in sync" if self.in_sync else
                      f"Result: DRIFT. Fix: {REPAIR} ({self.folder} is the source of truth), or, if the live change "
-                     f"was intended, bring it into {self.folder} (`python -m components.commands.export`) and deploy "
+                     f"was intended, bring it into {self.folder} (`clerk-hasura export`) and deploy "
                      "that")
         return "\n".join(lines)
 
@@ -244,12 +243,12 @@ def _probe(client: HasuraClient, token: str | None) -> tuple[str | None, str, An
 # Command line -----------------------------------------------------------------------------------------------
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m components.commands.drift",
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "drift", help="compare the live Hasura with the stack's project and auth settings",
         description="Compare the live Hasura with the stack's Hasura CLI project (its metadataDir) and its auth "
                     "settings. Exit 0 in sync, 1 drift, 2 could not check. The admin secret, the project and the "
-                    "target come from `pulumi stack output --json --show-secrets` piped into stdin (the admin "
+                    "target come from `pulumi stack output --json --show-secrets` (--stack, or piped into stdin; the admin "
                     f"secret also from {ENV_ADMIN_SECRET}).",
     )
     add_hasura_arguments(parser, project_dir_help=(
@@ -260,7 +259,7 @@ def _parser() -> argparse.ArgumentParser:
                              "(default: stack output target)")
     parser.add_argument("--issuer", help="the issuer Hasura must trust (default: stack output issuer)")
     parser.add_argument("--jwks-url", help="the JWKS URL the stack configured (default: stack output jwksUrl)")
-    return parser
+    parser.set_defaults(run=run)
 
 
 def target_from_command_line(args: argparse.Namespace, outputs: dict[str, Any],
@@ -274,12 +273,10 @@ def target_from_command_line(args: argparse.Namespace, outputs: dict[str, Any],
     )
 
 
-def main(argv: list[str] | None = None, *, stdin: Any = sys.stdin, environ: Mapping[str, str] | None = None) -> int:
-    environ = os.environ if environ is None else environ
-    args = _parser().parse_args(argv)
+def run(args: argparse.Namespace, stdin: Any, environ: Mapping[str, str]) -> int:
     target: DriftTarget | None = None
     try:
-        outputs = read_stack_outputs(stdin)
+        outputs = stack_outputs(args.stack, stdin, environ)
         target = target_from_command_line(args, outputs, environ)
         stack = load_stack_project(args.project_dir, args.target, outputs)
         with HasuraClient(target.hasura_url, target.admin_secret, retry_seconds=args.wait) as client:
@@ -296,7 +293,3 @@ def _scrub(text: str, secrets: list[str | None]) -> str:
     for secret in filter(None, secrets):
         text = text.replace(secret, "[secret]")
     return text
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,21 +1,20 @@
-"""`python -m components.commands.smoke`: the smoke check from CI or a shell, without the Pulumi program.
+"""`clerk-hasura smoke`: the smoke check from CI or a shell, without the Pulumi program.
 
-Reads where Hasura is from flags, the environment or the stack outputs piped on stdin; secrets never come from
-flags.
+Reads where Hasura is from flags, the environment or the stack outputs (`--stack`, or piped on stdin); secrets never
+come from flags. Exit 0 when every check passed (skips allowed), 1 when one failed, 2 when the check could not run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
 import sys
 from collections.abc import Mapping
 from typing import Any
 
 from components.clerk.client import DEFAULT_CLERK_API_URL
-from components.commands.stack_outputs import ENV_ADMIN_SECRET, ENV_HASURA_URL, hasura_endpoint, read_stack_outputs
+from components.cli.stack import ENV_ADMIN_SECRET, ENV_HASURA_URL, add_stack_argument, hasura_endpoint, \
+    stack_outputs
 from components.config.smoke import DEFAULT_TEST_USER_EMAIL, DEFAULT_TOKEN_ENV_VAR
 from components.errors import ClerkHasuraError
 from components.smoke.runner import run_smoke
@@ -26,13 +25,15 @@ ENV_SIGNING_KEY = "CLERK_HASURA_CLERK_SIGNING_KEY"
 ENV_CLERK_API_URL = "CLERK_HASURA_CLERK_API_URL"
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m components.commands.smoke",
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "smoke", help="smoke-check a deployed stack",
         description="Smoke-check a deployed clerk-hasura stack. Secrets come from the environment "
                     f"({ENV_ADMIN_SECRET}, {ENV_CLERK_SECRET_KEY}, {ENV_SIGNING_KEY}) or from "
-                    "`pulumi stack output --json --show-secrets` piped into stdin; never from flags.",
+                    "`pulumi stack output --json --show-secrets` (--stack, or piped into stdin); never from flags. "
+                    "Exit 0 passed, 1 a check failed, 2 could not run.",
     )
+    add_stack_argument(parser)
     parser.add_argument("--hasura-url", help=f"Hasura base URL (or {ENV_HASURA_URL}, or stack output graphqlUrl)")
     parser.add_argument("--issuer", help="the iss Hasura trusts (default: stack output issuer)")
     parser.add_argument("--jwt-template", help="Clerk JWT template name (default: stack output jwtTemplate, "
@@ -52,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="seed a row for the test user and one for a made-up user, then remove them (as "
                            "smoke.writes true; fires any triggers on users)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    return parser
+    parser.set_defaults(run=run)
 
 
 def target_from_command_line(args: argparse.Namespace, outputs: dict[str, Any],
@@ -92,20 +93,12 @@ def target_from_command_line(args: argparse.Namespace, outputs: dict[str, Any],
     )
 
 
-def main(argv: list[str] | None = None, *, stdin: Any = sys.stdin, environ: Mapping[str, str] | None = None) -> int:
-    """Exit 0 when every check passed (skips allowed), 1 when one failed, 2 when the check could not run."""
-    environ = os.environ if environ is None else environ
-    args = _parser().parse_args(argv)
+def run(args: argparse.Namespace, stdin: Any, environ: Mapping[str, str]) -> int:
     try:
-        target = target_from_command_line(args, read_stack_outputs(stdin), environ)
+        target = target_from_command_line(args, stack_outputs(args.stack, stdin, environ), environ)
         report = run_smoke(target, environ=environ)
     except ClerkHasuraError as error:
         print(f"smoke check could not run: {error}", file=sys.stderr)
         return 2
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.render())
     return 0 if report.passed else 1
-
-
-if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    sys.exit(main())

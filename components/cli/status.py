@@ -1,4 +1,4 @@
-"""`python -m components.commands.status`: each migration of `metadata/migrations`, applied or not, per source —
+"""`clerk-hasura status`: each migration of `metadata/migrations`, applied or not, per source —
 what `hasura migrate status` shows, from the one record both tools read (`components.hasura.migration_state`):
 Hasura's catalog state once it is the record (`isStateCopyCompleted`), so a migration rolled back or deleted with
 the Hasura CLI is "Not Present" in the database even though `hdb_catalog.schema_migrations` still has the row of
@@ -10,7 +10,7 @@ on it), a dirty version is shown as such, with what resolves it: a deploy when i
 hdb_catalog.schema_migrations), otherwise the Hasura CLI commands (`migration_state.dirty_resolution`).
 
 Where Hasura is, its admin secret and the stack's project (its `metadataDir`) come from the stack outputs piped on
-stdin, or `--hasura-url`, the environment and `--project-dir` (default `metadata/`), as for the drift command.
+stdin or read with `--stack`, or `--hasura-url`, the environment and `--project-dir` (default `metadata/`), as for the drift command.
 Reads only. Exit codes: 0 every migration is present on both sides and none is dirty, 1 otherwise (each listed), 2
 the status could not be read.
 """
@@ -18,14 +18,13 @@ the status could not be read.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.commands.stack_outputs import ENV_ADMIN_SECRET, add_hasura_arguments, hasura_endpoint, \
-    read_stack_outputs, shown_folder, stack_project_dir
+from components.cli.stack import ENV_ADMIN_SECRET, add_hasura_arguments, hasura_endpoint, shown_folder, \
+    stack_outputs, stack_project_dir
 from components.errors import ClerkHasuraError
 from components.hasura.client import HasuraClient
 from components.hasura.project import MetadataProject, load_project
@@ -118,25 +117,23 @@ def _summary(statuses: list[MigrationStatus]) -> str:
     return "Result: NOT in sync - " + "; ".join(parts)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m components.commands.status",
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "status", help="each migration, applied or not, per source (as `hasura migrate status`)",
         description="Show each migration of metadata/migrations, applied or not, per source, as `hasura migrate "
                     f"status` does. The admin secret comes from {ENV_ADMIN_SECRET} or from `pulumi stack output "
-                    "--json --show-secrets` piped into stdin. Exit 0 in sync, 1 not in sync, 2 could not read.",
+                    "--json --show-secrets` (--stack, or piped into stdin). Exit 0 in sync, 1 not in sync, 2 could not read.",
     )
     add_hasura_arguments(parser, project_dir_help=(
         "the Hasura CLI project whose migrations to list (default: the stack output metadataDir, relative to this "
         "repository; with no stack outputs, this repository's metadata/)"))
-    return parser
+    parser.set_defaults(run=run)
 
 
-def main(argv: list[str] | None = None, *, stdin: Any = sys.stdin, environ: Mapping[str, str] | None = None) -> int:
-    environ = os.environ if environ is None else environ
-    args = _parser().parse_args(argv)
+def run(args: argparse.Namespace, stdin: Any, environ: Mapping[str, str]) -> int:
     secret = None
     try:
-        outputs = read_stack_outputs(stdin)
+        outputs = stack_outputs(args.stack, stdin, environ)
         endpoint = hasura_endpoint(args.hasura_url, outputs, environ)
         secret = endpoint.admin_secret
         project_dir = stack_project_dir(args.project_dir, outputs)
@@ -149,7 +146,3 @@ def main(argv: list[str] | None = None, *, stdin: Any = sys.stdin, environ: Mapp
         return EXIT_COULD_NOT_READ
     print(render(endpoint.url, shown_folder(project_dir), statuses, removed_lines_notes(project)))
     return EXIT_IN_SYNC if all(s.in_sync for s in statuses) else EXIT_NOT_IN_SYNC
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""`python -m components.commands.export`: write a stack's live Hasura metadata into its project (`metadata/` by
+"""`clerk-hasura export`: write a stack's live Hasura metadata into its project (`metadata/` by
 default).
 
 A change made in the console of a running stack becomes a reviewable diff of the files it touched, each written
@@ -7,7 +7,7 @@ files whose content is unchanged keep their bytes and comments, so an export rig
 makes one from the database).
 
 Where Hasura is, its admin secret and the project written into (the stack's `metadataDir`) come from the stack
-outputs piped on stdin, or `--hasura-url`, the environment and `--project-dir` (default `metadata/`), as for the
+outputs piped on stdin or read with `--stack`, or `--hasura-url`, the environment and `--project-dir` (default `metadata/`), as for the
 drift command; the secret is never a flag and never printed. Exit codes: 0 exported
 (changed or not), 2 could not export.
 """
@@ -15,14 +15,13 @@ drift command; the secret is never a flag and never printed. Exit codes: 0 expor
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from components.commands.stack_outputs import ENV_ADMIN_SECRET, add_hasura_arguments, hasura_endpoint, \
-    read_stack_outputs, stack_project_dir
+from components.cli.stack import ENV_ADMIN_SECRET, add_hasura_arguments, hasura_endpoint, stack_outputs, \
+    stack_project_dir
 from components.errors import ClerkHasuraError
 from components.hasura.client import HasuraClient
 from components.hasura.export import ExportReport, metadata_directory, render_metadata_files, write_metadata_files
@@ -30,18 +29,18 @@ from components.hasura.export import ExportReport, metadata_directory, render_me
 EXIT_EXPORTED, EXIT_COULD_NOT_EXPORT = 0, 2
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m components.commands.export",
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "export", help="write the live Hasura metadata into the stack's project (as `hasura metadata export`)",
         description="Write the live metadata of a stack's Hasura into its project (its metadataDir, in the Hasura "
                     "CLI's file layout). "
                     f"The admin secret comes from {ENV_ADMIN_SECRET} or from `pulumi stack output --json "
-                    "--show-secrets` piped into stdin. Exit 0 exported, 2 could not export.",
+                    "--show-secrets` (--stack, or piped into stdin). Exit 0 exported, 2 could not export.",
     )
     add_hasura_arguments(parser, project_dir_help=(
         "the Hasura CLI project to write into (default: the stack output metadataDir, relative to this repository; "
         "with no stack outputs, this repository's metadata/)"))
-    return parser
+    parser.set_defaults(run=run)
 
 
 def render_report(url: str, metadata_dir: Path, report: ExportReport) -> str:
@@ -55,12 +54,10 @@ def render_report(url: str, metadata_dir: Path, report: ExportReport) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None, *, stdin: Any = sys.stdin, environ: Mapping[str, str] | None = None) -> int:
-    environ = os.environ if environ is None else environ
-    args = _parser().parse_args(argv)
+def run(args: argparse.Namespace, stdin: Any, environ: Mapping[str, str]) -> int:
     secret = None
     try:
-        outputs = read_stack_outputs(stdin)
+        outputs = stack_outputs(args.stack, stdin, environ)
         endpoint = hasura_endpoint(args.hasura_url, outputs, environ)
         secret = endpoint.admin_secret
         metadata_dir = metadata_directory(stack_project_dir(args.project_dir, outputs))
@@ -77,7 +74,3 @@ def main(argv: list[str] | None = None, *, stdin: Any = sys.stdin, environ: Mapp
         return EXIT_COULD_NOT_EXPORT
     print(render_report(endpoint.url, metadata_dir, report))
     return EXIT_EXPORTED
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,38 @@
+"""`clerk-hasura <command>`: argument parsing shared by every subcommand, then the subcommand's `run`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from components.cli import deploy, drift, export, outputs, smoke, status
+
+#: Each module adds its subparser (`add_parser`) with `run(args, stdin, environ) -> exit code` as its default.
+COMMANDS = (deploy, status, drift, export, smoke, outputs)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="clerk-hasura",
+        description="Deploy PostgreSQL + Hasura trusting Clerk sign-ins as a Pulumi stack, and check or read a "
+                    "deployed stack. `clerk-hasura <command> --help` describes each command and its exit codes.")
+    commands = root.add_subparsers(dest="command", required=True, metavar="<command>")
+    for command in COMMANDS:
+        command.add_parser(commands)
+    return root
+
+
+def main(argv: list[str] | None = None, *, stdin: Any = None, environ: Mapping[str, str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    stdin = sys.stdin if stdin is None else stdin
+    environ = os.environ if environ is None else environ
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    if argv[:1] == [deploy.NAME] and not {"-h", "--help"} & set(argv[1:]):
+        # Everything after the stack goes to `pulumi up` as it is, so it is not parsed as this command's flags.
+        return deploy.run_words(argv[1:], environ)
+    args = parser().parse_args(argv)
+    return args.run(args, stdin, environ)
