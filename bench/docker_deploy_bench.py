@@ -104,7 +104,7 @@ def main() -> None:
         stack.up(refresh=True, color="never")
         up_seconds = time.perf_counter() - started
         outputs = {name: output.value for name, output in stack.outputs().items()}
-        subprocess.run([sys.executable, "-m", "components.commands.smoke", "--token-source", "none"], cwd=ROOT,
+        subprocess.run([sys.executable, "-m", "components.cli", "smoke", "--token-source", "none"], cwd=ROOT,
                        input=json.dumps(outputs), capture_output=True, text=True, check=True)
         return up_seconds, time.perf_counter() - started
 

@@ -24,9 +24,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.commands.drift import DriftTarget, StackProject, check_drift  # noqa: E402
-from components.commands.stack_outputs import shown_folder  # noqa: E402
-from components.commands.status import migration_status  # noqa: E402
+from components.cli.drift import DriftTarget, StackProject, check_drift  # noqa: E402
+from components.cli.stack import shown_folder  # noqa: E402
+from components.cli.status import migration_status  # noqa: E402
 from components.hasura.client import HasuraClient  # noqa: E402
 from components.hasura.apply import apply_project  # noqa: E402
 from components.hasura.export import metadata_directory, render_metadata_files, write_metadata_files  # noqa: E402

@@ -1,4 +1,4 @@
-"""`python -m components.commands.drift` against the Hasura double: 0 in sync, 1 drift (named), 2 could not check;
+"""`clerk-hasura drift` against the Hasura double: 0 in sync, 1 drift (named), 2 could not check;
 the project and the target it validates with are the stack's (outputs `metadataDir`, `target`)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import psycopg
 import pytest
 
-from components.commands.drift import main
+from components.cli.main import main as cli
 from components.hasura.client import HasuraClient
 from components.hasura.apply import apply_project
 from components.hasura.compare import normalize_metadata
@@ -47,7 +47,7 @@ def stack_outputs(double, **overrides) -> str:
 
 
 def run(capsys, *args: str, stdin: str = "", environ: dict | None = None) -> tuple[int, str, str]:
-    code = main(["--wait", "1", *args], stdin=io.StringIO(stdin), environ=environ or {})
+    code = cli(["drift", "--wait", "1", *args], stdin=io.StringIO(stdin), environ=environ or {})
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -111,7 +111,7 @@ def test_a_migration_not_applied_is_drift(deployed, capsys, tmp_path):
     assert code == 1
     assert f"against {project}/ (target existing)" in out  # the folder really compared with
     assert "migration default/1763856000001_add_bio is not applied live" in out
-    assert f"bring it into {project}/ (`python -m components.commands.export`)" in out
+    assert f"bring it into {project}/ (`clerk-hasura export`)" in out
 
 
 def test_jwt_mode_off_is_drift(hasura_double_factory, capsys):
@@ -245,15 +245,15 @@ def test_without_stack_outputs_the_target_must_be_named(capsys):
     code, out, err = run(capsys, "--hasura-url", "http://127.0.0.1:9",
                          environ={"CLERK_HASURA_HASURA_ADMIN_SECRET": "s3cret-value"})
     assert code == 2 and out == ""
-    assert ("the stack's target is unknown. Fix: pipe `pulumi stack output --json --show-secrets --stack <stack>` "
-            "into the command, or pass --target (the stack's `target` setting: docker, existing, kubernetes, "
+    assert ("the stack's target is unknown. Fix: pass --stack <stack>, or pipe `pulumi stack output --json "
+            "--show-secrets --stack <stack>` into the command, or pass --target (the stack's `target` setting: docker, existing, kubernetes, "
             "hasura-cloud, nhost)") in err
 
 
 def test_flags_and_environment_work_as_a_module_in_a_subprocess(deployed):
     environ = {**os.environ, "CLERK_HASURA_HASURA_URL": deployed.url,
                "CLERK_HASURA_HASURA_ADMIN_SECRET": deployed.admin_secret}
-    result = subprocess.run([sys.executable, "-m", "components.commands.drift", "--issuer", ISSUER, "--target",
+    result = subprocess.run([sys.executable, "-m", "components.cli", "drift", "--issuer", ISSUER, "--target",
                              "existing"], env=environ,
                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
                             cwd=Path(__file__).resolve().parent.parent)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from components.auth.jwt_secret import resolve_jwt_secret
-from components.commands import export
-from components.commands.stack_outputs import ENV_ADMIN_SECRET
+from components.cli.main import main as cli
+from components.cli.stack import ENV_ADMIN_SECRET
 from components.config.settings import load_settings
 from tests.doubles.hasura.testing import http
 from tests.fixtures.engine import ROOT
@@ -71,7 +71,7 @@ def test_an_action_deploys_is_called_by_a_user_exports_as_the_cli_writes_it_and_
     # stored metadata/ as authored.
     for name in ACTION_FILES:
         (metadata_dir / "metadata" / name).unlink()
-    code = export.main(["--hasura-url", hasura.url, "--project-dir", str(metadata_dir), "--wait", "2"],
+    code = cli(["export", "--hasura-url", hasura.url, "--project-dir", str(metadata_dir), "--wait", "2"],
                        stdin=None, environ={ENV_ADMIN_SECRET: ADMIN_SECRET})
     out = capsys.readouterr().out
     assert code == 0, out

@@ -94,7 +94,7 @@ def deploy(engine):
 
 def standalone_check(engine) -> subprocess.CompletedProcess:
     outputs = {name: output.value for name, output in engine.stack.outputs().items()}
-    return subprocess.run([sys.executable, "-m", "components.commands.smoke", "--token-source", "none"], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "components.cli", "smoke", "--token-source", "none"], cwd=ROOT,
                           input=json.dumps(outputs), capture_output=True, text=True, timeout=180)
 
 

@@ -123,8 +123,8 @@ def live_select_permission(hasura) -> dict:
 
 
 def drift_command(engine) -> subprocess.CompletedProcess:
-    """`pulumi stack output --json --show-secrets | python -m components.commands.drift`."""
-    return subprocess.run([sys.executable, "-m", "components.commands.drift"], input=json.dumps(engine.outputs()),
+    """`pulumi stack output --json --show-secrets | clerk-hasura drift`."""
+    return subprocess.run([sys.executable, "-m", "components.cli", "drift"], input=json.dumps(engine.outputs()),
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
 
 
@@ -171,7 +171,7 @@ def test_a_permission_changed_in_metadata_dir_is_one_write_and_reruns_the_smoke_
 
 
 def export_rewrites(hasura, metadata_dir: Path, tmp_path: Path) -> list[str]:
-    """The files `python -m components.commands.export` (= `hasura metadata export`) would change or remove in
+    """The files `clerk-hasura export` (= `hasura metadata export`) would change or remove in
     a copy of metadata_dir."""
     copy = Path(shutil.copytree(metadata_dir, tmp_path / "exported"))
     with admin(hasura) as client:

@@ -77,7 +77,7 @@ def smoke_passed(engine) -> dict:
 def standalone_check(engine) -> subprocess.CompletedProcess:
     """What scripts/deploy runs after `up --refresh`."""
     outputs = {name: output.value for name, output in engine.stack.outputs().items()}
-    return subprocess.run([sys.executable, "-m", "components.commands.smoke", "--token-source", "none"], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "components.cli", "smoke", "--token-source", "none"], cwd=ROOT,
                           input=json.dumps(outputs), capture_output=True, text=True, timeout=180)
 
 

@@ -14,8 +14,8 @@ import psycopg
 import pytest
 from pulumi import automation as auto
 
-from components.commands import status
-from components.commands.stack_outputs import ENV_ADMIN_SECRET
+from components.cli.main import main as cli
+from components.cli.stack import ENV_ADMIN_SECRET
 from components.hasura.apply import MIGRATIONS_TABLE, apply_project
 from components.hasura.project import load_project
 from tests.test_engine_existing import (  # noqa: F401 - fixtures, found by pytest in this module's namespace
@@ -75,7 +75,7 @@ def bio_columns(database_url: str) -> int:
 def assert_the_cli_agrees_and_the_stack_converges(deployed, hasura, metadata_dir, capsys) -> None:
     # Every version recorded, none dirty: `hasura migrate status` lists both Present and `migrate apply` runs nothing.
     assert cli_migrations(hasura) == {"default": {USERS: False, BIO: False}}
-    code = status.main(["--hasura-url", hasura.url, "--project-dir", str(metadata_dir), "--wait", "2"], stdin=None,
+    code = cli(["status", "--hasura-url", hasura.url, "--project-dir", str(metadata_dir), "--wait", "2"], stdin=None,
                        environ={ENV_ADMIN_SECRET: ADMIN_SECRET})
     assert code == 0, capsys.readouterr().out
     assert changes(deployed.up(refresh=True)) == {}

@@ -85,7 +85,7 @@ def smoke_failures(outputs: dict) -> dict[str, str]:
 
 
 def drift_command(engine) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "components.commands.drift"], input=json.dumps(engine.outputs()),
+    return subprocess.run([sys.executable, "-m", "components.cli", "drift"], input=json.dumps(engine.outputs()),
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
 
 

@@ -1,4 +1,4 @@
-"""`python -m components.commands.export`: the live metadata of a stack written into metadata/, in the Hasura CLI's
+"""`clerk-hasura export`: the live metadata of a stack written into metadata/, in the Hasura CLI's
 layout, against the Hasura double (real PostgreSQL behind it)."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 import pytest
 
-from components.commands import export
-from components.commands.stack_outputs import ENV_ADMIN_SECRET
+from components.cli.main import main as cli
+from components.cli.stack import ENV_ADMIN_SECRET
 from components.hasura.apply import apply_project
 from components.hasura.client import HasuraClient
 from components.hasura.cli_yaml import dump_yaml, yaml_v3_kind
@@ -35,7 +35,7 @@ def deployed(hasura_double_factory, project_copy):
 
 
 def run_export(double, project_dir: Path, capsys, *, stdin=None) -> tuple[int, str, str]:
-    code = export.main(["--hasura-url", double.url, "--project-dir", str(project_dir), "--wait", "2"], stdin=stdin,
+    code = cli(["export", "--hasura-url", double.url, "--project-dir", str(project_dir), "--wait", "2"], stdin=stdin,
                        environ={ENV_ADMIN_SECRET: double.admin_secret})
     captured = capsys.readouterr()
     return code, captured.out, captured.err
@@ -103,10 +103,10 @@ def test_a_console_change_becomes_a_diff_of_the_files_it_touched_and_loads_back_
 def test_stack_outputs_on_stdin_and_the_admin_secret_is_never_printed(deployed, project_copy, capsys):
     double, _ = deployed
     outputs = json.dumps({"graphqlUrl": f"{double.url}/v1/graphql", "hasuraAdminSecret": double.admin_secret})
-    code = export.main(["--project-dir", str(project_copy)], stdin=io.StringIO(outputs), environ={})
+    code = cli(["export", "--project-dir", str(project_copy)], stdin=io.StringIO(outputs), environ={})
     out = capsys.readouterr().out
     assert code == 0 and double.url in out and double.admin_secret not in out
-    code = export.main(["--project-dir", str(project_copy), "--wait", "1"], stdin=io.StringIO(json.dumps(
+    code = cli(["export", "--project-dir", str(project_copy), "--wait", "1"], stdin=io.StringIO(json.dumps(
         {"graphqlUrl": double.url, "hasuraAdminSecret": "wrong-" + double.admin_secret})), environ={})
     captured = capsys.readouterr()
     assert code == 2 and "export could not run" in captured.err and double.admin_secret not in captured.err
@@ -119,14 +119,14 @@ def test_the_stack_outputs_name_the_project_written_into(deployed, project_copy,
     client.metadata("pg_drop_update_permission", {"table": "users", "role": "user"})
     shipped = snapshot(PROJECT)
     outputs = {"hasuraUrl": double.url, "hasuraAdminSecret": double.admin_secret, "target": "existing"}
-    code = export.main(["--wait", "2"], stdin=io.StringIO(json.dumps({**outputs, "metadataDir": str(project_copy)})),
+    code = cli(["export", "--wait", "2"], stdin=io.StringIO(json.dumps({**outputs, "metadataDir": str(project_copy)})),
                        environ={})
     out = capsys.readouterr().out
     assert code == 0 and f"into {project_copy / 'metadata'}:" in out
     assert "changed  databases/default/tables/public_users.yaml" in out
     assert "update_permissions" not in (project_copy / "metadata/databases/default/tables/public_users.yaml").read_text()
     assert snapshot(PROJECT) == shipped
-    code = export.main(["--wait", "2"], stdin=io.StringIO(json.dumps(outputs)), environ={})
+    code = cli(["export", "--wait", "2"], stdin=io.StringIO(json.dumps(outputs)), environ={})
     assert code == 2 and "have no `metadataDir`" in capsys.readouterr().err
     assert snapshot(PROJECT) == shipped
 

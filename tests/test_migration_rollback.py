@@ -31,8 +31,9 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime.proto import provider_pb2
 
-from components.commands import drift, status
-from components.commands.stack_outputs import ENV_ADMIN_SECRET
+from components.cli import drift, status
+from components.cli.main import main as cli
+from components.cli.stack import ENV_ADMIN_SECRET
 from components.hasura.apply import MIGRATIONS_TABLE, MetadataApplyError, apply_project
 from components.hasura.client import HasuraClient
 from components.hasura.compare import normalize_metadata
@@ -113,14 +114,14 @@ def table_row(double, version: int) -> tuple | None:
 
 
 def run_status(double, project_dir, capsys) -> tuple[int, list[str]]:
-    code = status.main(["--hasura-url", double.url, "--project-dir", str(project_dir), "--wait", "2"], stdin=None,
+    code = cli(["status", "--hasura-url", double.url, "--project-dir", str(project_dir), "--wait", "2"], stdin=None,
                        environ={ENV_ADMIN_SECRET: double.admin_secret})
     captured = capsys.readouterr()
     return code, (captured.out or captured.err).splitlines()
 
 
 def run_drift(double, project_dir, capsys) -> tuple[int, str]:
-    code = drift.main(["--hasura-url", double.url, "--project-dir", str(project_dir), "--target", "existing",
+    code = cli(["drift", "--hasura-url", double.url, "--project-dir", str(project_dir), "--target", "existing",
                        "--wait", "2"], stdin=io.StringIO(""), environ={ENV_ADMIN_SECRET: double.admin_secret})
     captured = capsys.readouterr()
     return code, captured.out + captured.err

@@ -22,8 +22,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from components.commands import status
-from components.commands.stack_outputs import ENV_ADMIN_SECRET
+from components.cli.main import main as cli
+from components.cli.stack import ENV_ADMIN_SECRET
 from components.hasura.apply import apply_project
 from components.hasura.client import HasuraApiError, HasuraClient
 from components.hasura.ddl import without_restrict_lines, without_transaction_timeout
@@ -155,7 +155,7 @@ def test_the_deploy_runs_a_from_server_migration_and_says_it_left_the_lines_out(
     with psycopg.connect(client.double.database_url) as conn:
         assert conn.execute("select count(*) from pg_constraint where conname = 'notes_pkey'").fetchone()[0] == 1
 
-    code = status.main(["--hasura-url", client.url, "--project-dir", str(project_copy), "--wait", "2"], stdin=None,
+    code = cli(["status", "--hasura-url", client.url, "--project-dir", str(project_copy), "--wait", "2"], stdin=None,
                        environ={ENV_ADMIN_SECRET: client.double.admin_secret})
     out = capsys.readouterr().out
     assert code == 0

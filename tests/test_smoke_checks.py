@@ -342,7 +342,7 @@ def run_command(args: list[str], *, stdin: str = "", env: dict | None = None):
     import subprocess
     import sys
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("CLERK_HASURA_")} | (env or {})
-    return subprocess.run([sys.executable, "-m", "components.commands.smoke", *args], cwd=ROOT, input=stdin, text=True,
+    return subprocess.run([sys.executable, "-m", "components.cli", "smoke", *args], cwd=ROOT, input=stdin, text=True,
                           capture_output=True, env=child_env, timeout=120)
 
 

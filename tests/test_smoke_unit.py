@@ -9,10 +9,11 @@ import jwt
 import pytest
 
 from components.config.settings import load_settings
-from components.commands.smoke import _parser, target_from_command_line
+from components.cli.main import parser
+from components.cli.smoke import target_from_command_line
 from components.smoke.target import SmokeConfigError, SmokeTarget, choose_token_source, target_from_settings
 from components.smoke.tokens import forge, mint_with_signing_key, template_claims_for
-from components.commands.stack_outputs import StackOutputsError, read_stack_outputs
+from components.cli.stack import StackOutputsError, read_stack_outputs
 
 HMAC_KEY = "h" * 40
 
@@ -86,14 +87,14 @@ def test_command_line_reads_stack_outputs_from_stdin():
     outputs = read_stack_outputs(io.StringIO('{"graphqlUrl": "http://h:8080/v1/graphql", "issuer": "https://i", '
                                          '"jwtTemplate": "t", "jwtSecret": "{\\"type\\":\\"HS256\\",\\"key\\":\\"'
                                          + HMAC_KEY + '\\"}"}'))
-    args = _parser().parse_args([])
+    args = parser().parse_args(["smoke"])
     built = target_from_command_line(args, outputs, {"CLERK_HASURA_HASURA_ADMIN_SECRET": "s" * 12})
     assert (built.hasura_url, built.issuer, built.jwt_template, built.signing_key, built.signing_algorithm) == (
         "http://h:8080", "https://i", "t", HMAC_KEY, "HS256")
 
 
 def test_command_line_explains_missing_inputs():
-    args = _parser().parse_args([])
+    args = parser().parse_args(["smoke"])
     with pytest.raises(StackOutputsError, match="--hasura-url"):
         target_from_command_line(args, {}, {})
     with pytest.raises(StackOutputsError, match="CLERK_HASURA_HASURA_ADMIN_SECRET"):
@@ -115,11 +116,11 @@ def test_smoke_settings_errors_name_the_key_and_the_fix():
 
 
 def test_command_line_is_read_only_unless_asked_to_write(capsys):
-    assert _parser().parse_args([]).writes is False
-    assert _parser().parse_args(["--read-only"]).writes is False
-    assert _parser().parse_args(["--writes"]).writes is True
+    assert parser().parse_args(["smoke"]).writes is False
+    assert parser().parse_args(["smoke", "--read-only"]).writes is False
+    assert parser().parse_args(["smoke", "--writes"]).writes is True
     with pytest.raises(SystemExit):
-        _parser().parse_args(["--writes", "--read-only"])
+        parser().parse_args(["smoke", "--writes", "--read-only"])
     assert "not allowed with argument" in capsys.readouterr().err
 
 

@@ -1,4 +1,4 @@
-"""`python -m components.commands.status`: each migration, applied or not, per source, from the one record — what
+"""`clerk-hasura status`: each migration, applied or not, per source, from the one record — what
 `hasura migrate status` shows — against the Hasura double (real PostgreSQL behind it). A migration rolled back
 with the Hasura CLI is covered in tests/test_migration_rollback.py. The project listed is the stack's (output
 `metadataDir`)."""
@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from components.commands import status
-from components.commands.stack_outputs import ENV_ADMIN_SECRET
+from components.cli.main import main as cli
+from components.cli.stack import ENV_ADMIN_SECRET
 from components.hasura.apply import MIGRATIONS_TABLE, apply_project
 from components.hasura.client import HasuraClient
 from components.hasura.project import load_project
@@ -29,7 +29,7 @@ def client(double):
 
 
 def run_status(double, project_dir, capsys) -> tuple[int, list[str]]:
-    code = status.main(["--hasura-url", double.url, "--project-dir", str(project_dir), "--wait", "2"], stdin=None,
+    code = cli(["status", "--hasura-url", double.url, "--project-dir", str(project_dir), "--wait", "2"], stdin=None,
                        environ={ENV_ADMIN_SECRET: double.admin_secret})
     captured = capsys.readouterr()
     return code, (captured.out or captured.err).splitlines()
@@ -99,7 +99,7 @@ def test_a_stack_with_the_table_only_record_shows_where_the_cli_does_not_see_it(
 
 
 def test_an_unreachable_hasura_is_exit_2(tmp_path, capsys, project_copy):
-    code = status.main(["--hasura-url", "http://127.0.0.1:9", "--project-dir", str(project_copy), "--wait", "0.3"],
+    code = cli(["status", "--hasura-url", "http://127.0.0.1:9", "--project-dir", str(project_copy), "--wait", "0.3"],
                        stdin=None, environ={ENV_ADMIN_SECRET: "s3cret-value"})
     err = capsys.readouterr().err
     assert code == 2 and "status could not be read" in err and "s3cret-value" not in err
@@ -114,19 +114,19 @@ def test_the_stack_outputs_name_the_project_listed_and_printed(double, client, p
     (pending / "up.sql").write_text("ALTER TABLE public.users ADD COLUMN bio text;")
     outputs = {"hasuraUrl": double.url, "hasuraAdminSecret": double.admin_secret, "target": "existing"}
 
-    code = status.main(["--wait", "2"], stdin=io.StringIO(json.dumps({**outputs, "metadataDir": str(project_copy)})),
+    code = cli(["status", "--wait", "2"], stdin=io.StringIO(json.dumps({**outputs, "metadataDir": str(project_copy)})),
                        environ={})
     lines = capsys.readouterr().out.splitlines()
     assert code == 1
     assert lines[0] == f"Migrations of {project_copy}/ on Hasura at {double.url}:"
     assert "  1763856000002  add_bio       Present        Not Present      -" in lines
 
-    code = status.main(["--wait", "2"], stdin=io.StringIO(json.dumps({**outputs, "metadataDir": "metadata"})),
+    code = cli(["status", "--wait", "2"], stdin=io.StringIO(json.dumps({**outputs, "metadataDir": "metadata"})),
                        environ={})
     lines = capsys.readouterr().out.splitlines()
     assert code == 0 and lines[0] == f"Migrations of metadata/ on Hasura at {double.url}:"
 
-    code = status.main(["--wait", "2"], stdin=io.StringIO(json.dumps(outputs)), environ={})
+    code = cli(["status", "--wait", "2"], stdin=io.StringIO(json.dumps(outputs)), environ={})
     err = capsys.readouterr().err
     assert code == 2
     assert "the stack outputs on stdin have no `metadataDir`" in err and "or pass --project-dir DIR" in err

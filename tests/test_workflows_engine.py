@@ -227,7 +227,7 @@ def test_drift_fails_the_check_with_the_report_in_one_issue_and_a_repair_run_clo
     assert f"drift in stack {STACK}; repair with 'scripts/deploy {STACK}'" in report.log
     [issue] = ci.issues()
     assert issue["title"] == f"Drift in stack {STACK}" and issue["state"] == "open"
-    assert "role user › select permission" in issue["body"]  # components.commands.drift's report
+    assert "role user › select permission" in issue["body"]  # clerk-hasura drift's report
     assert "pulumi preview --refresh --expect-no-changes --diff" in issue["body"]
     assert ADMIN_SECRET not in issue["body"] and ADMIN_SECRET not in drifted.summary
 

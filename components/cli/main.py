@@ -26,9 +26,9 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-def main(argv: list[str] | None = None, *, stdin: Any = None, environ: Mapping[str, str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, stdin: Any = sys.stdin, environ: Mapping[str, str] | None = None) -> int:
+    """`stdin` None: nothing piped (the stack outputs come from --stack, flags or the environment)."""
     argv = sys.argv[1:] if argv is None else argv
-    stdin = sys.stdin if stdin is None else stdin
     environ = os.environ if environ is None else environ
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     if argv[:1] == [deploy.NAME] and not {"-h", "--help"} & set(argv[1:]):

@@ -325,7 +325,7 @@ class HasuraClient:
             raise HasuraConflict(
                 f"{where}: {error}. Someone changed the metadata (console, CLI or another deploy) between reading "
                 "and writing it, so nothing was overwritten. Fix: look at what changed "
-                "(`python -m components.commands.drift`), then run the deploy again"
+                "(`clerk-hasura drift`), then run the deploy again"
             )
         internal = body.get("internal")
         if code == "unexpected" and "inconsistent" in str(error) and isinstance(internal, list):

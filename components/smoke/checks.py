@@ -78,7 +78,7 @@ def check_healthz(run: SmokeRun, hasura: HasuraClient) -> tuple[bool, str]:
     if status == "OK":
         return True, "Hasura answered OK"
     return False, (f"Hasura answered {status!r}: its metadata is inconsistent with the database. Fix: "
-                   "`python -m components.commands.drift` names what is inconsistent. If metadata/ is right, "
+                   "`clerk-hasura drift` names what is inconsistent. If metadata/ is right, "
                    "`scripts/deploy` (pulumi up --refresh) applies it again; if not, correct metadata/ (or the "
                    "database) and run `scripts/deploy`")
 

@@ -3,7 +3,7 @@ other). Seeded (`smoke.writes` true), it inserts the test rows first and removes
 read-only, it samples the rows already there in a read-only transaction and writes nothing.
 
 Pure: no Pulumi here. `components.providers.smoke_check` runs it as the last step of `pulumi up`; `python -m
-components.commands.smoke` runs it from CI. Tokens, the admin secret and the Clerk keys never appear in the report,
+clerk-hasura smoke` runs it from CI. Tokens, the admin secret and the Clerk keys never appear in the report,
 a log line or an exception: every text leaving a run is scrubbed of them.
 """
 
