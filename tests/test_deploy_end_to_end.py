@@ -133,6 +133,7 @@ def test_scripts_deploy_from_a_fresh_clone_deploys_converges_and_leaves_the_sele
     # Before the first deploy: the stack exists for `pulumi config set --secret` (scripts/deploy --init).
     init = run("scripts/deploy", "staging", "--init")
     assert init.returncode == 0, init.stderr
+    assert "installing the project into .venv" in init.stderr  # the fresh clone had none; clerk-hasura runs there
     backend = {"PULUMI_BACKEND_URL": f"file://{clone}/.pulumi-state"}
     assert f"export PULUMI_BACKEND_URL='{backend['PULUMI_BACKEND_URL']}'" in init.stderr
     for key, value in (("hasuraAdminSecret", STAGING_ADMIN_SECRET), ("clerkSecretKey", clerk_double.secret_key)):
@@ -144,7 +145,6 @@ def test_scripts_deploy_from_a_fresh_clone_deploys_converges_and_leaves_the_sele
 
     first = run("scripts/deploy", "staging", "--yes")
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "installing the project into .venv" in first.stderr  # the fresh clone had none
     assert "Updating (staging)" in first.stdout
     assert "anonymous-refused" in first.stdout and "FAIL" not in first.stdout  # the standalone check's report
     assert run("pulumi", "stack", "--show-name", **backend).stdout.strip() == "mine"
