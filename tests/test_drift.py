@@ -246,8 +246,8 @@ def test_without_stack_outputs_the_target_must_be_named(capsys):
                          environ={"CLERK_HASURA_HASURA_ADMIN_SECRET": "s3cret-value"})
     assert code == 2 and out == ""
     assert ("the stack's target is unknown. Fix: pass --stack <stack>, or pipe `pulumi stack output --json "
-            "--show-secrets --stack <stack>` into the command, or pass --target (the stack's `target` setting: docker, existing, kubernetes, "
-            "hasura-cloud, nhost)") in err
+            "--show-secrets --stack <stack>` into the command, or pass --target (the stack's `target` setting: "
+            "docker, existing, kubernetes, hasura-cloud, nhost)") in err
 
 
 def test_flags_and_environment_work_as_a_module_in_a_subprocess(deployed):

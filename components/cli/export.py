@@ -7,8 +7,8 @@ files whose content is unchanged keep their bytes and comments, so an export rig
 makes one from the database).
 
 Where Hasura is, its admin secret and the project written into (the stack's `metadataDir`) come from the stack
-outputs piped on stdin or read with `--stack`, or `--hasura-url`, the environment and `--project-dir` (default `metadata/`), as for the
-drift command; the secret is never a flag and never printed. Exit codes: 0 exported
+outputs piped on stdin or read with `--stack`, or `--hasura-url`, the environment and `--project-dir` (default
+`metadata/`), as for the drift command; the secret is never a flag and never printed. Exit codes: 0 exported
 (changed or not), 2 could not export.
 """
 

@@ -10,7 +10,8 @@ on it), a dirty version is shown as such, with what resolves it: a deploy when i
 hdb_catalog.schema_migrations), otherwise the Hasura CLI commands (`migration_state.dirty_resolution`).
 
 Where Hasura is, its admin secret and the stack's project (its `metadataDir`) come from the stack outputs piped on
-stdin or read with `--stack`, or `--hasura-url`, the environment and `--project-dir` (default `metadata/`), as for the drift command.
+stdin or read with `--stack`, or `--hasura-url`, the environment and `--project-dir` (default `metadata/`), as for
+the drift command.
 Reads only. Exit codes: 0 every migration is present on both sides and none is dirty, 1 otherwise (each listed), 2
 the status could not be read.
 """
@@ -122,7 +123,8 @@ def add_parser(commands: Any) -> None:
         "status", help="each migration, applied or not, per source (as `hasura migrate status`)",
         description="Show each migration of metadata/migrations, applied or not, per source, as `hasura migrate "
                     f"status` does. The admin secret comes from {ENV_ADMIN_SECRET} or from `pulumi stack output "
-                    "--json --show-secrets` (--stack, or piped into stdin). Exit 0 in sync, 1 not in sync, 2 could not read.",
+                    "--json --show-secrets` (--stack, or piped into stdin). Exit 0 in sync, 1 not in sync, 2 could "
+                    "not read.",
     )
     add_hasura_arguments(parser, project_dir_help=(
         "the Hasura CLI project whose migrations to list (default: the stack output metadataDir, relative to this "
