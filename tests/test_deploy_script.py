@@ -106,8 +106,14 @@ def deploy(project: Path, path: Path, *args: str, **env: str) -> tuple[subproces
     return completed, calls
 
 
-def test_the_script_runs_under_dash():
+def test_the_script_runs_under_dash_and_is_posix_sh():
     assert Path(os.path.realpath(DASH)).name == "dash"
+    assert (PROJECT_DIR / "scripts" / "deploy").read_text().startswith("#!/bin/sh\n")
+    # shellcheck as a POSIX sh script: no bash arrays, `read -s`, `[[`, pipefail (scripts/build-actionlint installs it).
+    assert shutil.which("shellcheck"), "shellcheck is missing (apt-get install shellcheck)"
+    checked = subprocess.run(["shellcheck", "--shell=sh", str(PROJECT_DIR / "scripts" / "deploy")],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout
 
 
 def test_a_missing_python_is_named_before_anything_happens(project, tmp_path):
