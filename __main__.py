@@ -5,7 +5,7 @@ from pulumi.runtime.config import CONFIG, get_config_env
 
 from components.stack import ClerkHasuraStack, ClerkHasuraStackArgs
 from components.errors import ClerkHasuraError
-from components.config.settings import SCALAR_KEYS, TOP_LEVEL_KEYS
+from components.targets import SCALAR_KEYS, TOP_LEVEL_KEYS
 from components.plan import plan_stack
 
 

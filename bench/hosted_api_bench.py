@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.config.settings import load_settings  # noqa: E402
+from components.targets import load_settings  # noqa: E402
 from components.targets import hasura_cloud  # noqa: E402
 from components.targets.hasura_cloud.client import HasuraCloudClient  # noqa: E402
 from components.targets.hasura_cloud.env_vars import apply_env  # noqa: E402

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.auth.jwt_secret import JwtSecret, clerk_problems, resolve_jwt_secret
-from components.config.settings import SettingsError, StackSettings, load_settings
+from components.config.settings import SettingsError
 from components.hasura.project import PROJECT_DIR, MetadataProject, load_project
 from components.smoke.target import preflight
-from components.targets import platform_schemas, stack_problems, target_named
+from components.targets import StackSettings, load_settings, platform_schemas, stack_problems, target_named
 
 
 def validate_stack_config(raw: Mapping[str, Any], stack: str,

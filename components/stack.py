@@ -12,13 +12,12 @@ from typing import Any
 import pulumi
 
 from components.auth.jwt_secret import JwtSecret
-from components.config.settings import StackSettings
 from components.hasura.project import MetadataProject
 from components.providers.clerk_jwt_template import ClerkJwtTemplate, template_args
 from components.providers.generated_secret import secret_or_generated
 from components.providers.hasura_metadata import HasuraMetadata, HasuraMetadataArgs
 from components.providers.smoke_check import SmokeCheck, fail_deploy_unless_passed, smoke_check_args
-from components.targets import platform_schemas, target_named
+from components.targets import StackSettings, platform_schemas, target_named
 from components.targets.base import HasuraTarget, TargetArgs
 
 

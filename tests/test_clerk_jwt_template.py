@@ -162,7 +162,7 @@ def test_template_args_from_stack_settings():
 
     from components.providers.clerk_jwt_template import template_args
     asyncio.set_event_loop(asyncio.new_event_loop())  # pulumi.Output needs one, as in a Pulumi program
-    from components.config.settings import load_settings
+    from components.targets import load_settings
     assert template_args(load_settings({}, environ={})) is None
     settings = load_settings({"clerk": {"jwtTemplate": "hs", "allowedSkew": 9}, "clerkSecretKey": "sk_test_abc",
                               "clerkSigningKey": "k" * 40}, environ={})

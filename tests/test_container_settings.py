@@ -8,7 +8,8 @@ from components.config.containers import DEFAULT_HASURA_IMAGE, DEFAULT_POSTGRES_
     PostgresSettings
 from components.targets import stack_problems
 from components.targets.docker.engine import hasura_environment
-from components.config.settings import SettingsError, load_settings
+from components.config.settings import SettingsError
+from components.targets import load_settings
 
 CLERK = {"publishableKey": "pk_test_aGFwcHktaGlwcG8tMTIuY2xlcmsuYWNjb3VudHMuZGV2JA"}
 

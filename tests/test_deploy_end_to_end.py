@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from components.auth.jwt_secret import resolve_jwt_secret
-from components.config.settings import load_settings
+from components.targets import load_settings
 
 from components.clerk.client import HASURA_TEMPLATE_CLAIMS
 from tests.fixtures.engine import ROOT

@@ -19,8 +19,8 @@ import pytest
 
 from components.config.containers import DEFAULT_HASURA_IMAGE, DEFAULT_POSTGRES_IMAGE, HasuraSettings
 from components.targets.docker.database import DATA_DIRECTORY, ENTRYPOINT_PATH
-from components.targets.hasura_env import CONTAINER_PORT, hasura_environment
-from components.targets.postgres_entrypoint import ENTRYPOINT_SCRIPT, PASSWORD_SYNCED_MARKER
+from components.targets.shared.hasura_env import CONTAINER_PORT, hasura_environment
+from components.targets.shared.postgres_entrypoint import ENTRYPOINT_SCRIPT, PASSWORD_SYNCED_MARKER
 
 READY_TIMEOUT = 90.0  # seconds: an initdb here takes ~3 s, a Hasura start ~1 s; generous for a loaded machine
 POSTGRES_USER, POSTGRES_DB = "app", "appdb"

@@ -12,7 +12,7 @@ import pytest
 from components.auth.jwt_secret import resolve_jwt_secret
 from components.cli.main import main as cli
 from components.cli.stack import ENV_ADMIN_SECRET
-from components.config.settings import load_settings
+from components.targets import load_settings
 from tests.doubles.hasura.testing import http
 from tests.fixtures.engine import ROOT
 from tests.test_engine_existing import ADMIN_SECRET, changes, existing_config

@@ -21,7 +21,7 @@ import yaml
 from pulumi import automation as auto
 
 from components.auth.jwt_secret import resolve_jwt_secret
-from components.config.settings import load_settings
+from components.targets import load_settings
 from components.hasura.client import HasuraClient
 from components.hasura.export import render_metadata_files, write_metadata_files
 from components.hasura.compare import normalize_metadata

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from components.config.settings import SettingsError, load_settings
+from components.config.settings import SettingsError
+from components.targets import load_settings
 from components.errors import ClerkHasuraError
 from components.plan import validate_stack_config
 from components.targets import hasura_cloud
@@ -16,8 +17,8 @@ from components.targets.hasura_cloud.client import HasuraCloudClient, HasuraClou
 from components.targets.hasura_cloud.client import TenantEnv
 from components.targets.hasura_cloud.env_vars import (ConcurrentEnvEdit, HasuraCloudEnvProvider, apply_env,
                                                       remembered, restore_env)
-from components.targets.hosted import PlatformError
-from components.targets.hosted import PlatformRestartTimeout, wait_until_serving
+from components.targets.shared.hosted import PlatformError
+from components.targets.shared.hosted import PlatformRestartTimeout, wait_until_serving
 from tests.doubles.hasura_cloud import HasuraCloudDouble
 from tests.doubles.platform_http import HasuraRestarter
 

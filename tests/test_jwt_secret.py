@@ -10,7 +10,7 @@ import pytest
 
 from components.auth.jwks import rs256_public_pem
 from components.auth.jwt_secret import frontend_api_from_publishable_key, normalize_frontend_api, resolve_jwt_secret
-from components.config.settings import load_settings
+from components.targets import load_settings
 
 HOST = "happy-hippo-12.clerk.accounts.dev"
 PK = "pk_test_" + base64.b64encode(f"{HOST}$".encode()).decode().rstrip("=")

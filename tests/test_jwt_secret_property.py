@@ -23,7 +23,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OctKey, RSAKey
 
 from components.auth.jwt_secret import resolve_jwt_secret
-from components.config.settings import load_settings
+from components.targets import load_settings
 from tests.fixtures.jwks import new_rsa_signing_key
 
 LIFETIME, CLERK_SKEW = 60, 5  # clerk.md §1.2 defaults

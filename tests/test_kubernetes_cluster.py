@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from components.auth.jwt_secret import resolve_jwt_secret
-from components.config.settings import load_settings
+from components.targets import load_settings
 from tests.fixtures.kube_cluster import KubeCluster
 from tests.fixtures.kubernetes_plugin import install_kubernetes_plugin
 

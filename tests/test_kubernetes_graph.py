@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from components.config.containers import DEFAULT_HASURA_IMAGE, DEFAULT_POSTGRES_IMAGE
-from components.targets.postgres_entrypoint import ENTRYPOINT_SCRIPT
+from components.targets.shared.postgres_entrypoint import ENTRYPOINT_SCRIPT
 from components.targets.kubernetes.postgres import PASSWORD_FOLLOWER_SCRIPT
 from tests.fixtures.jwks import new_rsa_signing_key
 from tests.pulumi_harness import ProgramRun, Registration, Secret, plaintext_leaks, run_program, serve_jwks

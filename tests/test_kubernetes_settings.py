@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from components.config.kubernetes import KubernetesSettings
+from components.targets.kubernetes.settings import KubernetesSettings
 from components.config.settings import SettingsError
 from components.plan import validate_stack_config
 from components.targets.kubernetes.kubeconfig import KubeconfigProblem, preflight

@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from components.auth.jwt_secret import jwt_secret_config
 from components.clerk.client import NHOST_TEMPLATE_CLAIMS
-from components.config.settings import SettingsError, load_settings
+from components.config.settings import SettingsError
+from components.targets import load_settings
 from components.errors import ClerkHasuraError
 from components.plan import validate_stack_config
 from components.providers.clerk_jwt_template import template_args

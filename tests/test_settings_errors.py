@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from components.auth.jwks import JwksError
 from components.auth.jwt_secret import resolve_jwt_secret
-from components.config.settings import SettingsError, load_settings
+from components.config.settings import SettingsError
+from components.targets import load_settings
 
 HOST = "happy-hippo-12.clerk.accounts.dev"
 PK = "pk_test_" + base64.b64encode(f"{HOST}$".encode()).decode().rstrip("=")

@@ -11,7 +11,8 @@ import secrets
 
 import pytest
 
-from components.config.settings import SettingsError, load_settings
+from components.config.settings import SettingsError
+from components.targets import load_settings
 from components.hasura.client import HasuraClient
 from components.smoke.runner import run_smoke
 from components.smoke.target import SmokeTarget

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components.config.settings import load_settings
+from components.targets import load_settings
 from components.smoke.target import SmokeConfigError, preflight
 from tests.pulumi_harness import Secret, plaintext_leaks, run_program
 
@@ -19,7 +19,7 @@ PROGRAM = '''
 import pulumi
 from components.providers.clerk_jwt_template import ClerkJwtTemplate, template_args
 from components.auth.jwt_secret import JwtSecret
-from components.config.settings import load_settings
+from components.targets import load_settings
 from components.providers.smoke_check import SmokeCheck, smoke_check_args
 
 settings = load_settings({

@@ -13,7 +13,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 import components.providers.smoke_check as smoke_check
 from components.auth.jwt_secret import resolve_jwt_secret
-from components.config.settings import load_settings
+from components.targets import load_settings
 from components.providers.smoke_check import SmokeCheckProvider
 from components.smoke.report import SmokeReport
 from components.smoke.target import SmokeTarget, target_from_settings

@@ -8,7 +8,7 @@ import time
 import jwt
 import pytest
 
-from components.config.settings import load_settings
+from components.targets import load_settings
 from components.cli.main import parser
 from components.cli.smoke import target_from_command_line
 from components.smoke.target import SmokeConfigError, SmokeTarget, choose_token_source, target_from_settings

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.config.settings import SECRET_ENV_VARS
+from components.targets import SECRET_ENV_VARS
 from tests.fixtures.engine import ROOT
 from tests.fixtures.workflow_runner import WorkflowRunner, evaluate, interpolate
 
@@ -225,7 +225,7 @@ def test_one_job_per_stack_never_cancelled_and_never_two_at_once_on_one_stack():
 # --- the stack's CLERK_HASURA_* secrets -----------------------------------------------------------------------
 
 #: Every job that runs the Pulumi program (preview, `pulumi up` through scripts/deploy, the drift check's repair and
-#: preview), which reads the CLERK_HASURA_* variables (components.config.settings.SECRET_ENV_VARS).
+#: preview), which reads the CLERK_HASURA_* variables (components.targets.SECRET_ENV_VARS).
 PROGRAM_JOBS = (("deploy.yml", "preview"), ("deploy.yml", "deploy"), ("drift.yml", "drift"))
 
 

@@ -32,7 +32,7 @@ import pytest
 import yaml
 
 from components.auth.jwt_secret import resolve_jwt_secret
-from components.config.settings import load_settings
+from components.targets import load_settings
 from components.hasura.client import HasuraClient
 from tests.fixtures.engine import ROOT
 from tests.fixtures.workflow_runner import ActionContext, ActionFailed, JobResult, WorkflowRunner

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from components.auth.jwks import fetch_jwks, require_rs256_key, rs256_public_pem
-from components.config.settings import ClerkSettings, SettingsError, StackSettings
+from components.config.settings import ClerkSettings, SettingsError, SharedSettings
 from components.config.urls import is_plain_http_off_machine
 
 HASURA_CLAIMS_NAMESPACE = "https://hasura.io/jwt/claims"
@@ -187,7 +187,7 @@ def resolve_frontend_api(clerk: ClerkSettings, problems: list[str]) -> str | Non
     return from_key or from_setting
 
 
-def _inspect_clerk(settings: StackSettings) -> tuple[str | None, str | None, list[str]]:
+def _inspect_clerk(settings: SharedSettings) -> tuple[str | None, str | None, list[str]]:
     """(frontend API host, JWKS URL, problems) of the Clerk settings, checked against each other."""
     clerk = settings.clerk
     problems: list[str] = []
@@ -223,12 +223,12 @@ def _inspect_clerk(settings: StackSettings) -> tuple[str | None, str | None, lis
     return host, jwks_url, problems
 
 
-def clerk_problems(settings: StackSettings) -> list[str]:
+def clerk_problems(settings: SharedSettings) -> list[str]:
     """What is wrong with the Clerk settings taken together; each problem names its key."""
     return _inspect_clerk(settings)[2]
 
 
-def validate_clerk(settings: StackSettings) -> tuple[str | None, str | None]:
+def validate_clerk(settings: SharedSettings) -> tuple[str | None, str | None]:
     """(frontend API host, JWKS URL) of valid Clerk settings, or `SettingsError`."""
     host, jwks_url, problems = _inspect_clerk(settings)
     if problems:
@@ -275,7 +275,7 @@ def render_jwt_secret(config: dict[str, Any]) -> str:
     return json.dumps(config, sort_keys=True, separators=(",", ":"))
 
 
-def resolve_jwt_secret(settings: StackSettings) -> JwtSecret:
+def resolve_jwt_secret(settings: SharedSettings) -> JwtSecret:
     """Validate the Clerk settings, reach the JWKS when Hasura will depend on it, and build the secret."""
     host, jwks_url = validate_clerk(settings)
     clerk = settings.clerk

@@ -24,7 +24,7 @@ from typing import Any
 
 from components.errors import ClerkHasuraError
 from components.hasura.project import PROJECT_DIR
-from components.config.settings import SECRET_ENV_VARS
+from components.targets import SECRET_ENV_VARS
 from components.targets import TARGET_NAMES
 
 ENV_HASURA_URL = "CLERK_HASURA_HASURA_URL"

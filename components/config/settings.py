@@ -1,7 +1,9 @@
-"""Everything a stack can set, as one typed model read from Pulumi stack config.
+"""The shared stack settings (`SharedSettings`), and loading the stack settings the target registry assembles from
+them and each target's own keys (`stack_settings_model`, `load_stack_settings`).
 
-Pure: no Pulumi here. `__main__` hands the raw stack config (objects and secret strings) to
-`load_settings`; environment variables override the secrets so CI can inject them.
+Pure: no Pulumi here, and no target: `components.targets` hands each target's own keys in. `__main__` hands the raw
+stack config (objects and secret strings) to `components.targets.load_settings`; environment variables override the
+secrets so CI can inject them.
 
 Key names are the camelCase names users type in `Pulumi.<stack>.yaml`; every error names the key
 as the user wrote it (for example `clerk.allowedSkew`).
@@ -10,24 +12,19 @@ as the user wrote it (for example `clerk.allowedSkew`).
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model, field_validator
 
 from components.clerk.client import DEFAULT_CLERK_API_URL
-from components.config.containers import HasuraSettings, PostgresSettings
-from components.config.hosted import HasuraCloudSettings, NhostSettings
-from components.config.kubernetes import KubernetesSettings
-from components.errors import ClerkHasuraError
 from components.config.base import StrictModel
+from components.config.containers import HasuraSettings, PostgresSettings
 from components.config.smoke import SmokeSettings
 from components.config.urls import is_plain_http_off_machine
-from components.targets import DEFAULT_TARGET, TARGET_NAMES
+from components.errors import ClerkHasuraError
 
 #: Algorithms Hasura accepts in `HASURA_GRAPHQL_JWT_SECRET.type` (hasura.md §4.1).
 JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "Ed25519")
@@ -36,16 +33,14 @@ JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256",
 #: 60 s token would make expired tokens usable for minutes.
 MAX_ALLOWED_SKEW_SECONDS = 300
 
-#: Environment variables that override the secret stack config keys (for CI).
-SECRET_ENV_VARS = {
-    "clerkSigningKey": "CLERK_HASURA_CLERK_SIGNING_KEY",
-    "clerkSecretKey": "CLERK_HASURA_CLERK_SECRET_KEY",
-    "hasuraAdminSecret": "CLERK_HASURA_HASURA_ADMIN_SECRET",
-    "postgresPassword": "CLERK_HASURA_POSTGRES_PASSWORD",
-    "databaseUrl": "CLERK_HASURA_DATABASE_URL",
-    "hasuraCloudToken": "CLERK_HASURA_HASURA_CLOUD_TOKEN",
-    "nhostToken": "CLERK_HASURA_NHOST_TOKEN",
-}
+#: Prefix of the environment variable that overrides a secret key: `CLERK_HASURA_` and the key in capitals with
+#: underscores (`clerkSecretKey` -> CLERK_HASURA_CLERK_SECRET_KEY), so CI can inject them.
+SECRET_ENV_PREFIX = "CLERK_HASURA_"
+
+#: The shared keys whose meaning depends on where Hasura runs: each target declares which of them it reads (its
+#: `SHARED_KEYS`), and the registry refuses the others when set. The rest of the shared keys (`clerk`, `smoke`,
+#: `metadataDir`, the Clerk keys) are read by the shared part on every target.
+TARGET_DEPENDENT_KEYS = ("hasura", "postgres", "hasuraAdminSecret", "postgresPassword", "databaseUrl")
 
 #: The variable Clerk's SDKs read the Backend API base from; honoured when `clerk.apiUrl` is unset.
 CLERK_API_URL_ENV = "CLERK_API_URL"
@@ -134,39 +129,24 @@ class ClerkSettings(StrictModel):
         return value
 
 
-def _secret(name: str) -> Any:
-    return Field(default=None, validation_alias=AliasChoices(SECRET_ENV_VARS[name], name))
+class SharedSettings(StrictModel):
+    """What every stack can set, whatever its target; the registry adds each target's own keys
+    (`stack_settings_model`). Secrets are `SecretStr`, so they never print."""
 
-
-class StackSettings(BaseSettings):
-    """One stack's settings. Secrets are `SecretStr`, so they never print."""
-
-    model_config = SettingsConfigDict(extra="forbid", frozen=True, case_sensitive=True)
-
-    target: Literal[TARGET_NAMES] = DEFAULT_TARGET  # type: ignore[valid-type]
+    target: str
     """Where Hasura runs: a name in the registry of targets (`components.targets`)."""
-    metadata_dir: str = Field(default="metadata", validation_alias="metadataDir")
+    metadata_dir: str = "metadata"
     """The Hasura CLI project (config v3) to apply; relative to the project directory (where Pulumi.yaml is)."""
     clerk: ClerkSettings = Field(default_factory=ClerkSettings)
     hasura: HasuraSettings = Field(default_factory=HasuraSettings)
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
     smoke: SmokeSettings = Field(default_factory=SmokeSettings)
-    kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
-    """Read with `target: kubernetes` only."""
-    hasura_cloud: HasuraCloudSettings = Field(default_factory=HasuraCloudSettings, alias="hasuraCloud")
-    """Read with `target: hasura-cloud` only."""
-    nhost: NhostSettings = Field(default_factory=NhostSettings)
-    """Read with `target: nhost` only."""
-    clerk_signing_key: SecretStr | None = _secret("clerkSigningKey")
-    clerk_secret_key: SecretStr | None = _secret("clerkSecretKey")
-    hasura_admin_secret: SecretStr | None = _secret("hasuraAdminSecret")
-    postgres_password: SecretStr | None = _secret("postgresPassword")
-    database_url: SecretStr | None = _secret("databaseUrl")
+    clerk_signing_key: SecretStr | None = None
+    clerk_secret_key: SecretStr | None = None
+    hasura_admin_secret: SecretStr | None = None
+    postgres_password: SecretStr | None = None
+    database_url: SecretStr | None = None
     """A Postgres that already runs (managed or self-hosted), instead of the Postgres container."""
-    hasura_cloud_token: SecretStr | None = _secret("hasuraCloudToken")
-    """A Hasura Cloud personal access token (target `hasura-cloud`)."""
-    nhost_token: SecretStr | None = _secret("nhostToken")
-    """An Nhost personal access token (target `nhost`)."""
 
     @field_validator("database_url")
     @classmethod
@@ -180,41 +160,54 @@ class StackSettings(BaseSettings):
                              "?sslmode=require (the form your provider shows, with sslmode and all)")
         return SecretStr(value.get_secret_value().strip())
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Only the values `load_settings` passes: it puts the environment's secrets over the stack config itself, from
-        # the `environ` it is given, ignoring empty ones (what CI gives for a secret that does not exist). Read here,
-        # os.environ would leak into every call and an empty variable would be validated as a value.
-        return (init_settings,)
+
+def stack_settings_model(target_names: tuple[str, ...], own_keys: Mapping[str, type], *,
+                         module: str) -> type[SharedSettings]:
+    """The stack settings: the shared ones, `target` one of `target_names` (the first is the default), and each
+    target's own top-level keys (`own_keys`, by field name: a settings object's model, or `SecretStr` for a token).
+    `module` is where the model is kept as `StackSettings` (so its values pickle by reference)."""
+    fields: dict[str, Any] = {"target": (Literal[target_names], target_names[0])}
+    for name, kind in own_keys.items():
+        fields[name] = (SecretStr | None, None) if kind is SecretStr else (kind, Field(default_factory=kind))
+    return create_model("StackSettings", __base__=SharedSettings, __module__=module, __doc__="One stack's settings.",
+                        **fields)
 
 
-#: Top-level stack config keys and what they are, for error messages.
-TOP_LEVEL_KEYS = ("target", "metadataDir", "clerk", "hasura", "postgres", "smoke", "kubernetes", "hasuraCloud", "nhost",
-                  *SECRET_ENV_VARS)
-
-#: Top-level keys whose values are plain strings rather than objects.
-SCALAR_KEYS = ("target", "metadataDir", *SECRET_ENV_VARS)
+def top_level_keys(model: type[BaseModel]) -> tuple[str, ...]:
+    """The keys of `model` as users type them at the top of the stack config."""
+    return tuple(field.alias or name for name, field in model.model_fields.items())
 
 
-def load_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> StackSettings:
-    """Validate raw stack config (keys without the project prefix) into settings, or raise `SettingsError`."""
-    environ = os.environ if environ is None else environ
-    unknown = [key for key in raw if key not in TOP_LEVEL_KEYS]
-    problems = [_unknown_key_problem(key, TOP_LEVEL_KEYS, "clerk-hasura:") for key in unknown]
-    present = {key: value for key, value in raw.items() if key in TOP_LEVEL_KEYS and value is not None}
+def scalar_keys(model: type[BaseModel]) -> tuple[str, ...]:
+    """The top-level keys whose values are plain strings rather than objects."""
+    return tuple(field.alias or name for name, field in model.model_fields.items() if not _is_model(field.annotation))
+
+
+def secret_env_vars(model: type[BaseModel]) -> dict[str, str]:
+    """The environment variable that overrides each secret key (for CI), by key."""
+    return {field.alias or name: SECRET_ENV_PREFIX + name.upper() for name, field in model.model_fields.items()
+            if field.annotation == SecretStr | None}
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def load_stack_settings(model: type[SharedSettings], raw: Mapping[str, Any],
+                        environ: Mapping[str, str]) -> SharedSettings:
+    """Validate raw stack config (keys without the project prefix) into `model`, or raise `SettingsError`. The
+    secrets set in `environ` (`secret_env_vars`; empty ones ignored: what CI gives for a secret that does not exist)
+    override those of the stack config. Only `environ` is read, so loading stays a function of its arguments."""
+    known = top_level_keys(model)
+    unknown = [key for key in raw if key not in known]
+    problems = [_unknown_key_problem(key, known, "clerk-hasura:") for key in unknown]
+    present = {key: value for key, value in raw.items() if key in known and value is not None}
     present = _with_clerk_api_url_from(environ, present)
-    overrides = {var: environ[var] for var in SECRET_ENV_VARS.values() if environ.get(var)}
+    present |= {key: environ[var] for key, var in secret_env_vars(model).items() if environ.get(var)}
     try:
-        settings = _build(present, overrides)
+        settings = model.model_validate(present)
     except ValidationError as error:
-        problems += [_describe(item) for item in error.errors()]
+        problems += [_describe(model, item) for item in error.errors()]
         raise SettingsError(problems) from None
     if problems:
         raise SettingsError(problems)
@@ -230,31 +223,17 @@ def _with_clerk_api_url_from(environ: Mapping[str, str], present: dict[str, Any]
     return {**present, "clerk": {**(clerk or {}), "apiUrl": api_url}}
 
 
-def _build(present: dict[str, Any], overrides: dict[str, str]) -> StackSettings:
-    # The environment source of pydantic-settings reads os.environ; pass overrides explicitly instead so
-    # `load_settings` stays a function of its arguments.
-    values = dict(present)
-    for name, var in SECRET_ENV_VARS.items():
-        if var in overrides:
-            values.pop(name, None)
-            values[var] = overrides[var]
-    return StackSettings.model_validate(values)
-
-
-def _describe(item: Mapping[str, Any]) -> str:
-    location = [str(part) for part in item["loc"]]
-    top = location[0] if location else ""
-    location[0:1] = [next((name for name, var in SECRET_ENV_VARS.items() if var == top), top)] if location else []
-    key = ".".join(location)
+def _describe(model: type[BaseModel], item: Mapping[str, Any]) -> str:
+    key = ".".join(str(part) for part in item["loc"])
     if item["type"] == "extra_forbidden":
         parent, _, leaf = key.rpartition(".")
-        model = _model_at(parent)
-        known = [f.alias or n for n, f in model.model_fields.items()] if model else []
+        found = _model_at(model, parent)
+        known = [f.alias or n for n, f in found.model_fields.items()] if found else []
         return _unknown_key_problem(leaf, known, f"{parent}." if parent else "")
     message = item["msg"].removeprefix("Value error, ")
     expected = _EXPECTED_TYPES.get(item["type"])
     if expected:
-        shown = "" if _is_secret(key) else f" (got {item['input']!r})"
+        shown = "" if key in secret_env_vars(model) else f" (got {item['input']!r})"
         message += f"{shown}. Fix: give {expected}"
     elif item["type"] == "literal_error":
         message += ". Fix: use one of the values listed"
@@ -275,19 +254,14 @@ _EXPECTED_TYPES = {
 }
 
 
-def _model_at(path: str) -> type[BaseModel] | None:
-    model: Any = StackSettings
+def _model_at(model: Any, path: str) -> type[BaseModel] | None:
     for part in [p for p in path.split(".") if p]:
         fields = {f.alias or n: f for n, f in model.model_fields.items()}
         annotation = fields[part].annotation if part in fields else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        if not _is_model(annotation):
             return None
         model = annotation
     return model
-
-
-def _is_secret(key: str) -> bool:
-    return key in SECRET_ENV_VARS
 
 
 def _unknown_key_problem(key: str, known: list[str] | tuple[str, ...], prefix: str) -> str:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel
 
 from components.config.containers import DEV_STACK
-from components.config.settings import StackSettings
+from components.config.settings import SharedSettings
 from components.config.urls import is_plain_http_off_machine
 
 
@@ -20,7 +20,7 @@ from components.config.urls import is_plain_http_off_machine
 MIN_SECRET_LENGTH = 16
 
 
-def public_url_problems(settings: StackSettings, stack: str, *, missing: str) -> list[str]:
+def public_url_problems(settings: SharedSettings, stack: str, *, missing: str) -> list[str]:
     """On targets where the deploy reaches Hasura at `hasura.publicUrl`: `missing` when it is unset. The deploy sends
     the admin secret there, so plain http only to this machine, or on the dev stack."""
     url = settings.hasura.public_url
@@ -32,7 +32,7 @@ def public_url_problems(settings: StackSettings, stack: str, *, missing: str) ->
     return []
 
 
-def secret_problems(settings: StackSettings) -> list[str]:
+def secret_problems(settings: SharedSettings) -> list[str]:
     """Configured admin secret and Postgres password: long enough, and without characters that break them."""
     problems = []
     for key, secret in (("hasuraAdminSecret", settings.hasura_admin_secret),

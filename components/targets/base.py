@@ -2,9 +2,10 @@
 (`HasuraTarget`).
 
 A target is where Hasura (and, for some, Postgres) runs; the registry (`components.targets`) names them. Each is one
-module (or package) with three functions: its settings problems, its preflight (what it checks and finds before
-anything is created) and its deploy. The shared part (JWT secret, metadata, Clerk template, smoke check, outputs:
-`components.stack`, checked first by `components.plan`) needs nothing else of it.
+folder whose package declares its own settings keys (`OWN_KEYS`) and the shared keys it reads (`SHARED_KEYS`), and
+has three functions: its settings problems, its preflight (what it checks and finds before anything is created) and
+its deploy. The shared part (JWT secret, metadata, Clerk template, smoke check, outputs: `components.stack`, checked
+first by `components.plan`) needs nothing else of it.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from typing import Any, Protocol
 
 import pulumi
 
-from components.config.settings import StackSettings
+from components.config.settings import SharedSettings
 
 
 @dataclass(frozen=True)
 class TargetArgs:
     name: str
     """Prefix of every resource name (the stack component's name)."""
-    settings: StackSettings
+    settings: SharedSettings
     project: str
     stack: str
     admin_secret: pulumi.Output[str]
@@ -51,19 +52,30 @@ class HasuraTarget:
 
 
 class Target(Protocol):
-    """A target module. The registry imports only the module of the stack's target, so a target may load a heavy
-    SDK (pulumi_kubernetes, pulumi_docker) at import.
+    """A target's package (`components/targets/<name>/__init__.py`). The registry imports every one of them to
+    assemble the settings, so it loads its platform's SDK (pulumi_docker, pulumi_kubernetes) in `deploy` only.
 
     A target whose platform creates tables itself (Nhost: `auth.*`, `storage.*`) also has `PLATFORM_SCHEMAS`, a
     `frozenset[str]` of those schemas: the metadata may track their tables though no migration creates them
     (`components.targets.platform_schemas` reads it; a target without one has none)."""
 
-    def problems(self, settings: StackSettings, stack: str) -> list[str]:
+    OWN_KEYS: Mapping[str, type]
+    """The top-level keys only this target reads, by field name: its settings object's model (set on another
+    target, its keys are refused), or `SecretStr` for a token. Empty when it has none."""
+    SHARED_KEYS: frozenset[str]
+    """Which of the shared keys that depend on where Hasura runs (`components.config.settings.TARGET_DEPENDENT_KEYS`)
+    this target reads, as users type them: an object (`hasura`: all its keys) or one key (`hasura.publicUrl`). The
+    registry refuses every other one that is set."""
+    UNREAD_KEYS: Mapping[str, str]
+    """Why a shared key this target does not read would do nothing, and the fix, by key or by object (the problem
+    reads `<key>: <reason>`); a key without one gets a plain "does not read it"."""
+
+    def problems(self, settings: SharedSettings, stack: str) -> list[str]:
         """Every problem of the settings on this target, each naming its key and the fix; [] when deployable.
         Pure: no I/O (the preview reports these all at once, before `preflight`)."""
         ...
 
-    def preflight(self, settings: StackSettings, environ: Mapping[str, str]) -> Any:
+    def preflight(self, settings: SharedSettings, environ: Mapping[str, str]) -> Any:
         """Reach what the target deploys to (a Docker engine, a cluster's kubeconfig, a platform API) before anything
         is created; raise a `ClerkHasuraError` naming the setting to fix. Returns what `deploy` needs of it (handed
         over as `TargetArgs.preflight`), or None. When it has an `admin_secret` that is not None (a hosted platform

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from components.config.settings import StackSettings
+from components.config.settings import SharedSettings
 from components.errors import ClerkHasuraError
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
@@ -49,7 +49,7 @@ class DockerEngine:
         return _api_tuple(self.api_version) >= START_INTERVAL_API
 
 
-def preflight(settings: StackSettings, environ: Mapping[str, str]) -> DockerEngine:
+def preflight(settings: SharedSettings, environ: Mapping[str, str]) -> DockerEngine:
     """The engine at `DOCKER_HOST`, if it answers and is recent enough; else `DockerEngineUnavailable` with the fix."""
     del settings  # every docker stack deploys to the engine the environment names
     host = environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST

@@ -18,7 +18,7 @@ import pulumi_docker as docker
 from components.config.containers import PostgresSettings
 from components.targets.docker.daemon import DockerEngine
 from components.targets.docker.health import health_check
-from components.targets.postgres_entrypoint import ENTRYPOINT_SCRIPT, PASSWORD_SYNCED_MARKER
+from components.targets.shared.postgres_entrypoint import ENTRYPOINT_SCRIPT, PASSWORD_SYNCED_MARKER
 
 #: The name Hasura (and app containers on the network) reach Postgres by.
 NETWORK_ALIAS = "postgres"

@@ -11,7 +11,7 @@ import pulumi_docker as docker
 from components.config.containers import HasuraSettings
 from components.targets.docker.daemon import DockerEngine
 from components.targets.docker.health import health_check
-from components.targets.hasura_env import CONTAINER_PORT, hasura_environment
+from components.targets.shared.hasura_env import CONTAINER_PORT, hasura_environment
 
 
 @dataclass(frozen=True)

@@ -17,22 +17,31 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
+from pydantic import SecretStr
 
-from components.config.settings import StackSettings
+from components.config.settings import SharedSettings
 from components.config.stack_checks import key_name, public_url_problems, secret_problems
 from components.targets.base import HasuraTarget, TargetArgs
 from components.targets.hasura_cloud.client import TOKEN_SETTING, HasuraCloudClient
 from components.targets.hasura_cloud.env_vars import HasuraCloudEnv
 from components.targets.hasura_cloud.project import HasuraCloudProject
-from components.targets.hasura_env import APP_DATABASE_URL_ENV
-from components.targets.hosted import PlatformError, container_key_problems
+from components.targets.shared.hasura_env import APP_DATABASE_URL_ENV
+from components.targets.hasura_cloud.settings import HasuraCloudSettings
+from components.targets.shared.hosted import PlatformError, unread_key_reasons
 
 NAME = "hasura-cloud"
 JWT_SECRET_ENV = "HASURA_GRAPHQL_JWT_SECRET"
 ADMIN_SECRET_ENV = "HASURA_GRAPHQL_ADMIN_SECRET"
 CORS_ENV = "HASURA_GRAPHQL_CORS_DOMAIN"
 UNAUTHORIZED_ROLE_ENV = "HASURA_GRAPHQL_UNAUTHORIZED_ROLE"
-_PLATFORM = "the project's Env vars in the Hasura Cloud dashboard"
+
+#: Its settings object (`hasuraCloud`) and token (`hasuraCloudToken`).
+OWN_KEYS = {"hasura_cloud": HasuraCloudSettings, "hasura_cloud_token": SecretStr}
+#: The `hasura.*` keys it sets through the project's env vars, the admin secret, and the app database
+#: (`PG_DATABASE_URL`); the project runs Hasura and its metadata database.
+SHARED_KEYS = frozenset({"hasura.publicUrl", "hasura.corsDomains", "hasura.unauthorizedRole", "hasuraAdminSecret",
+                         "databaseUrl"})
+UNREAD_KEYS = unread_key_reasons(NAME, "the project's Env vars in the Hasura Cloud dashboard")
 
 
 @dataclass(frozen=True)
@@ -46,9 +55,9 @@ class CloudProject:
     """The project's own admin secret, kept (and used) because the stack configures none; None otherwise."""
 
 
-def problems(settings: StackSettings, stack: str) -> list[str]:
+def problems(settings: SharedSettings, stack: str) -> list[str]:
     cloud = settings.hasura_cloud
-    found = container_key_problems(settings, NAME, _PLATFORM)
+    found = []
     if settings.hasura_cloud_token is None:
         found.append(f"{TOKEN_SETTING}: required with target `{NAME}`: the deploy sets the project's env vars "
                      "through the Cloud API with a personal access token. Fix: make one in the Cloud dashboard (My "
@@ -70,7 +79,7 @@ def problems(settings: StackSettings, stack: str) -> list[str]:
     return found + secret_problems(settings)
 
 
-def preflight(settings: StackSettings, environ: Mapping[str, str]) -> CloudProject:
+def preflight(settings: SharedSettings, environ: Mapping[str, str]) -> CloudProject:
     cloud = settings.hasura_cloud
     assert settings.hasura_cloud_token is not None  # problems() made sure
     with HasuraCloudClient(settings.hasura_cloud_token.get_secret_value(), cloud.api_url) as client:
@@ -96,7 +105,7 @@ def preflight(settings: StackSettings, environ: Mapping[str, str]) -> CloudProje
     return CloudProject(tenant_id=tenant_id, hasura_url=hasura_url.rstrip("/"), admin_secret=kept or None)
 
 
-def owned_env(settings: StackSettings, project: CloudProject, args: TargetArgs) -> pulumi.Output[dict[str, str]]:
+def owned_env(settings: SharedSettings, project: CloudProject, args: TargetArgs) -> pulumi.Output[dict[str, str]]:
     """The env vars the stack owns, with their values (a secret Output)."""
     plain = {}
     if settings.hasura.cors_domains is not None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from components.targets.hosted import API_TIMEOUT_SECONDS, PlatformError, first_error, post_graphql
+from components.targets.shared.hosted import API_TIMEOUT_SECONDS, PlatformError, first_error, post_graphql
 
 TOKEN_SETTING = "hasuraCloudToken"
 

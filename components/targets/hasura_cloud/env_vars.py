@@ -25,7 +25,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
 from components.targets.hasura_cloud.client import HasuraCloudClient, HasuraCloudTokenRefused, TenantEnv
-from components.targets.hosted import PlatformError, wait_until_serving
+from components.targets.shared.hosted import PlatformError, wait_until_serving
 
 SECRET_OUTPUTS = ["token", "owned", "live", "adminSecret", "replaced"]
 #: Inputs that change nothing in Cloud: a change of one of them is an update that writes nothing.

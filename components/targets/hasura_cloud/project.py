@@ -13,7 +13,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
 from components.targets.hasura_cloud.client import HasuraCloudClient
-from components.targets.hosted import PlatformError
+from components.targets.shared.hosted import PlatformError
 
 SECRET_OUTPUTS = ["token"]
 

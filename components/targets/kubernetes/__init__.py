@@ -11,41 +11,48 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from components.config.settings import StackSettings
+from components.config.settings import SharedSettings
 from components.config.stack_checks import key_name, public_url_problems, secret_problems
 from components.targets.base import HasuraTarget, TargetArgs
 from components.targets.kubernetes import kubeconfig
+from components.targets.kubernetes.settings import KubernetesSettings
 
 
-#: Keys that configure Docker containers only, and why each does nothing on the `kubernetes` target.
-_DOCKER_ONLY_KEYS = {
-    ("hasura", "port"): "Hasura publishes no host port there; it listens on 8080 behind the Service `hasura`. "
-                        "Fix: remove the key; the deploy and apps outside the cluster use hasura.publicUrl",
-    ("hasura", "bind_address"): "Hasura publishes no host port there; it listens on 8080 behind the Service "
-                                "`hasura`. Fix: remove the key; the deploy and apps outside the cluster use "
-                                "hasura.publicUrl",
-    ("postgres", "host_port"): "the in-cluster Postgres is reachable only inside the cluster (Service `postgres`). "
-                               "Fix: remove the key; from this machine use `kubectl port-forward "
-                               "statefulset/postgres 5432:5432 -n <namespace>`",
-    ("postgres", "protect_volume"): "the data volume claim is always kept there (retained on destroy, on "
-                                    "replacement and on scale-down). Fix: remove the key",
+#: Its settings object (`kubernetes`); no token.
+OWN_KEYS = {"kubernetes": KubernetesSettings}
+#: Hasura's image and switches, the in-cluster Postgres's image, database and user, and the secrets. Not the host
+#: port keys or volume protection of the containers.
+SHARED_KEYS = frozenset({
+    "hasura.image", "hasura.publicUrl", "hasura.corsDomains", "hasura.unauthorizedRole", "hasura.console",
+    "hasura.devMode", "hasura.logTypes", "hasura.enabledApis", "postgres.image", "postgres.database", "postgres.user",
+    "hasuraAdminSecret", "postgresPassword", "databaseUrl",
+})
+_NO_HOST_PORT = ("the `kubernetes` target ignores it: Hasura publishes no host port there; it listens on 8080 behind "
+                 "the Service `hasura`. Fix: remove the key; the deploy and apps outside the cluster use "
+                 "hasura.publicUrl")
+UNREAD_KEYS = {
+    "hasura.port": _NO_HOST_PORT,
+    "hasura.bindAddress": _NO_HOST_PORT,
+    "postgres.hostPort": "the `kubernetes` target ignores it: the in-cluster Postgres is reachable only inside the "
+                         "cluster (Service `postgres`). Fix: remove the key; from this machine use `kubectl "
+                         "port-forward statefulset/postgres 5432:5432 -n <namespace>`",
+    "postgres.protectVolume": "the `kubernetes` target ignores it: the data volume claim is always kept there "
+                              "(retained on destroy, on replacement and on scale-down). Fix: remove the key",
+    "hasura": "the `kubernetes` target ignores it. Fix: remove the key",
+    "postgres": "the `kubernetes` target ignores it. Fix: remove the key",
 }
 
 
-def problems(settings: StackSettings, stack: str) -> list[str]:
-    """The deploy reaches Hasura through `hasura.publicUrl`; Docker-only keys and, with `databaseUrl`, the in-cluster
-    Postgres keys would silently do nothing."""
+def problems(settings: SharedSettings, stack: str) -> list[str]:
+    """The deploy reaches Hasura through `hasura.publicUrl`; with `databaseUrl`, the in-cluster Postgres keys would
+    silently do nothing (the registry refuses the shared keys it does not read)."""
     found = public_url_problems(settings, stack, missing=(
         "hasura.publicUrl: required with target `kubernetes`: the URL at which this machine reaches Hasura (an "
         "Ingress or load balancer) to apply metadata and run the smoke check. Fix: `pulumi config set --path "
         "hasura.publicUrl https://graphql.example.com` (no /v1/graphql)"))
-    for (section, key), why in _DOCKER_ONLY_KEYS.items():
-        model = getattr(settings, section)
-        if key in model.model_fields_set:
-            found.append(f"{section}.{key_name(model, key)}: the `kubernetes` target ignores it: {why}")
     if settings.database_url is not None:
-        for key in sorted(settings.postgres.model_fields_set - {key for section, key in _DOCKER_ONLY_KEYS
-                                                                if section == "postgres"}):
+        for key in sorted(key for key in settings.postgres.model_fields_set
+                          if f"postgres.{key_name(settings.postgres, key)}" in SHARED_KEYS):
             found.append(f"postgres.{key_name(settings.postgres, key)}: `databaseUrl` replaces the in-cluster "
                          "Postgres, so this key would do nothing. Fix: remove the key (or remove databaseUrl to run "
                          "Postgres in the cluster)")
@@ -58,7 +65,7 @@ def problems(settings: StackSettings, stack: str) -> list[str]:
     return found + settings.kubernetes.problems() + secret_problems(settings)
 
 
-def preflight(settings: StackSettings, environ: Mapping[str, str]) -> None:
+def preflight(settings: SharedSettings, environ: Mapping[str, str]) -> None:
     kubeconfig.preflight(settings.kubernetes, environ)
 
 

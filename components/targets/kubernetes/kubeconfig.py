@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from components.config.kubernetes import KubernetesSettings
+from components.targets.kubernetes.settings import KubernetesSettings
 from components.errors import ClerkHasuraError
 
 #: Set in every pod: with no kubeconfig at all, the provider uses the pod's service account (in-cluster config).

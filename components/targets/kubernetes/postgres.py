@@ -3,7 +3,7 @@
 One StatefulSet pod with a volume claim from its template. The claim holds the data, so nothing deletes it:
 the StatefulSet keeps its claims when it is deleted or scaled down (`persistentVolumeClaimRetentionPolicy`), and
 Pulumi never deletes the StatefulSet (`retain_on_delete`); a later deploy adopts the claim `data-postgres-0`.
-The password is set on every start from the Secret (`components.targets.postgres_entrypoint`), so the retained data
+The password is set on every start from the Secret (`components.targets.shared.postgres_entrypoint`), so the retained data
 keeps working with a changed `postgresPassword`; and a change while it runs is set on the running server by a
 second container that follows the mounted Secret (`PASSWORD_FOLLOWER_SCRIPT`): a rotation restarts nothing, so
 Hasura's open connections keep answering while its pods roll to the new password.
@@ -18,9 +18,9 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from components.config.containers import PostgresSettings
-from components.config.kubernetes import PostgresStorageSettings
+from components.targets.kubernetes.settings import PostgresStorageSettings
 from components.targets.kubernetes.objects import INPUTS_DIGEST_ANNOTATION, Placement, secret_digest
-from components.targets.postgres_entrypoint import ENTRYPOINT_SCRIPT, PASSWORD_SYNCED_MARKER
+from components.targets.shared.postgres_entrypoint import ENTRYPOINT_SCRIPT, PASSWORD_SYNCED_MARKER
 
 #: The headless Service (and StatefulSet) name; Hasura reaches Postgres at `postgres.<namespace>.svc`.
 SERVICE_NAME = "postgres"

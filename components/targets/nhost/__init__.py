@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+from pydantic import SecretStr
 
-from components.config.settings import StackSettings
+from components.config.settings import SharedSettings
 from components.config.stack_checks import public_url_problems
 from components.hasura.client import HasuraAccessDenied, HasuraClient, HasuraError
 from components.hasura.project import PROJECT_DIR, load_project
 from components.targets.base import HasuraTarget, TargetArgs
-from components.targets.hosted import PlatformError, container_key_problems
+from components.targets.nhost.settings import NhostSettings
+from components.targets.shared.hosted import PlatformError, unread_key_reasons
 from components.targets.nhost.client import TOKEN_SETTING, NhostClient
 from components.targets.nhost.jwt_secrets import NhostJwtSecrets
 
@@ -32,7 +34,16 @@ NAME = "nhost"
 #: Schemas whose tables Nhost's own services (Auth, Storage) create and need tracked: the app's metadata tracks them
 #: and none of its migrations creates them (the registry hands this to the metadata loader).
 PLATFORM_SCHEMAS = frozenset({"auth", "storage"})
-_PLATFORM = "the project's settings in the Nhost dashboard (or nhost/nhost.toml)"
+#: Its settings object (`nhost`) and token (`nhostToken`).
+OWN_KEYS = {"nhost": NhostSettings, "nhost_token": SecretStr}
+#: Only a custom domain in front of the project's Hasura: Nhost runs Hasura and Postgres, and holds the admin secret.
+SHARED_KEYS = frozenset({"hasura.publicUrl"})
+UNREAD_KEYS = {
+    **unread_key_reasons(NAME, "the project's settings in the Nhost dashboard (or nhost/nhost.toml)"),
+    "hasuraAdminSecret": f"the `{NAME}` target uses the project's own admin secret (hasura.adminSecret of its "
+                         "configuration, read at deploy). Fix: `pulumi config rm hasuraAdminSecret`",
+    "databaseUrl": "an Nhost project runs its own Postgres. Fix: `pulumi config rm databaseUrl`",
+}
 #: The key types Nhost's `#JWTSecret` allows (HMAC or RSA; no EC or Ed25519 keys): its CUE schema, schema.cue.
 NHOST_JWT_TYPES = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512")
 #: How long the preview waits for the project's Hasura to answer.
@@ -48,9 +59,9 @@ class NhostProject:
     admin_secret: str = field(repr=False)
 
 
-def problems(settings: StackSettings, stack: str) -> list[str]:
+def problems(settings: SharedSettings, stack: str) -> list[str]:
     nhost = settings.nhost
-    found = container_key_problems(settings, NAME, _PLATFORM, hosted_keys={"public_url"})
+    found = []
     if settings.nhost_token is None:
         found.append(f"{TOKEN_SETTING}: required with target `{NAME}`: the deploy sets the project's JWT secret "
                      "through Nhost's configuration API with a personal access token. Fix: make one in the Nhost "
@@ -60,18 +71,13 @@ def problems(settings: StackSettings, stack: str) -> list[str]:
         if getattr(nhost, key) is None:
             found.append(f"nhost.{key}: required with target `{NAME}`. Fix: copy it from the Nhost dashboard "
                          f"(Project settings) and `pulumi config set --path nhost.{key} {example}`")
-    if settings.hasura_admin_secret is not None:
-        found.append(f"hasuraAdminSecret: the `{NAME}` target uses the project's own admin secret (hasura.adminSecret "
-                     "of its configuration, read at deploy). Fix: `pulumi config rm hasuraAdminSecret`")
-    if settings.database_url is not None:
-        found.append("databaseUrl: an Nhost project runs its own Postgres. Fix: `pulumi config rm databaseUrl`")
     found += _jwt_secret_problems(settings)
     if settings.hasura.public_url is not None:
         found += public_url_problems(settings, stack, missing="")
     return found
 
 
-def _jwt_secret_problems(settings: StackSettings) -> list[str]:
+def _jwt_secret_problems(settings: SharedSettings) -> list[str]:
     """What of the Clerk settings Nhost's `hasura.jwtSecrets` cannot hold (its CUE schema `#JWTSecret`, and the Go
     types the configuration API decodes it into: `header` and `audience` are strings), each with its fix."""
     clerk, found = settings.clerk, []
@@ -95,7 +101,7 @@ def _jwt_secret_problems(settings: StackSettings) -> list[str]:
     return found
 
 
-def preflight(settings: StackSettings, environ: Mapping[str, str]) -> NhostProject:
+def preflight(settings: SharedSettings, environ: Mapping[str, str]) -> NhostProject:
     nhost = settings.nhost
     assert settings.nhost_token is not None and nhost.subdomain and nhost.region  # problems() made sure
     with NhostClient(settings.nhost_token.get_secret_value(), nhost.auth_url, nhost.api_url) as client:

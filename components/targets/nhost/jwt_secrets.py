@@ -24,7 +24,7 @@ from typing import Any, TypedDict
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
-from components.targets.hosted import PlatformError, wait_until_serving
+from components.targets.shared.hosted import PlatformError, wait_until_serving
 from components.targets.nhost.client import NhostClient
 
 SECRET_OUTPUTS = ["token", "entry", "live", "adminSecret"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from components.config.settings import StackSettings
-from components.config.stack_checks import key_name, public_url_problems
+from components.config.settings import SharedSettings
+from components.config.stack_checks import public_url_problems
 from components.errors import ClerkHasuraError
 from components.hasura.client import HasuraAccessDenied, HasuraApiError, HasuraClient, HasuraError
 from components.targets.base import HasuraTarget, TargetArgs
@@ -23,8 +23,24 @@ class ExistingHasuraUnavailable(ClerkHasuraError):
     """The Hasura of an `existing` target did not answer, or refused the admin secret, before anything ran."""
 
 
-def problems(settings: StackSettings, stack: str) -> list[str]:
-    """An existing Hasura needs its URL and admin secret; container settings would silently do nothing there.
+#: No settings object or token of its own.
+OWN_KEYS: dict[str, type] = {}
+#: Where that Hasura is and its admin secret: it runs with its own settings and database.
+SHARED_KEYS = frozenset({"hasura.publicUrl", "hasuraAdminSecret"})
+_NO_POSTGRES = ("the `existing` target creates no Postgres and does not configure Hasura's database. Fix: remove it "
+                "(`pulumi config rm {key}`); give that Hasura its database URL where it runs (Hasura Cloud: project "
+                "settings, env vars)")
+UNREAD_KEYS = {
+    "hasura": "the `existing` target runs no Hasura container, so this key would do nothing. Fix: set it on that "
+              "Hasura itself (its HASURA_GRAPHQL_* environment variables) and remove the key",
+    "postgres": "the `existing` target creates no Postgres; that Hasura uses its own database. Fix: remove the key",
+    "postgresPassword": _NO_POSTGRES.format(key="postgresPassword"),
+    "databaseUrl": _NO_POSTGRES.format(key="databaseUrl"),
+}
+
+
+def problems(settings: SharedSettings, stack: str) -> list[str]:
+    """An existing Hasura needs its URL and admin secret (the keys it does not read are refused by the registry).
     That Hasura's admin secret is whatever it was given there: not ours to judge by length."""
     found = public_url_problems(settings, stack, missing=(
         "hasura.publicUrl: required with target `existing`: the base URL of the running Hasura. Fix: `pulumi config "
@@ -33,22 +49,10 @@ def problems(settings: StackSettings, stack: str) -> list[str]:
         found.append("hasuraAdminSecret: required with target `existing`: the deploy applies metadata with that "
                      "Hasura's admin secret (HASURA_GRAPHQL_ADMIN_SECRET). Fix: `pulumi config set --secret "
                      "hasuraAdminSecret …` (or CLERK_HASURA_HASURA_ADMIN_SECRET in CI)")
-    for key in sorted(settings.hasura.model_fields_set - {"public_url"}):
-        found.append(f"hasura.{key_name(settings.hasura, key)}: the `existing` target runs no Hasura container, so "
-                     "this key would do nothing. Fix: set it on that Hasura itself (its HASURA_GRAPHQL_* environment "
-                     "variables) and remove the key")
-    for key in sorted(settings.postgres.model_fields_set):
-        found.append(f"postgres.{key_name(settings.postgres, key)}: the `existing` target creates no Postgres; that "
-                     "Hasura uses its own database. Fix: remove the key")
-    for key, value in (("postgresPassword", settings.postgres_password), ("databaseUrl", settings.database_url)):
-        if value is not None:
-            found.append(f"{key}: the `existing` target creates no Postgres and does not configure Hasura's "
-                         f"database. Fix: remove it (`pulumi config rm {key}`); give that Hasura its database "
-                         "URL where it runs (Hasura Cloud: project settings, env vars)")
     return found
 
 
-def preflight(settings: StackSettings, environ: Mapping[str, str]) -> None:
+def preflight(settings: SharedSettings, environ: Mapping[str, str]) -> None:
     """Reach that Hasura as admin (a read: `export_metadata`) at preview, so a wrong URL or secret stops the
     deploy before any change with the setting to fix."""
     url = settings.hasura.public_url

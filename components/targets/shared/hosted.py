@@ -1,5 +1,6 @@
-"""What the hosted targets (`hasura-cloud`, `nhost`) share: the keys that do nothing there, a small GraphQL-over-HTTP
-call for platform APIs, and waiting for the platform to serve Hasura again after a settings change.
+"""What the hosted targets (`hasura-cloud`, `nhost`) share: why the shared keys they do not read would do nothing there,
+the restart timeout setting, a small GraphQL-over-HTTP call for platform APIs, and waiting for the platform to serve
+Hasura again after a settings change.
 
 Pure: no Pulumi here (the dynamic providers call it from the provider process).
 """
@@ -11,13 +12,11 @@ from typing import Any
 
 import httpx
 
-from components.config.settings import StackSettings
-from components.config.stack_checks import key_name
 from components.errors import ClerkHasuraError
 from components.hasura.client import HasuraAccessDenied, HasuraClient, HasuraError
 
-#: `hasura.*` keys a hosted target applies through the platform; every other one configures a container.
-HOSTED_HASURA_KEYS = frozenset({"public_url", "cors_domains", "unauthorized_role"})
+#: How long a deploy waits for the platform to restart Hasura with changed settings (`restartTimeout`).
+DEFAULT_RESTART_TIMEOUT_SECONDS = 300
 #: Seconds between probes while the platform restarts Hasura.
 PROBE_INTERVAL_SECONDS = 0.5
 #: Seconds of unchanged answers after which a platform that restarts Hasura without a visible gap is trusted.
@@ -34,19 +33,23 @@ class PlatformRestartTimeout(PlatformError):
     """The platform did not serve Hasura again within the restart timeout."""
 
 
-def container_key_problems(settings: StackSettings, target: str, platform: str, *,
-                           hosted_keys: frozenset[str] | set[str] = HOSTED_HASURA_KEYS) -> list[str]:
-    """Keys that configure a container or a Postgres the stack runs: on a hosted target they would do nothing.
-    `hosted_keys` are the `hasura.*` keys the target applies through the platform."""
-    found = [f"hasura.{key_name(settings.hasura, key)}: the `{target}` target does not set it, so this key would do "
-             f"nothing. Fix: remove it; set it in {platform}"
-             for key in sorted(settings.hasura.model_fields_set - set(hosted_keys))]
-    found += [f"postgres.{key_name(settings.postgres, key)}: the `{target}` target creates no Postgres. Fix: remove "
-              "the key" for key in sorted(settings.postgres.model_fields_set)]
-    if settings.postgres_password is not None:
-        found.append(f"postgresPassword: the `{target}` target creates no Postgres. Fix: `pulumi config rm "
-                     "postgresPassword`")
-    return found
+def unread_key_reasons(target: str, platform: str) -> dict[str, str]:
+    """Why a shared key a hosted target does not read would do nothing there, with the fix (the target's
+    `UNREAD_KEYS`): the platform runs Hasura and its Postgres; `platform` is where such a setting is made instead."""
+    return {
+        "hasura": f"the `{target}` target does not set it, so this key would do nothing. Fix: remove it; set it in "
+                  f"{platform}",
+        "postgres": f"the `{target}` target creates no Postgres. Fix: remove the key",
+        "postgresPassword": f"the `{target}` target creates no Postgres. Fix: `pulumi config rm postgresPassword`",
+    }
+
+
+def check_restart_timeout(value: int) -> int:
+    """The `restartTimeout` of a hosted target's settings object."""
+    if not 10 <= value <= 1800:
+        raise ValueError(f"must be between 10 and 1800 seconds, got {value}. Fix: remove the key for "
+                         f"{DEFAULT_RESTART_TIMEOUT_SECONDS}")
+    return value
 
 
 def post_graphql(client: httpx.Client, url: str, query: str, variables: dict[str, Any], *,
