@@ -1,5 +1,6 @@
-"""The registry of targets: every target is one module with the three functions, the `target` setting allows exactly
-the registered names, and checking a stack loads no provider SDK it does not deploy with."""
+"""The registry of targets: every target is one folder with its keys and the three functions, the `target` setting
+allows exactly the registered names, the shared keys a target does not read are refused, and checking a stack loads no
+provider SDK it does not deploy with."""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ import sys
 
 import pytest
 
-from components.config.settings import SettingsError
-from components.targets import load_settings
-from components.targets import TARGET_NAMES, TARGETS, platform_schemas, target_named
+from components.config.settings import TARGET_DEPENDENT_KEYS, SettingsError
+from components.targets import TARGET_NAMES, TARGETS, load_settings, platform_schemas, stack_problems, target_named
 from tests.fixtures.engine import ROOT
 
 
@@ -55,3 +55,30 @@ def test_checking_a_stack_loads_no_provider_sdk_on_any_target(target):
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False False"
+
+
+def test_every_shared_key_a_target_declares_is_a_shared_key_that_depends_on_the_target():
+    """A misspelt entry of `SHARED_KEYS` or `UNREAD_KEYS` would refuse the key it meant to allow, or never be said."""
+    settings = load_settings({}, environ={})
+    keys = set()
+    for section in TARGET_DEPENDENT_KEYS:
+        value = getattr(settings, next(name for name, field in type(settings).model_fields.items()
+                                       if (field.alias or name) == section))
+        keys |= {section} | ({f"{section}.{field.alias or name}" for name, field in type(value).model_fields.items()}
+                             if value is not None else set())
+    for name in TARGET_NAMES:
+        module = target_named(name)
+        assert module.SHARED_KEYS <= keys, (name, module.SHARED_KEYS - keys)
+        assert set(module.UNREAD_KEYS) <= keys - module.SHARED_KEYS, (name, set(module.UNREAD_KEYS) - keys)
+
+
+def test_a_shared_key_a_target_does_not_declare_is_refused_naming_the_target():
+    """The kubernetes target reads no host port: set, it is refused with the reason, not silently ignored; a key no
+    target explains gets the plain refusal."""
+    refused = stack_problems(load_settings({"target": "kubernetes", "hasura": {"port": 9000, "publicUrl":
+                                                                                 "https://graphql.example.com"}},
+                                           environ={}), "dev")
+    assert refused == ["hasura.port: the `kubernetes` target ignores it: Hasura publishes no host port there; it "
+                       "listens on 8080 behind the Service `hasura`. Fix: remove the key; the deploy and apps outside "
+                       "the cluster use hasura.publicUrl"]
+    assert stack_problems(load_settings({"target": "docker", "hasura": {"port": 9000}}, environ={}), "dev") == []
