@@ -1,8 +1,8 @@
-"""Rules several targets apply to the stack config (`hasura.publicUrl`, the configured secrets, settings keys a
-target ignores).
+"""Rules several targets apply to the stack config (`hasura.publicUrl`, the configured secrets, key names).
 
 Each object validates itself (`components.config.settings`); what only shows when objects are put together is
-each target's `problems` (`components.targets`), written with these. Each problem names its key and the fix.
+each target's `problems` (`components.targets`), written with these, and the registry's refusal of the shared keys a
+target does not read. Each problem names its key and the fix.
 """
 
 from __future__ import annotations
