@@ -25,8 +25,8 @@ from components.targets.base import HasuraTarget, TargetArgs
 from components.targets.hasura_cloud.client import TOKEN_SETTING, HasuraCloudClient
 from components.targets.hasura_cloud.env_vars import HasuraCloudEnv
 from components.targets.hasura_cloud.project import HasuraCloudProject
-from components.targets.shared.hasura_env import APP_DATABASE_URL_ENV
 from components.targets.hasura_cloud.settings import HasuraCloudSettings
+from components.targets.shared.hasura_env import APP_DATABASE_URL_ENV
 from components.targets.shared.hosted import PlatformError, unread_key_reasons
 
 NAME = "hasura-cloud"

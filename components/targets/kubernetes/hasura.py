@@ -9,9 +9,9 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from components.config.containers import HasuraSettings
+from components.targets.kubernetes.objects import INPUTS_DIGEST_ANNOTATION, Placement, secret_digest
 from components.targets.kubernetes.settings import KubernetesSettings
 from components.targets.shared.hasura_env import CONTAINER_PORT, SECRET_VARIABLES, hasura_secret_environment, hasura_switches
-from components.targets.kubernetes.objects import INPUTS_DIGEST_ANNOTATION, Placement, secret_digest
 
 #: The Service (and Deployment) name apps inside the cluster reach Hasura by.
 SERVICE_NAME = "hasura"

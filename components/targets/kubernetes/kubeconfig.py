@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from components.targets.kubernetes.settings import KubernetesSettings
 from components.errors import ClerkHasuraError
+from components.targets.kubernetes.settings import KubernetesSettings
 
 #: Set in every pod: with no kubeconfig at all, the provider uses the pod's service account (in-cluster config).
 IN_CLUSTER_ENV = "KUBERNETES_SERVICE_HOST"

@@ -18,8 +18,8 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from components.config.containers import PostgresSettings
-from components.targets.kubernetes.settings import PostgresStorageSettings
 from components.targets.kubernetes.objects import INPUTS_DIGEST_ANNOTATION, Placement, secret_digest
+from components.targets.kubernetes.settings import PostgresStorageSettings
 from components.targets.shared.postgres_entrypoint import ENTRYPOINT_SCRIPT, PASSWORD_SYNCED_MARKER
 
 #: The headless Service (and StatefulSet) name; Hasura reaches Postgres at `postgres.<namespace>.svc`.

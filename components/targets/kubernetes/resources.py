@@ -10,10 +10,10 @@ import pulumi_kubernetes as kubernetes
 
 from components.providers.generated_secret import secret_or_generated
 from components.targets.base import HasuraTarget, TargetArgs
-from components.targets.shared.hasura_env import CONTAINER_PORT
 from components.targets.kubernetes.hasura import SERVICE_NAME, HasuraArgs, deploy_hasura
 from components.targets.kubernetes.objects import Placement
 from components.targets.kubernetes.postgres import PostgresArgs, deploy_postgres
+from components.targets.shared.hasura_env import CONTAINER_PORT
 
 
 def deploy_kubernetes(args: TargetArgs) -> HasuraTarget:

@@ -25,10 +25,10 @@ from components.config.stack_checks import public_url_problems
 from components.hasura.client import HasuraAccessDenied, HasuraClient, HasuraError
 from components.hasura.project import PROJECT_DIR, load_project
 from components.targets.base import HasuraTarget, TargetArgs
-from components.targets.nhost.settings import NhostSettings
-from components.targets.shared.hosted import PlatformError, unread_key_reasons
 from components.targets.nhost.client import TOKEN_SETTING, NhostClient
 from components.targets.nhost.jwt_secrets import NhostJwtSecrets
+from components.targets.nhost.settings import NhostSettings
+from components.targets.shared.hosted import PlatformError, unread_key_reasons
 
 NAME = "nhost"
 #: Schemas whose tables Nhost's own services (Auth, Storage) create and need tracked: the app's metadata tracks them

@@ -24,8 +24,8 @@ from typing import Any, TypedDict
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
-from components.targets.shared.hosted import PlatformError, wait_until_serving
 from components.targets.nhost.client import NhostClient
+from components.targets.shared.hosted import PlatformError, wait_until_serving
 
 SECRET_OUTPUTS = ["token", "entry", "live", "adminSecret"]
 _CONNECTION_INPUTS = ("authUrl", "apiUrl", "token", "hasuraUrl", "adminSecret", "restartTimeout")
