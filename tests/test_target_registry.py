@@ -4,10 +4,13 @@ provider SDK it does not deploy with."""
 
 from __future__ import annotations
 
+import base64
+import importlib
 import subprocess
 import sys
 
 import pytest
+from pulumi.dynamic.dynamic import serialize_provider
 
 from components.config.settings import TARGET_DEPENDENT_KEYS, SettingsError
 from components.targets import TARGET_NAMES, TARGETS, load_settings, platform_schemas, stack_problems, target_named
@@ -82,3 +85,15 @@ def test_a_shared_key_a_target_does_not_declare_is_refused_naming_the_target():
                        "listens on 8080 behind the Service `hasura`. Fix: remove the key; the deploy and apps outside "
                        "the cluster use hasura.publicUrl"]
     assert stack_problems(load_settings({"target": "docker", "hasura": {"port": 9000}}, environ={}), "dev") == []
+
+
+@pytest.mark.parametrize(("module", "provider"), [
+    ("components.targets.nhost.jwt_secrets", "NhostJwtSecretsProvider"),
+    ("components.targets.hasura_cloud.env_vars", "HasuraCloudEnvProvider"),
+    ("components.targets.hasura_cloud.project", "HasuraCloudProjectProvider"),
+])
+def test_the_dynamic_providers_of_the_targets_keep_the_module_path_existing_state_holds(module, provider):
+    """A dynamic provider is pickled into the state as a reference to its module: moving the module would break the
+    refresh and destroy of every stack deployed before."""
+    raw = base64.b64decode(serialize_provider(getattr(importlib.import_module(module), provider)()))
+    assert len(raw) < 200 and module.encode() in raw and provider.encode() in raw
