@@ -13,7 +13,8 @@ from typing import Any
 
 from components.auth.jwt_secret import JwtSecret, clerk_problems, resolve_jwt_secret
 from components.config.settings import SettingsError
-from components.hasura.project import PROJECT_DIR, MetadataProject, load_project
+from components.hasura.project import PROJECT_DIR, load_project
+from components.hasura.model import MetadataProject
 from components.smoke.target import preflight
 from components.targets import StackSettings, load_settings, platform_schemas, stack_problems, target_named
 

@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 
 from components.auth.jwt_secret import JwtSecret
-from components.hasura.project import MetadataProject
+from components.hasura.model import MetadataProject
 from components.providers.clerk_jwt_template import ClerkJwtTemplate, template_args
 from components.providers.generated_secret import secret_or_generated
 from components.providers.hasura_metadata import HasuraMetadata, HasuraMetadataArgs

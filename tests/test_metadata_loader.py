@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from components.hasura.compare import diff_metadata, normalize_metadata
 from components.hasura.ddl import split_sql, table_columns
-from components.hasura.project import Migration, load_project
+from components.hasura.project import load_project
+from components.hasura.model import Migration
 from components.hasura.rules import MetadataError
 from tests.fixtures.metadata import PROJECT, USERS_YAML, edit_users, track_nhost_tables
 

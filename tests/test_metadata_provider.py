@@ -13,7 +13,8 @@ from pulumi.runtime.proto import provider_pb2
 from components.hasura.client import HasuraClient
 from components.providers.hasura_metadata import HasuraMetadataProvider, changed_properties
 from components.hasura.compare import normalize_metadata
-from components.hasura.project import content_hash, load_project
+from components.hasura.project import load_project
+from components.hasura.model import content_hash
 from tests.fixtures.metadata import cli_metadata_diff, track_nhost_tables
 from tests.pulumi_harness import DynamicProviderHost
 

@@ -7,7 +7,8 @@ import shutil
 from pathlib import Path
 
 from components.hasura.compare import normalize_metadata
-from components.hasura.project import content_hash, load_project
+from components.hasura.project import load_project
+from components.hasura.model import content_hash
 from tests.pulumi_harness import Secret, plaintext_leaks, run_program
 
 PROJECT = Path(__file__).resolve().parent.parent / "metadata"

@@ -37,7 +37,8 @@ from components.cli.stack import ENV_ADMIN_SECRET
 from components.hasura.apply import MIGRATIONS_TABLE, MetadataApplyError, apply_project
 from components.hasura.client import HasuraClient
 from components.hasura.compare import normalize_metadata
-from components.hasura.project import content_hash, load_project
+from components.hasura.project import load_project
+from components.hasura.model import content_hash
 from components.providers.hasura_metadata import HasuraMetadataProvider, changed_properties
 from tests.pulumi_harness import DynamicProviderHost
 

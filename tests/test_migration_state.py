@@ -15,7 +15,8 @@ import pytest
 
 from components.hasura.apply import MIGRATIONS_TABLE, MetadataApplyError, apply_project
 from components.hasura.client import HasuraClient, HasuraUnreachable
-from components.hasura.project import Migration, load_project
+from components.hasura.project import load_project
+from components.hasura.model import Migration
 from components.hasura.migration_state import read_applied_migrations, read_source_records
 from tests.fixtures.metadata import PROJECT
 

@@ -27,7 +27,8 @@ from components.cli.stack import ENV_ADMIN_SECRET
 from components.hasura.apply import apply_project
 from components.hasura.client import HasuraApiError, HasuraClient
 from components.hasura.ddl import without_restrict_lines, without_transaction_timeout
-from components.hasura.project import MetadataProject, load_project
+from components.hasura.project import load_project
+from components.hasura.model import MetadataProject
 
 KEY = "Xb7dQ2kLm9PzR4tVw1YcN8sHf3JgU6aEo0iKq5BxZ7rTy2LpM4nC9vD1hW6jS3uF"
 CREATE_NOTES = """CREATE TABLE public.notes (

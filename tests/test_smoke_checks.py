@@ -16,7 +16,8 @@ import components.smoke.checks as smoke_checks
 import components.smoke.tokens as smoke_tokens
 from components.hasura.client import HasuraClient
 from components.hasura.apply import apply_project
-from components.hasura.project import MetadataProject, load_project
+from components.hasura.project import load_project
+from components.hasura.model import MetadataProject
 from components.smoke.runner import run_smoke
 from components.smoke.target import SmokeTarget
 from components.providers.smoke_check import SmokeCheckProvider, failure_message

@@ -34,7 +34,8 @@ from typing import Any
 from components.errors import ClerkHasuraError
 from components.hasura.client import HasuraApiError, HasuraClient, describe_inconsistent_objects
 from components.hasura.compare import diff_metadata, normalize_metadata
-from components.hasura.project import MetadataProject, Migration, load_project
+from components.hasura.project import load_project
+from components.hasura.model import MetadataProject, Migration
 from components.hasura.migration_state import MIGRATIONS_TABLE, dirty_resolution, read_cli_state, \
     read_source_records
 from components.smoke.tokens import forge

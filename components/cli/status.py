@@ -28,7 +28,8 @@ from components.cli.stack import ENV_ADMIN_SECRET, add_hasura_arguments, hasura_
     stack_outputs, stack_project_dir
 from components.errors import ClerkHasuraError
 from components.hasura.client import HasuraClient
-from components.hasura.project import MetadataProject, load_project
+from components.hasura.project import load_project
+from components.hasura.model import MetadataProject
 from components.hasura.migration_state import MIGRATIONS_TABLE, dirty_resolution, read_cli_state, \
     read_source_records
 

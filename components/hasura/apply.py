@@ -58,7 +58,7 @@ from components.hasura.migration_state import (
     read_table,
     update_catalog_state,
 )
-from components.hasura.project import MetadataProject, Migration
+from components.hasura.model import MetadataProject, Migration
 from components.hasura.rules import validate_project
 
 __all__ = ["AppliedMigration", "ApplyResult", "MIGRATIONS_TABLE", "MetadataApplyError", "apply_project",

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from components.hasura.project import Migration
+from components.hasura.model import Migration
 
 #: The two psql meta-commands pg_dump 17.6 (and 16.10, 15.14, 14.19, 13.22; CVE-2025-8714) writes into a plain
 #: dump: `\restrict KEY` after the header and `\unrestrict KEY` after "PostgreSQL database dump complete"

@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from components.errors import ClerkHasuraError
 from components.hasura.ddl import TableShape, table_columns
+from components.hasura.model import MetadataProject
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    from components.hasura.project import MetadataProject
 
 PERMISSION_KINDS = ("select", "insert", "update", "delete")
 

@@ -38,7 +38,7 @@ from pulumi.output import contains_unknowns
 from components.hasura.client import DEFAULT_TIMEOUT_SECONDS, HasuraClient, HasuraUnreachable
 from components.hasura.apply import apply_project, read_applied_migrations
 from components.hasura.compare import diff_metadata, normalize_metadata
-from components.hasura.project import MetadataProject, content_hash
+from components.hasura.model import MetadataProject, content_hash
 from components.hasura.rules import MetadataError, validate_project
 
 #: How long the provider waits for Hasura to answer while it starts (connection errors and 5xx).
