@@ -92,6 +92,17 @@ def test_handler_errors_come_back_as_hasura_returns_them(double, action_handler)
         'field "message" expected in webhook response, but not found'
 
 
+def test_a_configured_header_is_kept_as_hasura_parses_it_name_first_whatever_order_it_was_sent_in(double):
+    metadata = actions_metadata()
+    [header] = metadata["actions"][0]["definition"]["headers"]
+    metadata["actions"][0]["definition"]["headers"] = [dict(reversed(list(header.items())))]
+    assert replace(double, metadata).json()["is_consistent"] is True
+    exported = http.post(f"{double.url}/v1/metadata", headers={"X-Hasura-Admin-Secret": double.admin_secret},
+                         json={"type": "export_metadata", "version": 2, "args": {}}).json()["metadata"]
+    [kept] = next(a for a in exported["actions"] if a["name"] == "createGreeting")["definition"]["headers"]
+    assert list(kept.items()) == [("name", "X-Greeting-Key"), ("value_from_env", "GREETING_KEY")]
+
+
 @pytest.mark.parametrize("change, code, message", [
     (lambda m: m["actions"][0]["definition"].update(kind="asynchronous"), "not-supported",
      "asynchronous actions are not supported by the Hasura test double"),
@@ -102,6 +113,10 @@ def test_handler_errors_come_back_as_hasura_returns_them(double, action_handler)
     (lambda m: m["actions"][0]["definition"].update(kind="sometimes"), "parse-failed",
      'unexpected action kind "sometimes"'),
     (lambda m: m["actions"][0]["definition"].pop("handler"), "parse-failed", 'key "handler" not found'),
+    (lambda m: m["actions"][0]["definition"]["headers"][0].update(value="v"), "parse-failed",
+     "expecting only one of value or value_from_env keys"),
+    (lambda m: m["actions"][0]["definition"]["headers"][0].pop("value_from_env"), "parse-failed",
+     "expecting value or value_from_env keys"),
 ])
 def test_what_the_double_does_not_reproduce_or_hasura_cannot_parse_is_refused(double, change, code, message):
     metadata = actions_metadata()

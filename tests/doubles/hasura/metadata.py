@@ -241,6 +241,20 @@ def normalize_query_collections(collections: Any, path: str) -> list[dict[str, A
     return sorted(out, key=lambda c: c["name"])
 
 
+def _header_conf(header: Any, path: str) -> dict[str, str]:
+    """A configured header as Hasura keeps it: parsed into HeaderConf (Hasura/RQL/Types/Headers.hs FromJSON: `name`
+    and exactly one of `value` / `value_from_env`) and exported by its ToJSON, `name` first — not the object as
+    sent, whose key order the sender chose (a Pulumi engine hands a dynamic provider protobuf Struct maps)."""
+    if not isinstance(header, dict) or not isinstance(header.get("name"), str):
+        raise HasuraError("parse-failed", 'key "name" not found', path=path)
+    value, from_env = header.get("value"), header.get("value_from_env")
+    if value is None and from_env is None:
+        raise HasuraError("parse-failed", "expecting value or value_from_env keys", path=path)
+    if value is not None and from_env is not None:
+        raise HasuraError("parse-failed", "expecting only one of value or value_from_env keys", path=path)
+    return {"name": header["name"], **({"value": value} if value is not None else {"value_from_env": from_env})}
+
+
 def normalize_actions(actions: Any, path: str) -> list[dict[str, Any]]:
     """Sorted by name: `name`, `definition`, `comment` and `permissions` only when given; in the definition
     handler, output_type, forward_client_headers (when true), headers and arguments (when any), the transforms,
@@ -258,7 +272,8 @@ def normalize_actions(actions: Any, path: str) -> list[dict[str, Any]]:
         if given.get("forward_client_headers"):
             definition["forward_client_headers"] = True
         if given.get("headers"):
-            definition["headers"] = given["headers"]
+            definition["headers"] = [_header_conf(h, f"{where}.definition.headers[{i}]")
+                                     for i, h in enumerate(given["headers"])]
         if given.get("arguments"):
             definition["arguments"] = [
                 {"name": a["name"], "type": a["type"],
