@@ -235,7 +235,7 @@ def test_hasura_rejects_a_bad_switch_like_the_server(docker: Docker) -> None:
 def test_stop_leaves_an_engine_another_process_still_uses(docker: Docker) -> None:
     """`scripts/test-docker stop` from one user never stops the engine while another (here: a shell still running,
     and this test session) has asked for it."""
-    script = Path(__file__).resolve().parents[1] / "scripts" / "test-docker"
+    script = Path(__file__).resolve().parents[2] / "scripts" / "test-docker"
     env = {**os.environ, **docker.env, "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
     other = subprocess.Popen(["bash", "-c", f"{script} start >/dev/null && exec sleep 60"], env=env,
                              stderr=subprocess.PIPE, text=True)

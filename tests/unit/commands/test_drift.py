@@ -25,7 +25,7 @@ from components.targets import platform_schemas
 from tests.doubles.nhost import PLATFORM_DDL
 from tests.fixtures.metadata import track_nhost_tables
 
-PROJECT = Path(__file__).resolve().parent.parent / "metadata"
+PROJECT = Path(__file__).resolve().parents[3] / "metadata"
 ISSUER = "https://happy-hippo-12.clerk.accounts.dev"
 
 
@@ -256,6 +256,6 @@ def test_flags_and_environment_work_as_a_module_in_a_subprocess(deployed):
     result = subprocess.run([sys.executable, "-m", "components.cli", "drift", "--issuer", ISSUER, "--target",
                              "existing"], env=environ,
                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
-                            cwd=Path(__file__).resolve().parent.parent)
+                            cwd=Path(__file__).resolve().parents[3])
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Result: in sync" in result.stdout

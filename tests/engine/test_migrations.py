@@ -18,7 +18,7 @@ from components.cli.main import main as cli
 from components.cli.stack import ENV_ADMIN_SECRET
 from components.hasura.apply import MIGRATIONS_TABLE, apply_project
 from components.hasura.project import load_project
-from tests.test_engine_existing import (  # noqa: F401 - fixtures, found by pytest in this module's namespace
+from tests.engine.test_existing import (  # noqa: F401 - fixtures, found by pytest in this module's namespace
     ADMIN_SECRET,
     admin,
     changes,
@@ -28,7 +28,7 @@ from tests.test_engine_existing import (  # noqa: F401 - fixtures, found by pyte
     minted_tokens,
     smoke_failures,
 )
-from tests.test_migration_state import DiesAt, ProcessDied
+from tests.unit.hasura.test_migration_state import DiesAt, ProcessDied
 
 USERS = "1763856000000"
 BIO = "1763856000001"

@@ -12,7 +12,7 @@ import pytest
 
 from tests.doubles.hasura.testing import http
 
-CASE = Path(__file__).parent / "data" / "cli_export" / "with_actions"
+CASE = Path(__file__).parents[2] / "data" / "cli_export" / "with_actions"
 GREETING_KEY = "key-from-the-servers-env"
 
 

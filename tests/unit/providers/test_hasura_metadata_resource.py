@@ -11,7 +11,7 @@ from components.hasura.project import load_project
 from components.hasura.model import content_hash
 from tests.pulumi_harness import Secret, plaintext_leaks, run_program
 
-PROJECT = Path(__file__).resolve().parent.parent / "metadata"
+PROJECT = Path(__file__).resolve().parents[3] / "metadata"
 TYPE = "pulumi-python:dynamic/hasura_metadata:HasuraMetadata"
 ADMIN_SECRET = "metadata-test-admin-secret"
 

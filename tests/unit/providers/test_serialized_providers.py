@@ -15,7 +15,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from components.providers.clerk_jwt_template import ClerkJwtTemplateProvider
 from components.providers.smoke_check import SmokeCheckProvider
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 # The provider host runs `python -m pulumi.dynamic` in the project directory, so `components` is importable there
 # and nothing from this test process is.

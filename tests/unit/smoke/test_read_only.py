@@ -18,7 +18,7 @@ from components.smoke.runner import run_smoke
 from components.smoke.target import SmokeTarget
 from components.smoke.tokens import SMOKE_USER_ID
 from tests.pulumi_harness import run_program
-from tests.test_smoke_checks import deploy, project, results  # noqa: F401 - fixtures
+from tests.unit.smoke.test_checks import deploy, project, results  # noqa: F401 - fixtures
 
 HMAC_KEY = secrets.token_hex(24)
 ISSUER = "https://happy-hippo-12.clerk.accounts.dev"

@@ -22,7 +22,7 @@ from components.smoke.runner import run_smoke
 from components.smoke.target import SmokeTarget
 from components.providers.smoke_check import SmokeCheckProvider, failure_message
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 HMAC_KEY = secrets.token_hex(24)
 ALL_CHECKS = ["healthz", "user-token", "seed-rows", "token-accepted", "token-claims", "reads-own-row",
               "cannot-read-others", "anonymous-refused", "forged-token-refused", "admin-role-refused",

@@ -17,7 +17,7 @@ from pulumi.runtime.proto import provider_pb2
 from components.providers.smoke_check import SmokeCheckProvider
 from components.smoke.report import CheckResult, SmokeReport
 from tests.pulumi_harness import DynamicProviderHost, run_program
-from tests.test_smoke_checks import clerk_jwt_secret, deploy, project  # noqa: F401 - fixtures
+from tests.unit.smoke.test_checks import clerk_jwt_secret, deploy, project  # noqa: F401 - fixtures
 
 URN = "urn:pulumi:dev::clerk-hasura::pulumi-python:dynamic/smoke_check:SmokeCheck::backend-smoke"
 SMOKE = "pulumi-python:dynamic/smoke_check:SmokeCheck"

@@ -18,7 +18,7 @@ from components.hasura.model import content_hash
 from tests.fixtures.metadata import cli_metadata_diff, track_nhost_tables
 from tests.pulumi_harness import DynamicProviderHost
 
-PROJECT = Path(__file__).resolve().parent.parent / "metadata"
+PROJECT = Path(__file__).resolve().parents[3] / "metadata"
 URN = "urn:pulumi:dev::clerk-hasura::pulumi-python:dynamic/hasura_metadata:HasuraMetadata::backend-metadata"
 #: The column lists of public_users.yaml's permissions as authored, and as earlier releases sent them (sorted).
 LISTED = {"insert": '["email", "name", "image_url"]',

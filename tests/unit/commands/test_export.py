@@ -172,7 +172,7 @@ def test_yaml_is_written_in_the_clis_style():
 # tests/data/cli_export/<case>/metadata.json is an export_metadata answer in the server's key order; expected/ is
 # what the Hasura CLI v2.48 writes for it, written by hand from its source (tests/data/cli_export/README.md).
 
-CLI_EXPORT = Path(__file__).parent / "data" / "cli_export"
+CLI_EXPORT = Path(__file__).parents[2] / "data" / "cli_export"
 
 
 def expected_files(case: str) -> dict[str, bytes]:

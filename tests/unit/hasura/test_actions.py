@@ -15,7 +15,7 @@ from components.hasura.compare import diff_metadata, normalize_metadata
 from components.hasura.project import load_project
 from components.hasura.rules import MetadataError
 
-CASE = Path(__file__).parent / "data" / "cli_export" / "with_actions"
+CASE = Path(__file__).parents[2] / "data" / "cli_export" / "with_actions"
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from tests.doubles.clerk import HASURA_TEMPLATE_CLAIMS, RESERVED_TEMPLATE_CLAIMS, ClerkDouble
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TEST_EMAIL = "smoke+clerk_test@example.com"
 
 

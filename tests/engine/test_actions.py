@@ -15,9 +15,9 @@ from components.cli.stack import ENV_ADMIN_SECRET
 from components.targets import load_settings
 from tests.doubles.hasura.testing import http
 from tests.fixtures.engine import ROOT
-from tests.test_engine_existing import ADMIN_SECRET, changes, existing_config
+from tests.engine.test_existing import ADMIN_SECRET, changes, existing_config
 
-WITH_ACTIONS = Path(__file__).parent / "data" / "cli_export" / "with_actions" / "expected"
+WITH_ACTIONS = Path(__file__).parents[1] / "data" / "cli_export" / "with_actions" / "expected"
 ACTION_FILES = ("actions.yaml", "actions.graphql")
 GREETING_KEY = "greeting-key-from-hasuras-env"
 
