@@ -12,10 +12,7 @@ pods. Apps in the cluster use `internalGraphqlUrl`, and a pod here does too.
 from __future__ import annotations
 
 import base64
-import json
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -29,7 +26,7 @@ import pytest
 from pulumi import automation as auto
 
 from components.smoke.tokens import mint_with_signing_key, template_claims_for
-from tests.fixtures.engine import PROJECT, ROOT
+from tests.fixtures.engine import PROJECT, changes, smoke_passed, standalone_check
 from tests.fixtures.kube_node_cluster import NODE_IP, POD_CIDR, ClusterError, NodeCluster, build
 from tests.fixtures.postgres import PostgresCluster, running_postgres_cluster
 from tests.fixtures.kubernetes_plugin import install_kubernetes_plugin
@@ -52,11 +49,6 @@ def eventually(check: Callable[[], Any], what: str, timeout: float = 120.0) -> A
     return result
 
 
-def changes(result) -> dict[str, int]:
-    summary = getattr(result, "change_summary", None) or result.summary.resource_changes
-    return {op: count for op, count in (summary or {}).items() if op not in ("same", auto.OpType.SAME) and count}
-
-
 def assert_converged(engine) -> None:
     """The next deploy plans nothing, and a drift preview agrees."""
     again = engine.up(refresh=True)
@@ -65,20 +57,6 @@ def assert_converged(engine) -> None:
         engine.preview(refresh=True, expect_no_changes=True, diff=True)
     except auto.CommandError:
         pytest.fail("preview --refresh --expect-no-changes planned changes:\n" + "".join(engine.log[-150:]))
-
-
-def smoke_passed(engine) -> dict:
-    report = engine.outputs()["smoke"]
-    failed = {c["name"]: c["detail"] for c in report["checks"] if c.get("passed") is False}
-    assert report["passed"] and not failed, failed
-    return report
-
-
-def standalone_check(engine) -> subprocess.CompletedProcess:
-    """What scripts/deploy runs after `up --refresh`."""
-    outputs = {name: output.value for name, output in engine.stack.outputs().items()}
-    return subprocess.run([sys.executable, "-m", "components.cli", "smoke", "--token-source", "none"], cwd=ROOT,
-                          input=json.dumps(outputs), capture_output=True, text=True, timeout=180)
 
 
 def ready(pod: dict) -> bool:
@@ -397,7 +375,6 @@ def test_destroy_then_up_adopts_the_claim_and_its_rows(pods_stack):
         claim["metadata"]["uid"]
     assert run_sql(stack, "select note from kept")[1:] == [["before destroy"]]
     assert_converged(engine)
-
 
 
 EXTERNAL_PASSWORD = "external-postgres-password-8901"

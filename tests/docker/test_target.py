@@ -14,14 +14,13 @@ import json
 import secrets
 import socket
 import subprocess
-import sys
 
 import psycopg
 import pytest
 from pulumi import automation as auto
 
 from tests.fixtures.docker_plugin import install_docker_plugin
-from tests.fixtures.engine import PROJECT, ROOT
+from tests.fixtures.engine import PROJECT, changes, smoke_passed, standalone_check
 
 SIGNING_KEY = "docker-engine-test-hs256-key-" + "k" * 24
 
@@ -92,17 +91,6 @@ def deploy(engine):
     return result
 
 
-def standalone_check(engine) -> subprocess.CompletedProcess:
-    outputs = {name: output.value for name, output in engine.stack.outputs().items()}
-    return subprocess.run([sys.executable, "-m", "components.cli", "smoke", "--token-source", "none"], cwd=ROOT,
-                          input=json.dumps(outputs), capture_output=True, text=True, timeout=180)
-
-
-def changes(result) -> dict[str, int]:
-    summary = getattr(result, "change_summary", None) or result.summary.resource_changes
-    return {op: count for op, count in (summary or {}).items() if op not in ("same", auto.OpType.SAME) and count}
-
-
 def assert_converged(engine) -> None:
     """The next deploy plans nothing, and a drift preview agrees."""
     again = engine.up(refresh=True)
@@ -114,12 +102,6 @@ def container(engine, role: str) -> dict:
     """`docker inspect` of the stack's `postgres` or `hasura` container."""
     name = f"{PROJECT}-{engine.stack.name}-{role}"
     return json.loads(docker("inspect", name).stdout)[0]
-
-
-def smoke_passed(engine) -> None:
-    report = engine.outputs()["smoke"]
-    failed = {c["name"]: c["detail"] for c in report["checks"] if c.get("passed") is False}
-    assert report["passed"] and not failed, failed
 
 
 def psql(engine, sql: str) -> list[str]:

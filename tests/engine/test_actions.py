@@ -14,8 +14,8 @@ from components.cli.main import main as cli
 from components.cli.stack import ENV_ADMIN_SECRET
 from components.targets import load_settings
 from tests.doubles.hasura.testing import http
-from tests.fixtures.engine import ROOT
-from tests.engine.test_existing import ADMIN_SECRET, changes, existing_config
+from tests.engine.test_existing import ADMIN_SECRET, existing_config
+from tests.fixtures.engine import ROOT, changes
 
 WITH_ACTIONS = Path(__file__).parents[1] / "data" / "cli_export" / "with_actions" / "expected"
 ACTION_FILES = ("actions.yaml", "actions.graphql")

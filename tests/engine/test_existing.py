@@ -11,8 +11,6 @@ import dataclasses
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
@@ -26,7 +24,7 @@ from components.hasura.client import HasuraClient
 from components.hasura.export import render_metadata_files, write_metadata_files
 from components.hasura.compare import normalize_metadata
 from components.providers.hasura_metadata import HasuraMetadata
-from tests.fixtures.engine import ROOT
+from tests.fixtures.engine import ROOT, changes, drift_command, smoke_failures
 from tests.fixtures.metadata import cli_metadata_diff
 
 ADMIN_SECRET = "engine-admin-secret-0123456789"
@@ -88,16 +86,6 @@ def deployed(engine_stack_factory, clerk_double, hasura, metadata_dir, minted_to
     return engine
 
 
-def changes(result) -> dict[str, int]:
-    """Non-`same` operations of an up/preview/refresh."""
-    summary = getattr(result, "change_summary", None) or result.summary.resource_changes
-    return {op: count for op, count in (summary or {}).items() if op not in ("same", auto.OpType.SAME) and count}
-
-
-def smoke_failures(outputs: dict) -> dict[str, str]:
-    return {check["name"]: check["detail"] for check in outputs["smoke"]["checks"] if check.get("passed") is False}
-
-
 def metadata_writes(hasura) -> dict[str, int]:
     """Writes on the metadata API, by operation (the smoke check's own rows go through run_sql)."""
     return {op: n for (path, op), n in hasura.write_requests.items() if path == "/v1/metadata"}
@@ -120,12 +108,6 @@ def live_select_permission(hasura) -> dict:
         [table] = client.export_metadata().metadata["sources"][0]["tables"]
     [select] = table["select_permissions"]
     return select["permission"]
-
-
-def drift_command(engine) -> subprocess.CompletedProcess:
-    """`pulumi stack output --json --show-secrets | clerk-hasura drift`."""
-    return subprocess.run([sys.executable, "-m", "components.cli", "drift"], input=json.dumps(engine.outputs()),
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
 
 
 def test_first_deploy_gives_the_documented_outputs_a_passing_smoke_check_and_no_plaintext_secret(

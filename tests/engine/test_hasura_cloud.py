@@ -8,15 +8,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from pulumi import automation as auto
 
 from tests.doubles.hasura_cloud import HasuraCloudDouble
-from tests.fixtures.engine import ROOT
+from tests.fixtures.engine import ROOT, changes, drift_command, smoke_failures
 from tests.pulumi_harness import SECRET_SIG, SPECIAL_SIG_KEY as SECRET_SIG_KEY
 
 PROJECT_ADMIN_SECRET = "project-admin-secret-0123456789"
@@ -62,20 +60,6 @@ def deployed(engine_stack_factory, clerk_double, cloud, project, metadata_dir):
     result = engine.up(refresh=True)
     assert result.summary.result == "succeeded", "".join(engine.log)
     return engine
-
-
-def changes(result) -> dict[str, int]:
-    summary = getattr(result, "change_summary", None) or result.summary.resource_changes
-    return {op: count for op, count in (summary or {}).items() if op not in ("same", auto.OpType.SAME) and count}
-
-
-def smoke_failures(outputs: dict) -> dict[str, str]:
-    return {check["name"]: check["detail"] for check in outputs["smoke"]["checks"] if check.get("passed") is False}
-
-
-def drift_command(engine) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "components.cli", "drift"], input=json.dumps(engine.outputs()),
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
 
 
 def test_first_deploy_sets_the_jwt_secret_keeps_the_rest_and_the_smoke_check_passes(

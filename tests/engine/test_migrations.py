@@ -2,8 +2,8 @@
 drift to `pulumi up --refresh` (what `scripts/deploy` runs), which finishes it or stops naming the fix; afterwards
 the record the Hasura CLI reads lists every migration clean, and the stack converges.
 
-The stack and the Hasura double are tests/test_engine_existing.py's (an existing target, the cheapest real-engine
-setup). The dying deploy is the deploy's own apply, killed at the request tests/test_migration_state.py's `DiesAt`
+The stack and the Hasura double are tests/engine/test_existing.py's (an existing target, the cheapest real-engine
+setup). The dying deploy is the deploy's own apply, killed at the request tests/unit/hasura/test_migration_state.py's `DiesAt`
 picks: what a `pulumi up` killed at that point leaves live. The new migration changes no metadata, so nothing but
 the dirty mark can show that it is unfinished.
 """
@@ -21,13 +21,12 @@ from components.hasura.project import load_project
 from tests.engine.test_existing import (  # noqa: F401 - fixtures, found by pytest in this module's namespace
     ADMIN_SECRET,
     admin,
-    changes,
     deployed,
     hasura,
     metadata_dir,
     minted_tokens,
-    smoke_failures,
 )
+from tests.fixtures.engine import changes, smoke_failures
 from tests.unit.hasura.test_migration_state import DiesAt, ProcessDied
 
 USERS = "1763856000000"

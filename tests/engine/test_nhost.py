@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from components.hasura.client import HasuraClient
 from components.targets.nhost.jwt_secrets import NHOST_DEFAULT_JWT_SECRET
 from tests.doubles.nhost import PLATFORM_TABLES, NhostDouble, default_config
-from tests.fixtures.engine import PROJECT, ROOT
+from tests.fixtures.engine import PROJECT, ROOT, changes, drift_command, smoke_failures
 from tests.fixtures.metadata import track_nhost_tables
 
 SUBDOMAIN, REGION = "abcdefghijklmnopqrst", "eu-central-1"
@@ -73,20 +71,6 @@ def deployed(engine_stack_factory, clerk_double, nhost, project, metadata_dir):
     result = engine.up(refresh=True)
     assert result.summary.result == "succeeded", "".join(engine.log)
     return engine
-
-
-def changes(result) -> dict[str, int]:
-    summary = getattr(result, "change_summary", None) or result.summary.resource_changes
-    return {op: count for op, count in (summary or {}).items() if op not in ("same", auto.OpType.SAME) and count}
-
-
-def smoke_failures(outputs: dict) -> dict[str, str]:
-    return {check["name"]: check["detail"] for check in outputs["smoke"]["checks"] if check.get("passed") is False}
-
-
-def drift_command(engine) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "components.cli", "drift"], input=json.dumps(engine.outputs()),
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
 
 
 def without_jwt_secrets(config: dict) -> dict:

@@ -1,6 +1,6 @@
 """`clerk-hasura status`: each migration, applied or not, per source, from the one record — what
 `hasura migrate status` shows — against the Hasura double (real PostgreSQL behind it). A migration rolled back
-with the Hasura CLI is covered in tests/test_migration_rollback.py. The project listed is the stack's (output
+with the Hasura CLI is covered in tests/unit/hasura/test_migration_state_rollback.py. The project listed is the stack's (output
 `metadataDir`)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The deploy and the Hasura CLI share one record of applied migrations: Hasura's catalog state (and, until its copy
 is completed, the deploy's own hdb_catalog.schema_migrations for stacks deployed before). Against the Hasura
-double, real PostgreSQL behind. Rollbacks made with the CLI: tests/test_migration_rollback.py.
+double, real PostgreSQL behind. Rollbacks made with the CLI: tests/unit/hasura/test_migration_state_rollback.py.
 
 The CLI's side is replayed as its source does it (hasura/graphql-engine, CLI v2 with a config v3 project):
 `hasura migrate apply` sends each up.sql as one run_sql with check_metadata_consistency false

@@ -2,7 +2,7 @@
 the workflows deploy and check, and the step runner the workflow scenarios use behaves as GitHub's runner does.
 
 The scenarios themselves (deploy, clean and drifted stacks, repair, pull-request preview) run the real pulumi CLI:
-tests/test_workflows_engine.py.
+tests/engine/test_workflows.py.
 """
 
 from __future__ import annotations
