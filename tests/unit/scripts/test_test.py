@@ -56,8 +56,10 @@ def test_the_fast_lane_runs_first_then_the_builds_beside_the_images_then_every_o
     assert steps[0] == f"python -m pytest -m {FAST_LANE} -q -k smoke"
     assert steps[1] == "test-docker start"
     builds = [step for step in steps if step.startswith("build-")]
-    assert builds == ["build-pulumi ", "build-actionlint ", "build-docker-provider ",
+    assert builds == ["build-actionlint ", "build-pulumi ", "build-docker-provider ",
                       "build-kubernetes control-plane provider node"]
+    # No two apt-gets at once: actionlint's (shellcheck) is done before the images' (debootstrap) start.
+    assert steps.index("build-actionlint ") < steps.index("test-docker images")
     assert steps.index("images done") < len(steps) - 1  # the images are waited for before the tests that use them
     assert steps[-1].startswith("python -c ") and steps[-1].endswith(f"-m not ({FAST_LANE}) -q -k smoke")
     assert "scripts/test: fast lane took" in done.stderr and "scripts/test: Go builds took" in done.stderr
