@@ -6,7 +6,7 @@ A tiny program in a temporary project, run by the real CLI (`pulumi up` / `pulum
 
 For component packages (tests/data/component_provider, the `secretbox` fixture) it also runs a Python plugin in the
 virtualenv it makes for it, and generates the package's Python SDK with the CLI's own code generator;
-tests/test_engine_component_provider.py covers `package add` (linking) and deployments.
+tests/engine/test_component_provider.py covers `package add` (linking) and deployments.
 """
 
 from __future__ import annotations

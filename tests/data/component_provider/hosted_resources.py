@@ -1,6 +1,6 @@
 """Dynamic-provider resources served by the component provider itself, not by Pulumi's `pulumi-python` host.
 
-Why (pulumi/pulumi#5455, measured in tests/test_engine_component_provider.py): a `pulumi.dynamic.Resource` made
+Why (pulumi/pulumi#5455, measured in tests/engine/test_component_provider.py): a `pulumi.dynamic.Resource` made
 inside a component provider registers as `pulumi-python:dynamic/...`, so the engine sends its Check/Create/... to
 the `pulumi-python` resource plugin, a shell script (`pulumi-resource-pulumi-python`) that the engine starts with
 the *consumer's* environment: the consumer project's directory as working directory and, for its interpreter,

@@ -2,7 +2,7 @@
 the one way every command finds the stack (`--stack` read with the pulumi CLI, the backend and the passphrase).
 
 The pulumi CLI is a stand-in here that records how it is called (its real behaviour is the engine tests' and
-tests/test_deploy_end_to_end.py's); scripts/deploy's own checks are tests/test_deploy_script.py's.
+tests/engine/test_deploy_end_to_end.py's); scripts/deploy's own checks are tests/unit/scripts/test_deploy.py's.
 """
 
 from __future__ import annotations

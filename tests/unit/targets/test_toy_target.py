@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_import_graph import ROOT, graph_problems, import_graph, registered_targets
+from tests.unit.test_import_graph import ROOT, graph_problems, import_graph, registered_targets
 
 REGISTRY_LINE = '    "nhost": "components.targets.nhost",\n'
 TOY_LINE = '    "toy": "components.targets.toy",\n'

@@ -1,7 +1,7 @@
 """The package's import graph, read from the code (ast, nothing imported): no module imports itself back through
 others, no area imports one above it, and every target is one folder that reaches into no other target.
 
-`import_graph` and `graph_problems` take the tree's root, so the toy-target test (tests/test_toy_target.py) holds a
+`import_graph` and `graph_problems` take the tree's root, so the toy-target test (tests/unit/targets/test_toy_target.py) holds a
 copy of the package with one more target to the same rules.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 #: The areas of `components/` from the ground up; an area may import its own modules and those of the layers below.
 #: The shared settings, Hasura, Clerk and the JWT secret know no target; the targets, the dynamic providers and the
@@ -114,7 +114,7 @@ def graph_problems(root: Path) -> list[str]:
     """What breaks the rules of the module docstring, one line each; [] when none does."""
     graph = import_graph(root)
     problems = [f"circle: {' <-> '.join(cycle)}" for cycle in cycles(graph)]
-    problems += [f"{module}: area `{area(module)}` is in no layer of tests/test_import_graph.py LAYERS"
+    problems += [f"{module}: area `{area(module)}` is in no layer of tests/unit/test_import_graph.py LAYERS"
                  for module in sorted(graph) if module != "components" and layer(module) is None]
     registered = registered_targets(graph)
     for module, imported in sorted(graph.items()):
