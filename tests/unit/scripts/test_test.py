@@ -53,7 +53,7 @@ def test_the_fast_lane_runs_first_then_the_builds_beside_the_images_then_every_o
     done = _run(root, "-q", "-k", "smoke")
     assert done.returncode == 0, done.stderr
     steps = _steps(calls)
-    assert steps[0] == f"python -m pytest -m {FAST_LANE} -q -k smoke"
+    assert steps[0] == f"python -m pytest -n 4 -m {FAST_LANE} -q -k smoke"
     assert steps[1] == "test-docker start"
     builds = [step for step in steps if step.startswith("build-")]
     assert builds == ["build-actionlint ", "build-pulumi ", "build-docker-provider ",
@@ -69,11 +69,11 @@ def test_a_failing_fast_lane_stops_the_run_before_any_build(tmp_path):
     root, calls = _checkout(tmp_path, fast_lane_exit=1)
     done = _run(root, "-q")
     assert done.returncode == 1
-    assert _steps(calls) == [f"python -m pytest -m {FAST_LANE} -q"]
+    assert _steps(calls) == [f"python -m pytest -n 4 -m {FAST_LANE} -q"]
 
 
 def test_fast_runs_the_fast_lane_alone_with_its_exit_code(tmp_path):
     root, calls = _checkout(tmp_path, fast_lane_exit=1)
     done = _run(root, "--fast", "-x")
     assert done.returncode == 1
-    assert _steps(calls) == [f"python -m pytest -m {FAST_LANE} -x"]
+    assert _steps(calls) == [f"python -m pytest -n 4 -m {FAST_LANE} -x"]
