@@ -11,7 +11,7 @@ import jwt
 
 from components.auth.jwks import JwksError, fetch_jwks
 from components.clerk.client import HASURA_CLAIMS_NAMESPACE
-from components.hasura.client import HasuraClient
+from components.hasura.client import HasuraApiError, HasuraClient, SqlResult
 from components.smoke.run_state import SmokeRun
 from components.smoke.tokens import SMOKE_USER_ID, forge, mint_with_signing_key, template_claims_for, unverified_claims
 
@@ -99,6 +99,22 @@ def _graphql_expecting_data(run: SmokeRun, hasura: HasuraClient, query: str, hea
         error = _first_error(body)
         if error is None or error[0] != "validation-failed" or time.monotonic() + backoff > give_up:
             return body
+        time.sleep(backoff)
+        backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+
+def run_sql_once_synced(run: SmokeRun, hasura: HasuraClient, sql: str, *, read_only: bool = False) -> SqlResult:
+    """Admin `run_sql` on the users' source: a replica that has not synced the metadata that added the source yet
+    answers `not-exists` (the statement did not run), and is asked again until SCHEMA_SYNC_ALLOWANCE_SECONDS have
+    passed."""
+    give_up = time.monotonic() + min(SCHEMA_SYNC_ALLOWANCE_SECONDS, run.remaining())
+    backoff = 0.2
+    while True:
+        try:
+            return hasura.run_sql(sql, read_only=read_only)
+        except HasuraApiError as error:
+            if error.code != "not-exists" or time.monotonic() + backoff > give_up:
+                raise
         time.sleep(backoff)
         backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 

@@ -27,8 +27,9 @@ from components.smoke.checks import (
     check_healthz,
     check_reads_own_row,
     check_token_accepted,
-    check_token_claims,
     check_names,
+    check_token_claims,
+    run_sql_once_synced,
 )
 from components.smoke.report import SmokeReport
 from components.smoke.run_state import SmokeRun
@@ -127,8 +128,8 @@ def _seed_rows(run: SmokeRun, hasura: HasuraClient) -> tuple[bool, str]:
     assert run.user is not None
     ids = [run.user.user_id, run.other_user_id]
     values = ", ".join(f"({_sql_text(i)}, 'clerk-hasura smoke check')" for i in ids)
-    result = hasura.run_sql(f"INSERT INTO {USERS_TABLE} (id, name) VALUES {values} ON CONFLICT (id) DO NOTHING "
-                            "RETURNING id")
+    result = run_sql_once_synced(run, hasura, f"INSERT INTO {USERS_TABLE} (id, name) VALUES {values} "
+                                 "ON CONFLICT (id) DO NOTHING RETURNING id")
     run.seeded = [row["id"] for row in result.records() if row["id"]]
     existing = [i for i in ids if i not in run.seeded]
     note = f"; {', '.join(existing)} already had a row, left as it was" if existing else ""
@@ -140,8 +141,9 @@ def _sample_rows(run: SmokeRun, hasura: HasuraClient) -> tuple[bool, str]:
     assert run.user is not None
     me = _sql_text(run.user.user_id)
     # Rows, not a NULL-able scalar: run_sql answers every value as text.
-    result = hasura.run_sql(f"(SELECT 'own' AS kind, id FROM {USERS_TABLE} WHERE id = {me}) UNION ALL "
-                            f"(SELECT 'other', id FROM {USERS_TABLE} WHERE id <> {me} LIMIT 1)", read_only=True)
+    result = run_sql_once_synced(run, hasura, f"(SELECT 'own' AS kind, id FROM {USERS_TABLE} WHERE id = {me}) "
+                                 f"UNION ALL (SELECT 'other', id FROM {USERS_TABLE} WHERE id <> {me} LIMIT 1)",
+                                 read_only=True)
     found = {row["kind"]: row["id"] for row in result.records()}
     run.own_row_exists = "own" in found
     run.other_user_id = found.get("other")
@@ -162,7 +164,8 @@ def _cleanup(run: SmokeRun, hasura: HasuraClient) -> None:
             remove.append(run.user.user_id)
         if remove:
             try:
-                hasura.run_sql(f"DELETE FROM {USERS_TABLE} WHERE id IN ({', '.join(map(_sql_text, remove))})")
+                run_sql_once_synced(run, hasura,
+                                    f"DELETE FROM {USERS_TABLE} WHERE id IN ({', '.join(map(_sql_text, remove))})")
                 done.append(f"removed rows {', '.join(remove)}")
             except HasuraError as error:
                 problems.append(f"could not remove the rows {', '.join(remove)}: {error}")

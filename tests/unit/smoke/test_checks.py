@@ -14,7 +14,7 @@ import pytest
 import components.clerk.client as clerk_client_module
 import components.smoke.checks as smoke_checks
 import components.smoke.tokens as smoke_tokens
-from components.hasura.client import HasuraClient
+from components.hasura.client import HasuraApiError, HasuraClient
 from components.hasura.apply import apply_project
 from components.hasura.project import load_project
 from components.hasura.model import MetadataProject
@@ -154,6 +154,28 @@ def test_a_replica_not_yet_synced_is_waited_for(hasura_double_factory, postgres_
     checked_through = hasura_double_factory(jwt_secret=jwt_secret, env=env)
     with HasuraClient(applied_through.url, applied_through.admin_secret) as client:
         apply_project(client, project)
+    target = SmokeTarget(hasura_url=checked_through.url, admin_secret=checked_through.admin_secret, issuer=issuer,
+                         signing_key=HMAC_KEY, timeout_seconds=30, writes=True)
+    report = run_smoke(target, environ={})
+    assert report.passed, report.render()
+
+
+def test_a_replica_that_has_not_synced_the_new_source_is_waited_for_before_the_rows_are_seeded(
+        hasura_double_factory, postgres_database_url, project):
+    """The first deploy adds the source through one replica; run_sql on the other names a source it does not have
+    yet (`not-exists`, the statement did not run) until its next schema sync poll, here 3 s away. Started with only
+    a metadata database (as on kubernetes with databaseUrl), neither replica has source `default` of its own."""
+    issuer = "https://happy-hippo-12.clerk.accounts.dev"
+    jwt_secret = json.dumps({"type": "HS256", "key": HMAC_KEY, "issuer": issuer})
+    env = {"PG_DATABASE_URL": postgres_database_url}
+    applied_through = hasura_double_factory(jwt_secret=jwt_secret, env=env)
+    checked_through = hasura_double_factory(jwt_secret=jwt_secret,
+                                            env={**env, "HASURA_GRAPHQL_SCHEMA_SYNC_POLL_INTERVAL": "3000"})
+    with HasuraClient(applied_through.url, applied_through.admin_secret) as client:
+        apply_project(client, project)
+    with HasuraClient(checked_through.url, checked_through.admin_secret) as client:
+        with pytest.raises(HasuraApiError, match='source with name "default" does not exist'):
+            client.run_sql("SELECT 1")
     target = SmokeTarget(hasura_url=checked_through.url, admin_secret=checked_through.admin_secret, issuer=issuer,
                          signing_key=HMAC_KEY, timeout_seconds=30, writes=True)
     report = run_smoke(target, environ={})
