@@ -10,20 +10,11 @@ import pytest
 
 from components.errors import ClerkHasuraError
 from components.targets.nhost.client import NhostClient
+from tests.fixtures.nhost import CLERK_JWKS_ENTRY, nhost  # noqa: F401 - nhost is a fixture
 from tests.doubles.nhost import NhostDouble, default_config
 
 DECODE = "failed to decode raw JSON: json: "
 INVALID = "failed to resolve config: failed to validate config: config is not valid: #Config."
-JWKS_ENTRY = {"jwk_url": "https://happy-hippo-12.clerk.accounts.dev/.well-known/jwks.json",
-              "issuer": "https://happy-hippo-12.clerk.accounts.dev", "allowed_skew": 5,
-              "claims_namespace": "https://hasura.io/jwt/claims"}
-
-
-@pytest.fixture
-def nhost():
-    double = NhostDouble(restart_seconds=0.0).start()
-    yield double
-    double.stop()
 
 
 def replace(nhost: NhostDouble, raw: str) -> str | None:
@@ -46,7 +37,7 @@ def with_entries(*entries: dict) -> str:
 
 def test_a_new_projects_document_and_the_stacks_entries_are_taken(nhost):
     assert replace(nhost, json.dumps(default_config())) is None
-    assert replace(nhost, with_entries(JWKS_ENTRY)) is None
+    assert replace(nhost, with_entries(CLERK_JWKS_ENTRY)) is None
     assert replace(nhost, with_entries({"type": "RS256", "key": "-----BEGIN PUBLIC KEY-----…", "issuer": "x",
                                         "allowed_skew": 0, "audience": "my-api"})) is None
 
@@ -80,7 +71,7 @@ def test_a_value_of_another_type_or_an_unknown_field_is_refused_with_gos_words(n
     (lambda hasura: hasura.pop("jwtSecrets"), 'hasura.jwtSecrets.0: incomplete value {claims_format?:*"json"'),
     (lambda hasura: hasura.update(jwtSecrets=None), "hasura.jwtSecrets.0: incomplete value {"),
     (lambda hasura: hasura.update(jwtSecrets=[]), "hasura.jwtSecrets: incompatible list lengths (0 and 1)"),
-    (lambda hasura: hasura.update(jwtSecrets=[JWKS_ENTRY, JWKS_ENTRY]), "hasura.jwtSecrets.1: field not allowed"),
+    (lambda hasura: hasura.update(jwtSecrets=[CLERK_JWKS_ENTRY, CLERK_JWKS_ENTRY]), "hasura.jwtSecrets.1: field not allowed"),
     # type: HS256/384/512 or RS256/384/512 only, with a key; jwk_url alone
     (lambda hasura: hasura.update(jwtSecrets=[{"type": "ES256", "key": "-----BEGIN PUBLIC KEY-----…"}]),
      "hasura.jwtSecrets.0: 2 errors in empty disjunction: (and 2 more errors)"),
@@ -88,25 +79,25 @@ def test_a_value_of_another_type_or_an_unknown_field_is_refused_with_gos_words(n
      "hasura.jwtSecrets.0: 2 errors in empty disjunction: (and 2 more errors)"),
     (lambda hasura: hasura.update(jwtSecrets=[{"type": "ES256"}]), "hasura.jwtSecrets.0.type: field not allowed"),
     (lambda hasura: hasura.update(jwtSecrets=[{"type": "RS256"}]), "hasura.jwtSecrets.0.key: incomplete value string"),
-    (lambda hasura: hasura.update(jwtSecrets=[{**JWKS_ENTRY, "key": "k" * 32}]),
+    (lambda hasura: hasura.update(jwtSecrets=[{**CLERK_JWKS_ENTRY, "key": "k" * 32}]),
      "hasura.jwtSecrets.0.key: field not allowed"),
-    (lambda hasura: hasura.update(jwtSecrets=[{**JWKS_ENTRY, "type": "RS256"}]),
+    (lambda hasura: hasura.update(jwtSecrets=[{**CLERK_JWKS_ENTRY, "type": "RS256"}]),
      "hasura.jwtSecrets.0.type: field not allowed"),
     (lambda hasura: hasura.update(jwtSecrets=[{"jwk_url": None}]), "hasura.jwtSecrets.0: incomplete value {"),
     # the optional keys
-    (lambda hasura: hasura.update(jwtSecrets=[{**JWKS_ENTRY, "claims_format": "yaml"}]),
+    (lambda hasura: hasura.update(jwtSecrets=[{**CLERK_JWKS_ENTRY, "claims_format": "yaml"}]),
      "hasura.jwtSecrets.0: 3 errors in empty disjunction: (and 3 more errors)"),
-    (lambda hasura: hasura.update(jwtSecrets=[{**JWKS_ENTRY, "claims_namespace_path": "$.x"}]),
+    (lambda hasura: hasura.update(jwtSecrets=[{**CLERK_JWKS_ENTRY, "claims_namespace_path": "$.x"}]),
      "hasura.jwtSecrets.0: 2 errors in empty disjunction: (and 2 more errors)"),
     (lambda hasura: hasura.update(jwtSecrets=[{"key": "k" * 32, "claims_namespace": "a",
                                                "claims_namespace_path": "b"}]),
      "hasura.jwtSecrets.0: 4 errors in empty disjunction: (and 4 more errors)"),
-    (lambda hasura: hasura.update(jwtSecrets=[{**JWKS_ENTRY,
+    (lambda hasura: hasura.update(jwtSecrets=[{**CLERK_JWKS_ENTRY,
                                                "claims_map": [{"claim": "x", "value": "v", "path": "$"}]}]),
      "hasura.jwtSecrets.0: 3 errors in empty disjunction: (and 3 more errors)"),
-    (lambda hasura: hasura.update(jwtSecrets=[{**JWKS_ENTRY, "claims_map": [{"value": "v"}]}]),
+    (lambda hasura: hasura.update(jwtSecrets=[{**CLERK_JWKS_ENTRY, "claims_map": [{"value": "v"}]}]),
      "hasura.jwtSecrets.0.claims_map.0.claim: incomplete value string"),
-    (lambda hasura: hasura.update(jwtSecrets=[{**JWKS_ENTRY, "claims_map": [{"claim": "x"}]}]),
+    (lambda hasura: hasura.update(jwtSecrets=[{**CLERK_JWKS_ENTRY, "claims_map": [{"claim": "x"}]}]),
      'hasura.jwtSecrets.0.claims_map.0: incomplete value {claim:"x",value:string} | '
      '{claim:"x",path:string,default?:string}'),
 ])

@@ -29,18 +29,9 @@ from components.targets.nhost.jwt_secrets import (
     whole_numbers_as_integers,
     without_entry,
 )
+from tests.fixtures.nhost import CLERK_JWKS_ENTRY, nhost  # noqa: F401 - nhost is a fixture
 from tests.doubles.nhost import NhostDouble
 
-ENTRY = {"jwk_url": "https://happy-hippo-12.clerk.accounts.dev/.well-known/jwks.json",
-         "issuer": "https://happy-hippo-12.clerk.accounts.dev", "allowed_skew": 5,
-         "claims_namespace": "https://hasura.io/jwt/claims"}
-
-
-@pytest.fixture
-def nhost():
-    double = NhostDouble(restart_seconds=0.0).start()
-    yield double
-    double.stop()
 
 
 def client(nhost: NhostDouble, token: str | None = None) -> NhostClient:
@@ -109,12 +100,12 @@ def test_only_jwt_secrets_changes_and_every_other_key_is_written_back_as_read(nh
     app_id = nhost.add_app("abcdefghijklmnopqrst", "eu-central-1")
     before = nhost.config(app_id)
     with client(nhost) as cl:
-        live, wrote = apply_jwt_secrets(cl, app_id, lambda _current: [ENTRY])
-        assert wrote and live == [ENTRY] and nhost.writes == 1
-        _, wrote = apply_jwt_secrets(cl, app_id, lambda _current: [ENTRY])
+        live, wrote = apply_jwt_secrets(cl, app_id, lambda _current: [CLERK_JWKS_ENTRY])
+        assert wrote and live == [CLERK_JWKS_ENTRY] and nhost.writes == 1
+        _, wrote = apply_jwt_secrets(cl, app_id, lambda _current: [CLERK_JWKS_ENTRY])
     assert not wrote and nhost.writes == 1
     after = nhost.config(app_id)
-    assert after["hasura"].pop("jwtSecrets") == [ENTRY]
+    assert after["hasura"].pop("jwtSecrets") == [CLERK_JWKS_ENTRY]
     before["hasura"].pop("jwtSecrets")
     assert after == before  # adminSecret template, settings, auth, postgres: untouched
 
@@ -123,11 +114,11 @@ def test_a_dashboard_save_between_read_and_write_is_built_on_never_overwritten(n
     app_id = nhost.add_app("abcdefghijklmnopqrst", "eu-central-1")
     nhost.edit_after_reads(app_id, 1, ("hasura", "settings", "corsDomain"), ["https://app.example.com"])
     with client(nhost) as cl:
-        _, wrote = apply_jwt_secrets(cl, app_id, lambda _current: [ENTRY])
+        _, wrote = apply_jwt_secrets(cl, app_id, lambda _current: [CLERK_JWKS_ENTRY])
     assert wrote and nhost.writes == 1
     config = nhost.config(app_id)
     assert config["hasura"]["settings"]["corsDomain"] == ["https://app.example.com"]
-    assert config["hasura"]["jwtSecrets"] == [ENTRY]
+    assert config["hasura"]["jwtSecrets"] == [CLERK_JWKS_ENTRY]
 
 
 def test_saves_that_keep_coming_stop_the_write(nhost):
@@ -135,7 +126,7 @@ def test_saves_that_keep_coming_stop_the_write(nhost):
     for reads, value in ((1, ["a"]), (3, ["b"]), (5, ["c"])):  # each right after the first read of an attempt
         nhost.edit_after_reads(app_id, reads, ("hasura", "settings", "corsDomain"), value)
     with client(nhost) as cl, pytest.raises(ConcurrentConfigEdit):
-        apply_jwt_secrets(cl, app_id, lambda _current: [ENTRY])
+        apply_jwt_secrets(cl, app_id, lambda _current: [CLERK_JWKS_ENTRY])
     assert nhost.writes == 0
 
 
@@ -179,7 +170,7 @@ def test_clerk_settings_nhost_cannot_hold_are_refused_at_preview_and_the_fix_dep
         settings = load_settings({**NHOST_STACK, "clerk": {**host, **raw_clerk}, **raw_secrets}, environ={})
         signing_key = settings.clerk_signing_key.get_secret_value() if settings.clerk_signing_key else None
         entry = jwt_secret_config(settings.clerk, host="happy-hippo-12.clerk.accounts.dev",
-                                  jwks_url=None if signing_key else ENTRY["jwk_url"], signing_key=signing_key)
+                                  jwks_url=None if signing_key else CLERK_JWKS_ENTRY["jwk_url"], signing_key=signing_key)
         with client(nhost) as cl:
             if taken:
                 validate_stack_config({**NHOST_STACK, "clerk": {**host, **raw_clerk}, **raw_secrets}, "dev", environ={})
@@ -190,7 +181,7 @@ def test_clerk_settings_nhost_cannot_hold_are_refused_at_preview_and_the_fix_dep
 
 
 def test_whole_numbers_from_the_engine_are_written_as_integers(nhost):
-    from_engine = {**ENTRY, "allowed_skew": 5.0}  # how the engine hands 5 to a dynamic provider
+    from_engine = {**CLERK_JWKS_ENTRY, "allowed_skew": 5.0}  # how the engine hands 5 to a dynamic provider
     app_id = nhost.add_app("abcdefghijklmnopqrst", "eu-central-1")
     with client(nhost) as cl:
         with pytest.raises(ClerkHasuraError, match="cannot unmarshal number 5.0"):
@@ -202,7 +193,7 @@ def test_whole_numbers_from_the_engine_are_written_as_integers(nhost):
 
 
 def test_destroy_leaves_nhosts_default_entry_in_place_of_the_stacks_only():
-    assert without_entry([ENTRY], ENTRY) == [NHOST_DEFAULT_JWT_SECRET]
+    assert without_entry([CLERK_JWKS_ENTRY], CLERK_JWKS_ENTRY) == [NHOST_DEFAULT_JWT_SECRET]
     someone_elses = {"type": "HS256", "key": "k" * 32}
-    assert without_entry([someone_elses], ENTRY) == [someone_elses]  # replaced since: left as it is
+    assert without_entry([someone_elses], CLERK_JWKS_ENTRY) == [someone_elses]  # replaced since: left as it is
     assert NHOST_DEFAULT_JWT_SECRET == {"type": "HS256", "key": "{{ secrets.HASURA_GRAPHQL_JWT_SECRET }}"}
