@@ -82,20 +82,17 @@ class SchemaApi:
                 raise HasuraError("not-exists", f'source with name "{source_name}" does not exist', path="$.args")
             if state.url is None:
                 raise HasuraError("unexpected", f'source "{source_name}" is inconsistent: {state.error}', path="$.args")
-            with pg.connect(state.url) as conn:
-                if in_transaction:
-                    conn.pgconn.exec_(b"BEGIN READ ONLY" if read_only else b"BEGIN")
-                result = conn.pgconn.exec_(args["sql"].encode())
-                if result.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
-                    if in_transaction:
-                        conn.pgconn.exec_(b"ROLLBACK")
-                    raise _postgres_error(result, args["sql"])
-                body = _result_body(result)
-                metadata = cache.metadata
-                if rebuild and in_transaction:
-                    metadata = self._settle_dependencies(conn, source_name, cascade)
-                if in_transaction:
-                    conn.pgconn.exec_(b"COMMIT")
+            # On the source's pool, as Hasura runs it (runRunSQL → the source's PGExecCtx, server/src-lib/Hasura/
+            # Backends/Postgres/DDL/RunSQL.hs): a pod that outlives a password change still answers on a kept
+            # connection while a rollout replaces it.
+            conn = self.engine.pool.take(state.url)
+            try:
+                body, metadata = self._execute(conn, args["sql"], source_name, read_only=read_only,
+                                               in_transaction=in_transaction, settle=rebuild, cascade=cascade)
+            finally:
+                if conn.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+                    conn.close()  # left mid-transaction by a crash: never handed out again
+                self.engine.pool.give_back(state.url, conn)
             if rebuild:
                 rebuilt = build_schema_cache(
                     metadata, cache.resource_version, self.engine.env, cache, reload_sources=[source_name]
@@ -104,6 +101,23 @@ class SchemaApi:
                     rebuilt.resource_version = self.engine.store.save(metadata)
                 self.engine.install(rebuilt)
         return body
+
+    def _execute(self, conn: psycopg.Connection, statement: str, source_name: str, *, read_only: bool,
+                 in_transaction: bool, settle: bool, cascade: bool) -> tuple[Any, dict[str, Any]]:
+        if in_transaction:
+            conn.pgconn.exec_(b"BEGIN READ ONLY" if read_only else b"BEGIN")
+        result = conn.pgconn.exec_(statement.encode())
+        if result.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
+            if in_transaction:
+                conn.pgconn.exec_(b"ROLLBACK")
+            raise _postgres_error(result, statement)
+        body = _result_body(result)
+        metadata = self.engine.cache.metadata
+        if settle and in_transaction:
+            metadata = self._settle_dependencies(conn, source_name, cascade)
+        if in_transaction:
+            conn.pgconn.exec_(b"COMMIT")
+        return body, metadata
 
     def _settle_dependencies(self, conn: psycopg.Connection, source_name: str, cascade: bool) -> dict[str, Any]:
         """Objects the SQL broke: roll back (dependency-error) or, with cascade, drop them from metadata."""

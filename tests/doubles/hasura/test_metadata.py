@@ -354,9 +354,10 @@ def test_healthz_is_error_when_the_metadata_database_is_gone(hasura_double, post
     assert (health.status_code, health.text) == (500, "ERROR")
 
 
-def test_healthz_keeps_its_connection_across_a_password_change(hasura_double_factory):
-    """Hasura's /healthz runs on the metadata pool: a connection opened before `ALTER ROLE … PASSWORD` keeps
-    answering; once it breaks, a new one needs the new password."""
+@pytest.fixture
+def password_database(hasura_double_factory):
+    """A double whose metadata database and source log in as `app_pw` with 'old-password', and an admin URL that
+    changes that password: `(double, admin_url)`."""
     with running_postgres_cluster("clerk-hasura-pw-pg-",
                                   hba_lines=("host all app_pw 127.0.0.1/32 scram-sha-256",)) as cluster:
         admin_url = cluster.create_database("pw")
@@ -364,16 +365,51 @@ def test_healthz_keeps_its_connection_across_a_password_change(hasura_double_fac
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute("CREATE ROLE app_pw LOGIN PASSWORD 'old-password'")
             conn.execute(f"ALTER DATABASE {database} OWNER TO app_pw")
+            conn.execute("ALTER SCHEMA public OWNER TO app_pw")
         url = f"postgres://app_pw:old-password@{cluster.host}:{cluster.port}/{database}"
-        double = hasura_double_factory(jwt_secret=None, env={"PG_DATABASE_URL": url}, database_url=url)
-        assert http.get(f"{double.url}/healthz").text == "OK"
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute("ALTER ROLE app_pw PASSWORD 'new-password'")
-            assert http.get(f"{double.url}/healthz").text == "OK"
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'app_pw'")
-        health = http.get(f"{double.url}/healthz")
-        assert (health.status_code, health.text) == (500, "ERROR")
+        double = hasura_double_factory(jwt_secret=None, database_url=url,
+                                       env={"PG_DATABASE_URL": url, "HASURA_GRAPHQL_DATABASE_URL": url})
+        yield double, admin_url
         double.stop()
+
+
+def change_password_then_end_the_sessions(admin_url: str, while_open) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("ALTER ROLE app_pw PASSWORD 'new-password'")
+        while_open()
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'app_pw'")
+
+
+def test_healthz_keeps_its_connection_across_a_password_change(password_database):
+    """Hasura's /healthz runs on the metadata pool: a connection opened before `ALTER ROLE … PASSWORD` keeps
+    answering; once it breaks, a new one needs the new password."""
+    double, admin_url = password_database
+    assert http.get(f"{double.url}/healthz").text == "OK"
+    change_password_then_end_the_sessions(
+        admin_url, lambda: http.get(f"{double.url}/healthz").text == "OK" or pytest.fail("healthz failed"))
+    health = http.get(f"{double.url}/healthz")
+    assert (health.status_code, health.text) == (500, "ERROR")
+
+
+def test_run_sql_keeps_its_connection_across_a_password_change(password_database):
+    """run_sql runs on the source's pool (runRunSQL, server/src-lib/Hasura/Backends/Postgres/DDL/RunSQL.hs), so a
+    Hasura that outlives a password change (an old pod during a rollout) still answers it; once the connection breaks,
+    a new one needs the new password."""
+    double, admin_url = password_database
+    admin = Admin(double)
+    created = admin.sql(USERS_DDL)
+    assert created.status_code == 200, created.text
+
+    def still_answers():
+        answer = admin.sql("select count(*) from users")
+        assert answer.status_code == 200 and answer.json()["result"] == [["count"], ["2"]], answer.text
+        failed = admin.sql("select nope from users")  # an error hands the connection back too
+        assert failed.status_code == 400 and failed.json()["code"] == "postgres-error", failed.text
+        assert admin.sql("select 1").status_code == 200
+
+    change_password_then_end_the_sessions(admin_url, still_answers)
+    refused = admin.sql("select 1")
+    assert refused.status_code >= 500 and "password authentication failed" in refused.text, refused.text
 
 
 def test_clear_and_drop_inconsistent_metadata(admin):
