@@ -1,5 +1,6 @@
-"""scripts/test: the fast lane first, so a broken change fails before any build; then the Go builds with the
-images built beside them; then every other test. `--fast` runs the fast lane alone.
+"""scripts/test: the fast lane first, so a broken change fails before any build; then the Go builds the engine and
+Docker tests need, with the images built beside them; then those tests with the Kubernetes build beside them; then
+the cluster tests. `--fast` runs the fast lane alone.
 
 Runs the real script in a copy of `scripts/` whose build scripts, `scripts/test-docker` and `.venv/bin/python` are
 stand-ins recording their calls (no Go build, no dockerd, no pytest here).
@@ -22,14 +23,19 @@ def _stand_in(path: Path, calls: Path, body: str = "") -> None:
     path.chmod(0o755)
 
 
-def _checkout(tmp_path: Path, *, fast_lane_exit: int = 0) -> tuple[Path, Path]:
-    """A copy of scripts/test beside stand-ins; the stand-in pytest exits `fast_lane_exit` for the fast lane."""
+def _checkout(tmp_path: Path, *, fast_lane_exit: int = 0, kubernetes_exit: int = 0) -> tuple[Path, Path]:
+    """A copy of scripts/test beside stand-ins; the stand-in pytest exits `fast_lane_exit` for the fast lane, the
+    Kubernetes build `kubernetes_exit`."""
     root, calls = tmp_path / "repo", tmp_path / "calls"
     (root / "scripts").mkdir(parents=True)
     (root / ".venv" / "bin").mkdir(parents=True)
     shutil.copy(ROOT / "scripts" / "test", root / "scripts" / "test")
-    for build in ("build-pulumi", "build-actionlint", "build-docker-provider", "build-kubernetes"):
+    for build in ("build-pulumi", "build-actionlint", "build-docker-provider"):
         _stand_in(root / "scripts" / build, calls)
+    # Slow too: still running when the engine and Docker tests are done, so it must be waited for.
+    _stand_in(root / "scripts" / "build-kubernetes", calls,
+              f'sleep 1\necho "kubernetes at nice $(nice)" >> "{calls}"\necho "go: build failed" >&2\n'
+              f'exit {kubernetes_exit}\n')
     # `images` is slow, so it is still running when the builds are done: it must be waited for.
     _stand_in(root / "scripts" / "test-docker", calls,
               f'[ "$1" = images ] && sleep 1 && echo "images done" >> "{calls}"\nexit 0\n')
@@ -60,9 +66,21 @@ def test_the_fast_lane_runs_first_then_the_builds_beside_the_images_then_every_o
                       "build-kubernetes control-plane provider node"]
     # No two apt-gets at once: actionlint's (shellcheck) is done before the images' (debootstrap) start.
     assert steps.index("build-actionlint ") < steps.index("test-docker images")
-    assert steps.index("images done") < len(steps) - 1  # the images are waited for before the tests that use them
-    assert steps[-1].startswith("python -c ") and steps[-1].endswith(f"-m not ({FAST_LANE}) -q -k smoke")
-    assert "scripts/test: fast lane took" in done.stderr and "scripts/test: Go builds took" in done.stderr
+    # The images are waited for before the tests that use them; the Kubernetes build runs beside those tests (it
+    # ends after them here), at the lowest priority, and is waited for before the cluster tests.
+    engine_tests = steps.index(f"python -m pytest -m not ({FAST_LANE}) and not cluster -q -k smoke")
+    assert steps.index("images done") < engine_tests < steps.index("kubernetes at nice 19") < len(steps) - 1
+    assert steps[-1].startswith("python -c ") and steps[-1].endswith("-m cluster -q -k smoke")
+    assert "scripts/test: fast lane took" in done.stderr
+    assert "scripts/test: engine, Docker and root tests (the Kubernetes build beside them) took" in done.stderr
+
+
+def test_a_failing_kubernetes_build_fails_the_run_with_its_output_before_the_cluster_tests(tmp_path):
+    root, calls = _checkout(tmp_path, kubernetes_exit=1)
+    done = _run(root, "-q")
+    assert done.returncode == 1
+    assert "go: build failed" in done.stderr and "scripts/build-kubernetes failed" in done.stderr
+    assert not _steps(calls)[-1].endswith("-m cluster -q")
 
 
 def test_a_failing_fast_lane_stops_the_run_before_any_build(tmp_path):
