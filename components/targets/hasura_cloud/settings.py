@@ -48,6 +48,7 @@ class HasuraCloudSettings(StrictModel):
     protect_project: bool | None = None
     """Whether `pulumi destroy` refuses to delete a project the stack created; default: true except on `dev`."""
     api_url: str = DEFAULT_HASURA_CLOUD_API_URL
+    """The Hasura Cloud API (a GraphQL endpoint)."""
     restart_timeout: int = DEFAULT_RESTART_TIMEOUT_SECONDS
     """Seconds a deploy waits for the project to serve again after its env vars changed."""
 

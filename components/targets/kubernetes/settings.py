@@ -76,7 +76,9 @@ class ResourceRequests(_ComputeResources):
     measured against."""
 
     cpu: str | None = "250m"
+    """CPU reserved per Hasura pod (a Kubernetes quantity); `null` removes the request."""
     memory: str | None = "256Mi"
+    """Memory reserved per Hasura pod; `null` removes the request."""
 
 
 class ResourceLimits(_ComputeResources):
@@ -85,7 +87,9 @@ class ResourceLimits(_ComputeResources):
     not a starved node."""
 
     cpu: str | None = None
+    """CPU limit per Hasura pod; none by default: throttling slows Hasura down instead of protecting anything."""
     memory: str | None = "1Gi"
+    """Memory limit per Hasura pod; `null` removes it."""
 
 
 class HasuraResources(StrictModel):
@@ -99,8 +103,11 @@ class AutoscalingSettings(StrictModel):
     """`autoscaling`: a HorizontalPodAutoscaler on CPU utilization (needs the cluster's metrics-server)."""
 
     enabled: bool = False
+    """Create a HorizontalPodAutoscaler (it then owns the replica count; not with `replicas`)."""
     min_replicas: int = DEFAULT_REPLICAS
+    """Fewest Hasura pods the autoscaler keeps."""
     max_replicas: int = 5
+    """Most Hasura pods the autoscaler makes."""
     target_cpu_utilization: int = 70
     """Percent of `resources.requests.cpu`, averaged over the pods."""
 
@@ -135,6 +142,7 @@ class PostgresStorageSettings(StrictModel):
     """`postgresStorage`: the volume claim of the in-cluster Postgres (only without `databaseUrl`)."""
 
     size: str = "10Gi"
+    """Size of the in-cluster Postgres' volume claim; fixed at the first deploy (Kubernetes refuses changes to a StatefulSet's claim template)."""
     class_name: str | None = None
     """The StorageClass; unset: the cluster's default class."""
 

@@ -1,0 +1,397 @@
+"""The two generated pages of the docs site: the settings reference (docs/reference/settings.md), from the settings
+models' field docstrings, and the outputs reference (docs/reference/outputs.md), from `OUTPUTS`.
+
+Pure: reads the models and writes Markdown; no Pulumi. `scripts/docs-reference` writes both pages;
+tests/unit/docs/test_docs_reference.py fails when a committed page differs from what this makes, when a key has no
+description or example, and when the program (run under Pulumi's mocks per target) exports an output `OUTPUTS` does
+not describe, or for other targets than it says.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import sys
+import textwrap
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, SecretStr
+from pydantic_core import PydanticUndefined
+
+from components.config.containers import DEV_STACK
+from components.config.settings import TARGET_DEPENDENT_KEYS
+from components.targets import SECRET_ENV_VARS, TARGETS, StackSettings
+
+PROJECT = "clerk-hasura"
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS_PAGE = Path("docs/reference/settings.md")
+OUTPUTS_PAGE = Path("docs/reference/outputs.md")
+REGENERATE = "scripts/docs-reference"
+#: A stack other than `dev`, to resolve the defaults that differ by stack.
+OTHER_STACK = "prod"
+ALL_TARGETS = tuple(TARGETS)
+
+#: The tokens a target adds as top-level secret keys have no model of their own to carry a docstring.
+TOKEN_DOCS = {
+    "hasuraCloudToken": "Hasura Cloud personal access token (Dashboard → My Account → Access Tokens), sent as "
+                        "`Authorization: pat …` to the Cloud API.",
+    "nhostToken": "Nhost personal access token (Dashboard → your account → Personal Access Tokens), exchanged for a "
+                  "session at each deploy.",
+}
+
+#: An example value of each key whose default is no example (unset, or empty); the test validates each.
+EXAMPLES: dict[str, Any] = {
+    "target": "kubernetes",
+    "clerk.publishableKey": "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k",
+    "clerk.frontendApi": "happy-hippo-12.clerk.accounts.dev",
+    "clerk.jwksUrl": "https://clerk.example.com/.well-known/jwks.json",
+    "clerk.audience": "https://app.example.com",
+    "clerk.claims": "session",
+    "clerk.signingAlgorithm": "RS256",
+    "hasura.publicUrl": "https://graphql.example.com",
+    "hasura.corsDomains": ["http://localhost:3000", "https://*.example.com"],
+    "hasura.unauthorizedRole": "anonymous",
+    "hasura.console": True,
+    "hasura.devMode": False,
+    "hasura.logTypes": ["startup", "http-log", "webhook-log", "websocket-log", "jwk-refresh-log"],
+    "hasura.enabledApis": ["metadata", "graphql"],
+    "postgres.hostPort": 15432,
+    "postgres.protectVolume": True,
+    "smoke.writes": False,
+    "smoke.runId": "1733500000",
+    "kubernetes.kubeconfig": "~/.kube/prod.yaml",
+    "kubernetes.context": "prod-cluster",
+    "kubernetes.namespace": "graphql",
+    "kubernetes.replicas": 3,
+    "kubernetes.resources.limits.cpu": "2",
+    "kubernetes.ingress.className": "nginx",
+    "kubernetes.ingress.host": "graphql.example.com",
+    "kubernetes.ingress.tlsSecretName": "graphql-example-com-tls",
+    "kubernetes.ingress.annotations": {"cert-manager.io/cluster-issuer": "letsencrypt"},
+    "kubernetes.postgresStorage.className": "fast-ssd",
+    "hasuraCloud.projectId": "7a79cf94-0e53-4520-a560-1b02bf522f08",
+    "hasuraCloud.tenantId": "2f0d5c3e-8a1b-4c6d-9e7f-0a1b2c3d4e5f",
+    "hasuraCloud.region": "us-east-2",
+    "hasuraCloud.protectProject": False,
+    "nhost.subdomain": "abcdefghijklmnopqrst",
+    "nhost.region": "eu-central-1",
+}
+
+
+@dataclass(frozen=True)
+class Output:
+    """One stack output: what it holds, and the targets that export it."""
+
+    description: str
+    targets: tuple[str, ...] = ALL_TARGETS
+    secret: bool = False
+    when: str = ""
+    """The condition beyond the target, when there is one."""
+
+
+_CONTAINERS = ("docker", "kubernetes")
+
+#: Every output the program exports (__main__.py, and each target's `HasuraTarget.outputs`), in one place.
+OUTPUTS: dict[str, Output] = {
+    "graphqlUrl": Output("The GraphQL endpoint apps use: `hasura.publicUrl` (or Hasura's own URL on the target) + "
+                         "`/v1/graphql`; on the `dev` stack `http://127.0.0.1:8080/v1/graphql`."),
+    "hasuraUrl": Output("Hasura's base URL, without a path (what the console, `/healthz` and the `clerk-hasura` "
+                        "commands use): `hasura.publicUrl`, else the target's own URL."),
+    "healthzUrl": Output("Hasura's health endpoint (`<hasuraUrl>/healthz`)."),
+    "hasuraAdminSecret": Output("The Hasura admin secret: configured, generated once and kept, or the platform's "
+                                "own (`hasura-cloud` when the project has one, `nhost`).", secret=True),
+    "internalGraphqlUrl": Output(
+        "The GraphQL endpoint from beside Hasura: on `docker`, `http://hasura:8080/v1/graphql` on the stack's "
+        "network (`dockerNetwork`); on `kubernetes`, the Service's "
+        "`http://hasura.<namespace>.svc.cluster.local:8080/v1/graphql`.", targets=_CONTAINERS),
+    "dockerNetwork": Output("The stack's private Docker network: attach app containers to it to reach "
+                            "`hasura:8080` (and `postgres:5432`).", targets=("docker",)),
+    "postgresUrl": Output("The app database's URL: `databaseUrl`, or the Postgres the stack runs (on `docker` "
+                          "valid on `dockerNetwork`, or from this machine when `postgres.hostPort` is set; on "
+                          "`kubernetes` at `postgres.<namespace>.svc.cluster.local`).", targets=_CONTAINERS,
+                          secret=True),
+    "kubernetesNamespace": Output("The namespace every object of the stack is in.", targets=("kubernetes",)),
+    "hasuraCloudTenantId": Output("The Hasura Cloud project's tenant id (found from `hasuraCloud.projectId`, or "
+                                  "the project the stack created).", targets=("hasura-cloud",)),
+    "nhostAppId": Output("The Nhost project's app id (found from `nhost.subdomain` and `nhost.region`).",
+                         targets=("nhost",)),
+    "appEnv": Output("An object of environment variables for a Next.js app: `NEXT_PUBLIC_HASURA_GRAPHQL_URL`, "
+                     "`NEXT_PUBLIC_CLERK_JWT_TEMPLATE`, and `NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY` when "
+                     "`clerk.publishableKey` is set."),
+    "jwtSecret": Output("The exact `HASURA_GRAPHQL_JWT_SECRET` Hasura trusts, computed from the `clerk` settings "
+                        "(secret whenever it embeds a key: `jwks: pinned` or `clerkSigningKey`).",
+                        secret=True),
+    "jwksUrl": Output("The Clerk JWKS URL Hasura fetches its keys from; absent (null) with a custom signing key or "
+                      "`jwks: pinned`."),
+    "issuer": Output("The issuer (`iss`) Hasura requires: the Clerk Frontend API URL."),
+    "jwtTemplate": Output("The name of the Clerk JWT template apps request tokens from (`clerk.jwtTemplate`)."),
+    "jwtTemplateId": Output("The id of the Clerk JWT template the stack manages.",
+                            when="`clerkSecretKey` set and `clerk.claims: template`"),
+    "metadataHash": Output("sha256 of the metadata and migrations applied from `metadataDir` (of what the metadata "
+                           "means: a change of spelling only leaves it)."),
+    "target": Output("The stack's `target` setting (the drift, status and export commands read it)."),
+    "metadataDir": Output("The stack's `metadataDir` setting (the drift, status and export commands read it)."),
+    "smoke": Output("The last smoke check's report: `passed`, `ranAt`, each check's result.",
+                    when="`smoke.enabled` (the default)"),
+}
+
+
+# --- the settings ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Key:
+    path: str
+    """As typed in Pulumi.<stack>.yaml under `clerk-hasura:`, dotted for a nested key (`clerk.allowedSkew`)."""
+    annotation: Any
+    description: str
+    dev_default: Any
+    other_default: Any
+    targets: tuple[str, ...]
+    secret_env_var: str | None
+    example: Any
+
+
+@dataclass(frozen=True)
+class Section:
+    """A top-level key: a settings object with its keys, or one value."""
+
+    name: str
+    description: str
+    keys: tuple[Key, ...]
+
+
+def field_docstrings(model: type[BaseModel]) -> dict[str, str]:
+    """The attribute docstrings of `model` and its bases, by field name (the string right after each field)."""
+    docs: dict[str, str] = {}
+    for cls in reversed(model.__mro__):
+        if not (isinstance(cls, type) and issubclass(cls, BaseModel)) or cls in (BaseModel,):
+            continue
+        try:
+            source = textwrap.dedent(inspect.getsource(cls))
+        except (OSError, TypeError):
+            continue  # a model made by create_model has no source
+        body = ast.parse(source).body[0].body  # type: ignore[attr-defined]
+        for statement, following in zip(body, body[1:]):
+            if (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+                    and isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant)
+                    and isinstance(following.value.value, str)):
+                docs[statement.target.id] = inspect.cleandoc(following.value.value)
+    return docs
+
+
+def _alias(model: type[BaseModel], name: str) -> str:
+    return model.model_fields[name].alias or name
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _readers(path: str) -> tuple[str, ...]:
+    """The targets that read key `path`: its own target's, or those declaring the shared key, or every target."""
+    top = path.split(".", 1)[0]
+    for name, module in TARGETS.items():
+        if any(_alias(StackSettings, field) == top for field in module.OWN_KEYS):
+            return (name,)
+    if top in TARGET_DEPENDENT_KEYS:
+        return tuple(name for name, module in TARGETS.items() if path in module.SHARED_KEYS or top in module.SHARED_KEYS)
+    return ALL_TARGETS
+
+
+def _defaults(model: type[BaseModel], name: str) -> tuple[Any, Any]:
+    """The default on `dev` and on every other stack: the field's default, or what `resolved_<name>(stack)` makes
+    of an unset one."""
+    field = model.model_fields[name]
+    default = field.get_default(call_default_factory=True)
+    resolver = getattr(model, f"resolved_{name}", None)
+    if default is None and resolver is not None and len(inspect.signature(resolver).parameters) == 2:
+        instance = model()
+        return resolver(instance, DEV_STACK), resolver(instance, OTHER_STACK)
+    return default, default
+
+
+def settings_sections() -> list[Section]:
+    """Every key of the stack settings, grouped by top-level key in the order of the model."""
+    sections = []
+    top_docs = field_docstrings(StackSettings)
+    for name, field in StackSettings.model_fields.items():
+        alias = _alias(StackSettings, name)
+        if _is_model(field.annotation):
+            keys = tuple(_keys(field.annotation, alias))
+            sections.append(Section(alias, inspect.cleandoc(field.annotation.__doc__ or ""), keys))
+        else:
+            description = top_docs.get(name) or TOKEN_DOCS.get(alias, "")
+            sections.append(Section(alias, "", (_key(StackSettings, name, alias, description),)))
+    return sections
+
+
+def _keys(model: type[BaseModel], prefix: str) -> list[Key]:
+    docs = field_docstrings(model)
+    keys = []
+    for name, field in model.model_fields.items():
+        path = f"{prefix}.{_alias(model, name)}"
+        if _is_model(field.annotation):
+            keys += _keys(field.annotation, path)
+        else:
+            keys.append(_key(model, name, path, docs.get(name, "")))
+    return keys
+
+
+def _key(model: type[BaseModel], name: str, path: str, description: str) -> Key:
+    dev_default, other_default = _defaults(model, name)
+    if model.model_fields[name].default is PydanticUndefined:
+        dev_default = other_default = None
+    example = EXAMPLES.get(path, dev_default)
+    return Key(path, model.model_fields[name].annotation, description, dev_default, other_default,
+               _readers(path), SECRET_ENV_VARS.get(path), example)
+
+
+def type_name(annotation: Any) -> str:
+    """A key's type in words, as typed in YAML."""
+    origin = typing.get_origin(annotation)
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(type_name(a) for a in args) if len(args) > 1 else type_name(args[0])
+    if origin is Literal:
+        return "one of " + ", ".join(f"`{a}`" for a in typing.get_args(annotation))
+    if origin is list:
+        return f"list of {type_name(args[0])}s"
+    if origin is dict:
+        return f"object ({type_name(args[0])} → {type_name(args[1])})"
+    return {str: "string", int: "integer", bool: "boolean", SecretStr: "secret string"}[annotation]
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, SecretStr):
+        return "unset"
+    return f"`{json.dumps(value, ensure_ascii=False)}`" if not isinstance(value, str) else f"`{value}`"
+
+
+def _example_yaml(key: Key) -> str:
+    """`key` set to its example, as it stands in Pulumi.<stack>.yaml."""
+    top, *rest = key.path.split(".")
+    lines = ["config:"]
+    if not rest:
+        return "\n".join([*lines, f"  {PROJECT}:{top}: {_yaml_scalar(key.example)}"])
+    lines.append(f"  {PROJECT}:{top}:")
+    for depth, part in enumerate(rest[:-1], start=2):
+        lines.append(f"{'  ' * depth}{part}:")
+    lines.append(f"{'  ' * (len(rest) + 1)}{rest[-1]}: {_yaml_scalar(key.example)}")
+    return "\n".join(lines)
+
+
+def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value) if value == "" or value[:1] in "*{[&!|>'\"%@`" or ": " in value else value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def render_settings() -> str:
+    sections = settings_sections()
+    lines = [
+        "# Settings reference",
+        "",
+        f"<!-- Generated by {REGENERATE} from the settings models' field docstrings; do not edit by hand. -->",
+        "",
+        "Every key a stack can set, as typed under `clerk-hasura:` in `Pulumi.<stack>.yaml`. Nested keys are written "
+        "here with dots (`clerk.allowedSkew` is the key `allowedSkew` of the object `clerk-hasura:clerk`). A key "
+        "that is unset takes its default; the defaults of some keys differ between the stack called `dev` and every "
+        "other stack ([Stacks](../concepts/stacks.md#dev-and-every-other-stack)). Unknown keys, and keys the stack's "
+        "target does not read, are refused before anything is created.",
+        "",
+        "Secret keys are never written into the file in plain text: set them with "
+        "`clerk-hasura pulumi --stack <stack> config set --secret <key> <value>` (stored encrypted), or in the "
+        "environment variable named below, which wins (for CI).",
+        "",
+        "| key | type | targets |",
+        "|---|---|---|",
+    ]
+    for section in sections:
+        for key in section.keys:
+            lines.append(f"| [`{key.path}`](#{_anchor(key.path)}) | {type_name(key.annotation)} | "
+                         f"{_targets(key.targets)} |")
+    for section in sections:
+        lines += ["", f"## `{section.name}`", ""]
+        if section.description:
+            lines += [section.description, ""]
+        for key in section.keys:
+            if len(section.keys) > 1 or key.path != section.name:
+                lines += [f"### `{key.path}`", ""]
+            lines += [key.description, ""]
+            lines += ["| type | default on `dev` | default on other stacks | read by |", "|---|---|---|---|",
+                      f"| {type_name(key.annotation)} | {_value(key.dev_default)} | {_value(key.other_default)} | "
+                      f"{_targets(key.targets)} |", ""]
+            if key.secret_env_var:
+                lines += [f"Secret. Environment variable: `{key.secret_env_var}`. Example: "
+                          f"`clerk-hasura pulumi --stack prod config set --secret {key.path} …`", ""]
+            else:
+                lines += ["```yaml", _example_yaml(key), "```", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _anchor(path: str) -> str:
+    """The anchor MkDocs gives the heading `` `path` ``: lowercase, dots dropped."""
+    return path.lower().replace(".", "")
+
+
+def _targets(targets: tuple[str, ...]) -> str:
+    return "every target" if targets == ALL_TARGETS else ", ".join(f"`{t}`" for t in targets)
+
+
+# --- the outputs ----------------------------------------------------------------------------------------------
+
+def render_outputs() -> str:
+    lines = [
+        "# Outputs reference",
+        "",
+        f"<!-- Generated by {REGENERATE} from OUTPUTS in scripts/docs_reference.py; do not edit by hand. -->",
+        "",
+        "What a deployed stack exports, for apps and scripts ([Consuming outputs](../guides/consuming-outputs.md)). "
+        "Read them with `clerk-hasura outputs <stack>` (secrets shown as `[secret]`; `--show-secrets` decrypts "
+        "them). A test runs the program under Pulumi's mocks on every target and fails when it exports an output "
+        "that is not described here, or on other targets than listed.",
+        "",
+        "| output | targets | secret | |",
+        "|---|---|---|---|",
+    ]
+    for name, output in OUTPUTS.items():
+        when = f" Only with {output.when}." if output.when else ""
+        lines.append(f"| `{name}` | {_targets(output.targets)} | {'yes' if output.secret else ''} | "
+                     f"{output.description}{when} |")
+    return "\n".join(lines) + "\n"
+
+
+def pages() -> dict[Path, str]:
+    """Each generated page's path (relative to the project) and content."""
+    return {SETTINGS_PAGE: render_settings(), OUTPUTS_PAGE: render_outputs()}
+
+
+def main(argv: list[str]) -> int:
+    """Write the generated pages (or, with --check, exit 1 naming each page that differs)."""
+    stale = []
+    for path, content in pages().items():
+        target = ROOT / path
+        if "--check" in argv:
+            if not target.exists() or target.read_text() != content:
+                stale.append(str(path))
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content)
+        print(f"wrote {path}")
+    if stale:
+        print(f"stale: {', '.join(stale)}. Fix: run {REGENERATE} and commit the pages", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
