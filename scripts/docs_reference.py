@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import re
 import sys
 import textwrap
 import types
@@ -335,7 +336,7 @@ def render_settings() -> str:
                           f"`clerk-hasura pulumi --stack prod config set --secret {key.path} …`", ""]
             else:
                 lines += ["```yaml", _example_yaml(key), "```", ""]
-    return "\n".join(lines).rstrip("\n") + "\n"
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).rstrip("\n") + "\n"
 
 
 def _anchor(path: str) -> str:

@@ -138,7 +138,8 @@ class SharedSettings(StrictModel):
     target: str
     """Where Hasura runs: a name in the registry of targets (`components.targets`)."""
     metadata_dir: str = "metadata"
-    """The Hasura CLI project (config v3) to apply; relative to the project directory (where Pulumi.yaml is)."""
+    """The Hasura CLI project (config v3) to apply; relative to the project directory (where Pulumi.yaml is), or
+    absolute."""
     clerk: ClerkSettings = Field(default_factory=ClerkSettings)
     hasura: HasuraSettings = Field(default_factory=HasuraSettings)
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
@@ -152,7 +153,8 @@ class SharedSettings(StrictModel):
     postgres_password: SecretStr | None = None
     """Password of the Postgres the stack runs; unset: generated once and kept."""
     database_url: SecretStr | None = None
-    """A Postgres that already runs (managed or self-hosted), instead of the Postgres container."""
+    """A Postgres that already runs (managed or self-hosted): on `docker` and `kubernetes` instead of the Postgres the
+    stack would run; on `hasura-cloud`, the project's `PG_DATABASE_URL`."""
 
     @field_validator("database_url")
     @classmethod

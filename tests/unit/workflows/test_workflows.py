@@ -172,7 +172,8 @@ def test_the_runner_passes_outputs_env_and_path_between_steps_and_skips_after_a_
     assert job.conclusion == "failure"
 
 
-def test_ci_run_lints_the_workflows_first_then_is_exactly_the_test_command_and_its_exit_code(tmp_path):
+def test_ci_run_lints_the_workflows_and_builds_the_docs_first_then_is_exactly_the_test_command_and_its_exit_code(
+        tmp_path):
     root = tmp_path / "repo"
     (root / ".ci").mkdir(parents=True)
     (root / "scripts").mkdir()
@@ -181,6 +182,7 @@ def test_ci_run_lints_the_workflows_first_then_is_exactly_the_test_command_and_i
     stubs = {
         "scripts/build-actionlint": f'#!/bin/sh\necho "building" >&2\necho "{root}/actionlint"\n',
         "actionlint": f'#!/bin/sh\necho "actionlint $*" >> "{calls}"\nexit "${{ACTIONLINT_EXIT:-0}}"\n',
+        "scripts/docs-build": f'#!/bin/sh\necho "docs-build $*" >> "{calls}"\nexit "${{DOCS_EXIT:-0}}"\n',
         "scripts/test": f'#!/bin/sh\necho "test $*" >> "{calls}"\nexit 3\n',
     }
     for path, text in stubs.items():
@@ -189,13 +191,19 @@ def test_ci_run_lints_the_workflows_first_then_is_exactly_the_test_command_and_i
 
     done = subprocess.run([str(root / ".ci" / "run")], capture_output=True, text=True)
     assert done.returncode == 3  # scripts/test's own exit code
-    assert calls.read_text().splitlines() == ["actionlint -no-color", "test -q"]
+    assert calls.read_text().splitlines() == ["actionlint -no-color", "docs-build ", "test -q"]
 
     calls.unlink()
     done = subprocess.run([str(root / ".ci" / "run")], capture_output=True, text=True,
                           env={**os.environ, "ACTIONLINT_EXIT": "1"})
     assert done.returncode == 1
     assert calls.read_text().splitlines() == ["actionlint -no-color"]  # a workflow error stops CI before the tests
+
+    calls.unlink()
+    done = subprocess.run([str(root / ".ci" / "run")], capture_output=True, text=True,
+                          env={**os.environ, "DOCS_EXIT": "1"})
+    assert done.returncode == 1
+    assert calls.read_text().splitlines() == ["actionlint -no-color", "docs-build "]  # a broken link stops CI too
 
 
 def _workflow(name: str) -> dict:
