@@ -51,6 +51,20 @@ def test_a_broken_anchor_fails_the_strict_build(tmp_path):
     assert "no-such-heading" in built.stderr
 
 
+TARGET_OUTLINE = ["When to use it", "Prerequisites", "Deploy", "What the stack creates or owns", "Settings", "Outputs",
+                  "Destroy and data"]
+
+
+def test_one_page_per_target_each_in_the_same_outline():
+    from components.targets import TARGET_NAMES
+    pages = {page.stem: page for page in (ROOT / "docs" / "targets").glob("*.md")}
+    assert set(pages) == set(TARGET_NAMES)
+    for name, page in pages.items():
+        assert re.findall(r"^## (.+)$", page.read_text(), re.M) == TARGET_OUTLINE, name
+        # Every walkthrough creates the stack first, so `config set --secret` works before the first deploy.
+        assert f"scripts/deploy {'staging' if name == 'docker' else 'prod'} --init" in page.read_text(), name
+
+
 @pytest.mark.parametrize("page", [ROOT / "README.md", ROOT / "CONTRIBUTING.md"], ids=lambda p: p.name)
 def test_the_relative_links_outside_the_site_lead_to_files_that_exist(page):
     # The site's own links are checked by the strict build; these two files are read on GitHub.

@@ -237,9 +237,10 @@ def test_one_job_per_stack_never_cancelled_and_never_two_at_once_on_one_stack():
 PROGRAM_JOBS = (("deploy.yml", "preview"), ("deploy.yml", "deploy"), ("drift.yml", "drift"))
 
 
-def test_the_jobs_running_the_program_pass_exactly_the_clerk_hasura_secrets_the_readme_documents():
+def test_the_jobs_running_the_program_pass_exactly_the_clerk_hasura_secrets_the_docs_document():
     wanted = {var: f"${{{{ secrets.{var} }}}}" for var in SECRET_ENV_VARS.values()}
-    secrets_table = ROOT.joinpath("README.md").read_text().split("### Secrets", 1)[1].split("\n### ", 1)[0]
+    secrets_table = ROOT.joinpath("docs/concepts/clerk-and-secrets.md").read_text().split("## Secrets", 1)[1].split(
+        "\n## ", 1)[0]
     assert all(f"`{var}`" in secrets_table for var in wanted)
     for name, job_id in PROGRAM_JOBS:
         env = _workflow(name)["jobs"][job_id]["env"]
