@@ -69,11 +69,13 @@ class ClerkSettings(StrictModel):
     jwks_url: str | None = None
     """Where the JWKS lives, when not at `https://<host>/.well-known/jwks.json` (a proxy, a local test server)."""
     audience: str | list[str] | None = None
-    """The `aud` Hasura requires (a string or a list); set it only if your template adds an `aud` claim (Clerk tokens carry none by default)."""
+    """The `aud` Hasura requires (a string or a list); set it only if your template adds an `aud` claim (Clerk tokens
+    carry none by default)."""
     allowed_skew: int = 5
     """Seconds of clock skew Hasura tolerates; 5 matches Clerk's template default for 60 s tokens."""
     claims: Literal["template", "session"] = "template"
-    """`template`: Clerk's Hasura template, claims under `https://hasura.io/jwt/claims`. `session`: Clerk's default session token through a `claims_map` (user id from `sub`, role `user`), no template needed."""
+    """`template`: Clerk's Hasura template, claims under `https://hasura.io/jwt/claims`. `session`: Clerk's default
+    session token through a `claims_map` (user id from `sub`, role `user`), no template needed."""
     template_preset: Literal["hasura", "nhost"] = "hasura"
     """Whose claims the managed template carries: Clerk's Hasura preset, or its Nhost preset (roles `me`, `user`)."""
     cookie: bool = False
@@ -145,11 +147,14 @@ class SharedSettings(StrictModel):
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
     smoke: SmokeSettings = Field(default_factory=SmokeSettings)
     clerk_signing_key: SecretStr | None = None
-    """Clerk custom signing key: the HMAC secret, or the PEM public key for RS/ES/Ed algorithms (`clerk.signingAlgorithm`); unset: Clerk's instance keys (JWKS)."""
+    """Clerk custom signing key: the HMAC secret, or the PEM public key for RS/ES/Ed algorithms
+    (`clerk.signingAlgorithm`); unset: Clerk's instance keys (JWKS)."""
     clerk_secret_key: SecretStr | None = None
-    """Clerk Backend API key (`sk_…`): the stack then manages the JWT template, and the smoke check signs in a Clerk test user (development instances)."""
+    """Clerk Backend API key (`sk_…`): the stack then manages the JWT template, and the smoke check signs in a Clerk
+    test user (development instances)."""
     hasura_admin_secret: SecretStr | None = None
-    """Hasura admin secret; unset: generated once and kept (required with target `existing`; on `hasura-cloud` the project's own is kept when it has one)."""
+    """Hasura admin secret; unset: generated once and kept (required with target `existing`; on `hasura-cloud` the
+    project's own is kept when it has one)."""
     postgres_password: SecretStr | None = None
     """Password of the Postgres the stack runs; unset: generated once and kept."""
     database_url: SecretStr | None = None

@@ -142,7 +142,8 @@ class PostgresStorageSettings(StrictModel):
     """`postgresStorage`: the volume claim of the in-cluster Postgres (only without `databaseUrl`)."""
 
     size: str = "10Gi"
-    """Size of the in-cluster Postgres' volume claim; fixed at the first deploy (Kubernetes refuses changes to a StatefulSet's claim template)."""
+    """Size of the in-cluster Postgres' volume claim; fixed at the first deploy (Kubernetes refuses changes to a
+    StatefulSet's claim template)."""
     class_name: str | None = None
     """The StorageClass; unset: the cluster's default class."""
 
