@@ -3,8 +3,8 @@
 
     clerk-hasura deploy                    the dev stack, on Docker on this machine by default
     clerk-hasura deploy staging --yes      flags after the stack go to `pulumi up` as they are
-    clerk-hasura deploy staging --init     creates the stack only, so `pulumi config set --secret …` works before
-                                           the first deploy
+    clerk-hasura deploy staging --init     creates the stack only, so `clerk-hasura pulumi --stack staging config
+                                           set --secret …` works before the first deploy
 
 Checks first what the stack needs on this machine and names everything missing at once: the pulumi CLI and, for the
 docker target, Docker Engine 20.10 (API 1.41) or newer, running. The backend and the passphrase of the stack's secrets
@@ -36,7 +36,8 @@ from typing import Any
 
 import yaml
 
-from components.cli.stack import DEV_STACK, StackOutputsError, local_backend, pulumi_environment
+from components.cli.stack import (DEV_STACK, PULUMI_MISSING, StackOutputsError, local_backend, own_command, pulumi_cli,
+                                  pulumi_environment)
 
 NAME = "deploy"
 EXIT_REFUSED = 2
@@ -81,10 +82,9 @@ def deploy(stack: str, *, init_only: bool, up_flags: list[str], environ: Mapping
     docker = shutil.which("docker", path=path)
     if needs_docker:
         missing += docker_problems(docker)
-    pulumi = shutil.which("pulumi", path=path)
+    pulumi = pulumi_cli(env)
     if not pulumi:
-        missing.append("the pulumi CLI: not found. Install it (https://www.pulumi.com/docs/install/, e.g. 'curl -fsSL "
-                       "https://get.pulumi.com | sh') and open a new shell")
+        missing.append(PULUMI_MISSING)
     if missing:
         say("cannot deploy; missing:")
         print("\n".join(f"  - {item}" for item in missing), file=sys.stderr)
@@ -123,10 +123,9 @@ def deploy(stack: str, *, init_only: bool, up_flags: list[str], environ: Mapping
         if created.returncode != 0:
             return created.returncode
     if init_only:
-        say(f"stack '{stack}' is ready. To set its config and secrets before the first deploy, in this shell:")
-        say(f"  export PULUMI_BACKEND_URL='{env['PULUMI_BACKEND_URL']}' PULUMI_CONFIG_PASSPHRASE=…   # the "
-            f"passphrase of '{stack}'")
-        say(f"  pulumi config set --secret --stack {stack} clerkSecretKey sk_…")
+        say(f"stack '{stack}' is ready. Set its config and secrets before the first deploy, e.g. (it asks for the "
+            "value):")
+        say(f"  {own_command(environ)} pulumi --stack {stack} config set --secret clerkSecretKey")
         say(f"then deploy with: scripts/deploy {stack}")
         return 0
 

@@ -1,7 +1,9 @@
 """How every `clerk-hasura` command finds the stack, its outputs and its secrets, instead of running the Pulumi program.
 
+- The project directory: the folder holding Pulumi.yaml, the one the command runs in or the nearest above it.
 - The state backend: PULUMI_BACKEND_URL when set (CI sets it to the team's backend), otherwise a local file backend
-  in `.pulumi-state/` of the project directory (no Pulumi Cloud account needed).
+  in `.pulumi-state/` of the project directory (no Pulumi Cloud account needed, no login asked for).
+- The pulumi CLI: the one on PATH.
 - The passphrase its secrets are encrypted with: PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) when
   set; otherwise, for the dev stack only, the documented default "clerk-hasura-dev" (dev secrets are generated on
   this machine and guard only local containers); otherwise asked for on a terminal, refused without one.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -38,6 +41,8 @@ DEV_STACK = "dev"
 DEV_PASSPHRASE = "clerk-hasura-dev"
 #: The local file backend, inside the project directory, used when PULUMI_BACKEND_URL is not set.
 LOCAL_STATE_DIR = ".pulumi-state"
+PULUMI_MISSING = ("the pulumi CLI: not found on PATH. Install it (https://www.pulumi.com/docs/install/, e.g. 'curl "
+                  "-fsSL https://get.pulumi.com | sh') and open a new shell")
 
 
 class StackOutputsError(ClerkHasuraError):
@@ -172,9 +177,32 @@ def stack_outputs(stack: str | None, stdin: Any, environ: Mapping[str, str]) -> 
     return parse_stack_outputs(completed.stdout)
 
 
+def pulumi_cli(environ: Mapping[str, str]) -> str | None:
+    """The pulumi CLI on the PATH of `environ`, or None."""
+    return shutil.which("pulumi", path=environ.get("PATH"))
+
+
+def own_command(environ: Mapping[str, str]) -> str:
+    """How a person runs this `clerk-hasura` in a new shell: its name when PATH finds this one, else its path (e.g.
+    `.venv/bin/clerk-hasura`, where scripts/deploy installs it)."""
+    script = Path(sys.executable).parent / "clerk-hasura"
+    found = shutil.which("clerk-hasura", path=environ.get("PATH"))
+    if found and Path(found).resolve() == script.resolve():
+        return "clerk-hasura"
+    return str(script.relative_to(Path.cwd()) if script.is_relative_to(Path.cwd()) else script)
+
+
+def project_directory() -> Path | None:
+    """The folder holding Pulumi.yaml: the current one or the nearest above it (where pulumi looks for it too)."""
+    here = Path.cwd()
+    return next((folder for folder in (here, *here.parents) if (folder / "Pulumi.yaml").is_file()), None)
+
+
 def local_backend(environ: Mapping[str, str]) -> Path | None:
     """The project's own state folder, when no backend is set (PULUMI_BACKEND_URL)."""
-    return None if environ.get("PULUMI_BACKEND_URL") else Path.cwd() / LOCAL_STATE_DIR
+    if environ.get("PULUMI_BACKEND_URL"):
+        return None
+    return (project_directory() or Path.cwd()) / LOCAL_STATE_DIR
 
 
 def pulumi_environment(stack: str, environ: Mapping[str, str], *, say: Any = None) -> dict[str, str]:

@@ -135,9 +135,10 @@ def test_scripts_deploy_from_a_fresh_clone_deploys_converges_and_leaves_the_sele
     assert init.returncode == 0, init.stderr
     assert "installing the project into .venv" in init.stderr  # the fresh clone had none; clerk-hasura runs there
     backend = {"PULUMI_BACKEND_URL": f"file://{clone}/.pulumi-state"}
-    assert f"export PULUMI_BACKEND_URL='{backend['PULUMI_BACKEND_URL']}'" in init.stderr
+    # The next step as it prints it, runnable in this shell: the command finds the backend and the passphrase.
+    assert ".venv/bin/clerk-hasura pulumi --stack staging config set --secret clerkSecretKey" in init.stderr
     for key, value in (("hasuraAdminSecret", STAGING_ADMIN_SECRET), ("clerkSecretKey", clerk_double.secret_key)):
-        done = run("pulumi", "config", "set", "--secret", "--stack", "staging", key, value, **backend)
+        done = run(".venv/bin/clerk-hasura", "pulumi", "--stack", "staging", "config", "set", "--secret", key, value)
         assert done.returncode == 0, done.stderr
     # The stack the user works on; the deploy of another must not change it.
     selected = run("pulumi", "stack", "init", "mine", "--secrets-provider", "passphrase", **backend)

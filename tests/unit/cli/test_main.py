@@ -18,7 +18,7 @@ import pytest
 from components.cli.main import COMMANDS, main as cli
 from tests.pulumi_harness import PROJECT_DIR
 
-SUBCOMMANDS = ("deploy", "status", "drift", "export", "smoke", "outputs")
+SUBCOMMANDS = ("deploy", "status", "drift", "export", "smoke", "outputs", "pulumi")
 UNREACHABLE = "http://127.0.0.1:9"
 
 
@@ -66,7 +66,7 @@ def test_python_m_components_cli_is_the_same_command():
     assert "status could not be read: no Hasura admin secret" in completed.stderr
 
 
-def test_the_tree_has_exactly_the_six_subcommands():
+def test_the_tree_has_exactly_the_seven_subcommands():
     assert [command.__name__.rsplit(".", 1)[1] for command in COMMANDS] == list(SUBCOMMANDS)
 
 

@@ -248,8 +248,9 @@ def test_init_creates_only_the_backend_and_the_stack_so_secrets_can_be_set_befor
         ["stack", "ls", "--json", "--non-interactive"],
         ["stack", "init", "--secrets-provider", "passphrase", "--no-select", "--non-interactive", "staging"]]
     assert (project / ".pulumi-state").is_dir()
-    assert f"export PULUMI_BACKEND_URL='file://{project}/.pulumi-state'" in completed.stderr
-    assert "pulumi config set --secret --stack staging" in completed.stderr
+    # The next step as a fresh shell runs it: the backend and passphrase are `clerk-hasura pulumi`'s to find.
+    assert "clerk-hasura pulumi --stack staging config set --secret clerkSecretKey" in completed.stderr
+    assert "export PULUMI" not in completed.stderr
     assert "correct horse battery" not in completed.stderr + completed.stdout
 
 
