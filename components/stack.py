@@ -17,7 +17,7 @@ from components.providers.clerk_jwt_template import ClerkJwtTemplate, template_a
 from components.providers.generated_secret import secret_or_generated
 from components.providers.hasura_metadata import HasuraMetadata, HasuraMetadataArgs
 from components.providers.smoke_check import SmokeCheck, fail_deploy_unless_passed, smoke_check_args
-from components.targets import StackSettings, platform_schemas, target_named
+from components.targets import StackSettings, health_hint, platform_schemas, target_named
 from components.targets.base import HasuraTarget, TargetArgs
 
 
@@ -84,6 +84,7 @@ class ClerkHasuraStack(pulumi.ComponentResource):
         self.metadata = HasuraMetadata(f"{name}-metadata", HasuraMetadataArgs(
             hasura_url=self.hasura_url, admin_secret=self.admin_secret, project=args.metadata_project,
             platform_schemas=platform_schemas(settings.target),
+            health_hint=health_hint(settings, args.project, args.stack),
         ), opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.target.serving)))
 
         template = template_args(settings) \

@@ -52,7 +52,7 @@ SMOKE_COMMAND = ("-m", "components.cli", "smoke", "--token-source", "none")
 
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
-        NAME, help="deploy a stack: `pulumi up --refresh`, then the standalone smoke check",
+        NAME, help="deploy a stack (pulumi up --refresh, then the standalone smoke check)",
         usage="clerk-hasura deploy [STACK] [--init] [pulumi up flags...]",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("stack", nargs="?", default=DEV_STACK, help="the stack (default: dev)")

@@ -47,10 +47,10 @@ EXIT_IN_SYNC, EXIT_DRIFT, EXIT_COULD_NOT_CHECK = 0, 1, 2
 
 #: What repairs drift. A plain `pulumi up` compares the program with the state saved at the last deploy, which
 #: still shows the old live metadata, so it reports no change; the refresh reads what is live first.
-REPAIR = "re-apply with `scripts/deploy <stack>` (it runs `pulumi up --refresh`; a plain `pulumi up` would report " \
-         "no changes)"
+REPAIR = "re-apply with `scripts/deploy <stack>` (it refreshes before it updates; an update without the refresh " \
+         "would report no changes)"
 #: The JWT secret is Hasura's start-up setting: who sets it depends on the target.
-RESTORE_JWT_SECRET = "`pulumi up --refresh` (what scripts/deploy runs) restores it on the docker, kubernetes, " \
+RESTORE_JWT_SECRET = "`scripts/deploy <stack>` (pulumi up --refresh) restores it on the docker, kubernetes, " \
                      "hasura-cloud and nhost targets (the Hasura, the Cloud project's env var, the Nhost project's " \
                      "hasura.jwtSecrets); on an existing Hasura, set HASURA_GRAPHQL_JWT_SECRET where it runs to the " \
                      "stack output `jwtSecret`"
@@ -249,9 +249,8 @@ def add_parser(commands: Any) -> None:
         "drift", help="compare the live Hasura with the stack's project and auth settings",
         description="Compare the live Hasura with the stack's Hasura CLI project (its metadataDir) and its auth "
                     "settings. Exit 0 in sync, 1 drift, 2 could not check. The admin secret, the project and the "
-                    "target come from `pulumi stack output --json --show-secrets` (--stack, or piped into stdin; "
-                    "the admin "
-                    f"secret also from {ENV_ADMIN_SECRET}).",
+                    "target come from the stack outputs (--stack, or `clerk-hasura outputs <stack> --show-secrets` piped into stdin; the "
+                    f"admin secret also from {ENV_ADMIN_SECRET}).",
     )
     add_hasura_arguments(parser, project_dir_help=(
         "the Hasura CLI project to compare with (default: the stack output metadataDir, relative to this "

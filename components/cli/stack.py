@@ -35,8 +35,7 @@ ENV_ADMIN_SECRET = SECRET_ENV_VARS["hasuraAdminSecret"]
 #: What a stack's `metadataDir` is relative to, as the program reads it: the project directory (where Pulumi.yaml
 #: is), i.e. the checkout these commands run from.
 PROJECT_ROOT = PROJECT_DIR.parent
-_PIPE_OUTPUTS = ("pass --stack <stack>, or pipe `pulumi stack output --json --show-secrets --stack <stack>` into the "
-                 "command")
+_PIPE_OUTPUTS = "pass --stack <stack>, or pipe `clerk-hasura outputs <stack> --show-secrets` into the command"
 DEV_STACK = "dev"
 DEV_PASSPHRASE = "clerk-hasura-dev"
 #: The local file backend, inside the project directory, used when PULUMI_BACKEND_URL is not set.
@@ -71,12 +70,11 @@ def parse_stack_outputs(text: str) -> dict[str, Any]:
     try:
         outputs = json.loads(text)
     except ValueError:
-        raise StackOutputsError("stdin is not JSON. Fix: pass --stack <stack>, pipe `pulumi stack output --json "
-                                "--show-secrets` into the command, or pass --hasura-url and set the secrets in the "
-                                "environment") from None
+        raise StackOutputsError("stdin is not JSON. Fix: pass --stack <stack>, pipe `clerk-hasura outputs <stack> --show-secrets` into "
+                                "the command, or pass --hasura-url and set the secrets in the environment") from None
     if not isinstance(outputs, dict):
-        raise StackOutputsError("stdin JSON is not an object of stack outputs. Fix: pipe `pulumi stack output "
-                                "--json --show-secrets`")
+        raise StackOutputsError("stdin JSON is not an object of stack outputs. Fix: pipe `clerk-hasura outputs <stack> --show-secrets`, or "
+                                "pass --stack <stack>")
     if any(value == "[secret]" for value in outputs.values()):
         raise StackOutputsError("the stack outputs on stdin hide their secrets (`[secret]`). Fix: add --show-secrets")
     return outputs
@@ -88,7 +86,7 @@ def hasura_endpoint(url_flag: str | None, outputs: Mapping[str, Any], environ: M
     url = url_flag or environ.get(ENV_HASURA_URL) or outputs.get("hasuraUrl") or outputs.get("graphqlUrl")
     if not url:
         raise StackOutputsError(f"no Hasura URL. Fix: pass --stack <stack> or --hasura-url, set {ENV_HASURA_URL}, "
-                                "or pipe `pulumi stack output --json --show-secrets` into the command")
+                                "or pipe `clerk-hasura outputs <stack> --show-secrets` into the command")
     admin_secret = environ.get(ENV_ADMIN_SECRET) or outputs.get("hasuraAdminSecret")
     if not admin_secret:
         raise StackOutputsError(f"no Hasura admin secret. Fix: set {ENV_ADMIN_SECRET}, pass --stack <stack>, or pipe "
@@ -173,7 +171,8 @@ def stack_outputs(stack: str | None, stdin: Any, environ: Mapping[str, str]) -> 
                                 "(https://www.pulumi.com/docs/install/), or pipe the stack outputs") from None
     if completed.returncode != 0:
         raise StackOutputsError(f"`pulumi stack output --stack {stack}` failed: {completed.stderr.strip()}. Fix: "
-                                "name a stack of this project's backend (`pulumi stack ls`), with its passphrase")
+                                f"name a stack of this project's backend (`clerk-hasura pulumi --stack {stack} stack ls` lists them), "
+                                "with its passphrase")
     return parse_stack_outputs(completed.stdout)
 
 

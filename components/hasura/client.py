@@ -28,6 +28,12 @@ FIRST_BACKOFF_SECONDS = 0.2
 MAX_BACKOFF_SECONDS = 5.0
 
 _ADMIN_SECRET_HEADER = "X-Hasura-Admin-Secret"
+#: Where to look when Hasura does not answer, for a caller that does not know the stack's target (a target says
+#: more: `components.targets.health_hint`).
+DEFAULT_HEALTH_HINT = "Hasura's logs, where the stack's target runs it"
+#: The variable the program and the clerk-hasura commands read the admin secret from before the stack's setting
+#: (`components.targets.SECRET_ENV_VARS`, which this core module does not import).
+ADMIN_SECRET_ENV = "CLERK_HASURA_HASURA_ADMIN_SECRET"
 
 
 class HasuraError(ClerkHasuraError):
@@ -126,9 +132,13 @@ class HasuraClient:
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         retry_seconds: float = DEFAULT_RETRY_SECONDS,
         transport: httpx.BaseTransport | None = None,
+        health_hint: str = DEFAULT_HEALTH_HINT,
     ):
+        """`health_hint`: what to look at when Hasura does not answer (the stack's target knows: a container's logs,
+        a deployment's pods, a platform's dashboard)."""
         self.url = url.rstrip("/")
         self.retry_seconds = retry_seconds
+        self.health_hint = health_hint
         headers = {_ADMIN_SECRET_HEADER: admin_secret} if admin_secret else {}
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout, transport=transport)
 
@@ -289,14 +299,14 @@ class HasuraClient:
         if outcome_unknown:
             return HasuraUnreachable(
                 f"Hasura at {self.url} did not confirm {method} {path} ({failure}); the change may or may not "
-                "have been applied. Fix: check the Hasura container's logs and run the deploy again "
+                f"have been applied. Fix: look at what Hasura did ({self.health_hint}) and run the deploy again "
                 "(it re-reads the live state before writing)",
                 outcome_unknown=True,
             )
         return HasuraUnreachable(
             f"Hasura at {self.url} is not reachable or not healthy after {self.retry_seconds:g}s "
-            f"({method} {path}: {failure}). Fix: check that the Hasura container is running and healthy "
-            "(`docker logs <hasura container>`) and that the Hasura URL is right"
+            f"({method} {path}: {failure}). Fix: check that Hasura is running and healthy ({self.health_hint}) "
+            "and that the Hasura URL is right"
         )
 
     def _raise_for(self, response: httpx.Response, operation: str) -> None:
@@ -318,8 +328,10 @@ class HasuraClient:
             if "admin only" in str(error):
                 fix = "the call needs the admin secret and was made with a role or without it"
             else:
-                fix = "set the Hasura admin secret to the one the container was started with (stack config " \
-                      "`hasuraAdminSecret`, or HASURA_ADMIN_SECRET for the drift command)"
+                fix = ("use the admin secret that Hasura runs with: the stack's `hasuraAdminSecret` "
+                       "(`clerk-hasura pulumi --stack <stack> config set --secret hasuraAdminSecret`), or "
+                       f"{ADMIN_SECRET_ENV} in the environment, which the deploy and the clerk-hasura commands read "
+                       "first")
             raise HasuraAccessDenied(f"{where}: {error} ({code or response.status_code}). Fix: {fix}")
         if response.status_code == 409 or code == "conflict":
             raise HasuraConflict(

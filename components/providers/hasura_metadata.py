@@ -35,7 +35,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
     ResourceProvider, UpdateResult
 from pulumi.output import contains_unknowns
 
-from components.hasura.client import DEFAULT_TIMEOUT_SECONDS, HasuraClient, HasuraUnreachable
+from components.hasura.client import DEFAULT_HEALTH_HINT, DEFAULT_TIMEOUT_SECONDS, HasuraClient, HasuraUnreachable
 from components.hasura.apply import apply_project, read_applied_migrations
 from components.hasura.compare import diff_metadata, normalize_metadata
 from components.hasura.model import MetadataProject, content_hash
@@ -174,7 +174,8 @@ def _whole_numbers(value: Any) -> Any:
 
 def _client(props: dict[str, Any], retry_seconds: float = HASURA_START_SECONDS,
             timeout: float = DEFAULT_TIMEOUT_SECONDS) -> HasuraClient:
-    return HasuraClient(props["hasura_url"], props["admin_secret"], retry_seconds=retry_seconds, timeout=timeout)
+    return HasuraClient(props["hasura_url"], props["admin_secret"], retry_seconds=retry_seconds, timeout=timeout,
+                        health_hint=props.get("health_hint") or DEFAULT_HEALTH_HINT)
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,9 @@ class HasuraMetadataArgs:
     platform_schemas: frozenset[str] = frozenset()
     """Schemas whose tables the target's platform creates (`components.targets.platform_schemas`): the provider
     validates the project again with them."""
+    health_hint: str = DEFAULT_HEALTH_HINT
+    """What to look at when Hasura does not answer, as the stack's target names it
+    (`components.targets.health_hint`); not compared by `diff`, so a new wording changes nothing live."""
 
 
 class HasuraMetadata(Resource, module="hasura_metadata", name="HasuraMetadata"):
@@ -223,6 +227,7 @@ class HasuraMetadata(Resource, module="hasura_metadata", name="HasuraMetadata"):
             "migrations": project.to_inputs()["migrations"],
             "metadata_hash": content_hash(normalize_metadata(project.metadata), project.migrations),
             "platform_schemas": sorted(args.platform_schemas),
+            "health_hint": args.health_hint,
             "live_metadata": None,
             "applied_migrations": None,
             "dirty_migrations": None,

@@ -52,6 +52,11 @@ def target_named(name: str) -> Target:
     return TARGETS[name]  # type: ignore[return-value]
 
 
+def health_hint(settings: SharedSettings, project: str, stack: str) -> str:
+    """What to look at when the stack's Hasura does not answer, as its target names it (`Target.health_hint`)."""
+    return target_named(settings.target).health_hint(settings, project, stack)
+
+
 def platform_schemas(name: str) -> frozenset[str]:
     """The schemas whose tables target `name`'s platform creates itself (its `PLATFORM_SCHEMAS`), which the metadata
     may track without a migration creating them; none for a target that deploys to a bare Hasura."""

@@ -85,3 +85,8 @@ class Target(Protocol):
     def deploy(self, args: TargetArgs) -> HasuraTarget:
         """Register the target's resources, children of `args.parent`."""
         ...
+
+    def health_hint(self, settings: SharedSettings, project: str, stack: str) -> str:
+        """What a person looks at when this target's Hasura does not answer (its logs, its pods, the platform's
+        dashboard), named for this stack; the Hasura client puts it in its "not reachable" fix. Pure."""
+        ...

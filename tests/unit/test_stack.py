@@ -117,6 +117,14 @@ def test_the_dev_stack_registers_network_volume_images_containers_and_generated_
     ])
 
 
+def test_the_metadata_says_to_read_the_logs_of_the_hasura_container_the_stack_runs(runs):
+    for stack in ("dev", "staging"):
+        container = runs[stack].one(CONTAINER, HASURA).plain_inputs["name"]
+        assert container == f"clerk-hasura-{stack}-hasura"
+        hint = runs[stack].one(METADATA).plain_inputs["health_hint"]
+        assert hint.startswith(f"`docker logs {container}`")
+
+
 def test_every_child_has_its_component_as_parent(runs):
     run = runs["dev"]
     component = {r.name: r.urn for r in run.registrations if not r.custom}

@@ -42,6 +42,12 @@ def preflight(settings: SharedSettings, environ: Mapping[str, str]) -> DockerEng
     return daemon.preflight(settings, environ)
 
 
+def health_hint(settings: SharedSettings, project: str, stack: str) -> str:
+    # The Hasura container's name (docker/engine.py: `<docker_name_prefix>-hasura`).
+    name = f"{project}-{stack}-hasura"
+    return f"`docker logs {name}`, and `docker ps -a --filter name={name}` for whether it runs"
+
+
 def deploy(args: TargetArgs) -> HasuraTarget:
     from components.targets.docker.resources import deploy_docker
 

@@ -75,6 +75,11 @@ def preflight(settings: SharedSettings, environ: Mapping[str, str]) -> None:
             "(the project's base URL, without /v1/graphql) and that the Hasura is running") from None
 
 
+def health_hint(settings: SharedSettings, project: str, stack: str) -> str:
+    return (f"that Hasura's own logs, where it runs; {settings.hasura.public_url}/healthz answers OK when it is "
+            "healthy")
+
+
 def deploy(args: TargetArgs) -> HasuraTarget:
     url = args.settings.hasura.public_url
     assert url is not None  # problems() made sure

@@ -120,6 +120,13 @@ def owned_env(settings: SharedSettings, project: CloudProject, args: TargetArgs)
     return pulumi.Output.secret(pulumi.Output.all(**secrets).apply(lambda values: {**plain, **values}))
 
 
+def health_hint(settings: SharedSettings, project: str, stack: str) -> str:
+    cloud = settings.hasura_cloud
+    which = f"project {cloud.project_id}" if cloud.project_id else "the stack's project"
+    return (f"{which} in the Hasura Cloud dashboard (https://cloud.hasura.io): its status, its env vars and its "
+            "logs")
+
+
 def deploy(args: TargetArgs) -> HasuraTarget:
     settings, project = args.settings, args.preflight
     assert isinstance(project, CloudProject) and settings.hasura_cloud_token is not None

@@ -21,6 +21,8 @@ import httpx
 from components.targets.shared.hosted import API_TIMEOUT_SECONDS, PlatformError, first_error, post_graphql
 
 TOKEN_SETTING = "hasuraCloudToken"
+#: The variable CI sets the token with (`components.targets.SECRET_ENV_VARS`).
+TOKEN_ENV = "CLERK_HASURA_HASURA_CLOUD_TOKEN"
 
 _PROJECT_TENANT = "query projectTenant($id: uuid!) { projects_by_pk(id: $id) { id tenant { id } } }"
 _TENANT = "query tenant($id: uuid!) { tenant_by_pk(id: $id) { id slug project { id endpoint } } }"
@@ -135,9 +137,12 @@ class HasuraCloudClient:
             if "not found in type" in error or body.get("status") in (401, 403):
                 raise HasuraCloudTokenRefused(
                     f"{TOKEN_SETTING}: Hasura Cloud refused the personal access token ({field}: {error}). Fix: make "
-                    "one in the Cloud dashboard (My Account, Access Tokens) and `pulumi config set --secret "
-                    f"{TOKEN_SETTING} …` (or CLERK_HASURA_HASURA_CLOUD_TOKEN in CI)")
-            raise PlatformError(f"Hasura Cloud {field} failed: {error}")
+                    "one in the Cloud dashboard (https://cloud.hasura.io, My Account, Access Tokens) with an account "
+                    f"that has access to the project, and store it: `clerk-hasura pulumi --stack <stack> config set --secret {TOKEN_SETTING}` (it asks for the value) (or {TOKEN_ENV} in CI)")
+            raise PlatformError(
+                f"Hasura Cloud {field} failed: {error}. Fix: if it says the token may not do this, use a token of "
+                "an account that may change the project's env vars (its owner, or a collaborator given that "
+                f"right): `clerk-hasura pulumi --stack <stack> config set --secret {TOKEN_SETTING}` (it asks for the value); otherwise run the deploy again")
         data = body.get("data")
         if not isinstance(data, dict):
             raise PlatformError(f"Hasura Cloud {field} answered without data (HTTP {body.get('status')})")

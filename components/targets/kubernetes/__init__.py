@@ -69,6 +69,16 @@ def preflight(settings: SharedSettings, environ: Mapping[str, str]) -> None:
     kubeconfig.preflight(settings.kubernetes, environ)
 
 
+def health_hint(settings: SharedSettings, project: str, stack: str) -> str:
+    cluster = settings.kubernetes
+    kubectl = "kubectl" + (f" --kubeconfig {cluster.kubeconfig}" if cluster.kubeconfig else "") + (
+        f" --context {cluster.context}" if cluster.context else "")
+    namespace = cluster.resolved_namespace(project, stack)
+    # The Deployment is named after its Service, `hasura` (kubernetes/hasura.py SERVICE_NAME).
+    return (f"`{kubectl} -n {namespace} get pods` and `{kubectl} -n {namespace} logs deploy/hasura`; from outside the "
+            "cluster, also the Ingress or load balancer behind hasura.publicUrl")
+
+
 def deploy(args: TargetArgs) -> HasuraTarget:
     from components.targets.kubernetes.resources import deploy_kubernetes
 

@@ -143,6 +143,11 @@ def _tracked_nhost_tables(hasura_url: str, admin_secret: str) -> set[str]:
                             "project is not paused") from None
 
 
+def health_hint(settings: SharedSettings, project: str, stack: str) -> str:
+    return (f"project {settings.nhost.subdomain} in the Nhost dashboard: whether it is paused, and its Hasura "
+            "service's logs")
+
+
 def deploy(args: TargetArgs) -> HasuraTarget:
     settings, project = args.settings, args.preflight
     assert isinstance(project, NhostProject) and settings.nhost_token is not None

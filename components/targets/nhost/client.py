@@ -19,6 +19,10 @@ import httpx
 from components.targets.shared.hosted import API_TIMEOUT_SECONDS, PlatformError, first_error, post_graphql
 
 TOKEN_SETTING = "nhostToken"
+#: The variable CI sets the token with (`components.targets.SECRET_ENV_VARS`).
+TOKEN_ENV = "CLERK_HASURA_NHOST_TOKEN"
+_SET_TOKEN = (f"`clerk-hasura pulumi --stack <stack> config set --secret {TOKEN_SETTING}` (it asks for the value), or "
+              f"{TOKEN_ENV} in CI")
 
 _APPS = ("query GetOrganizationsAndWorkspacesApps { organizations { name apps { ...AppSummaryFragment } } "
          "workspaces { name apps { ...AppSummaryFragment } } } "
@@ -68,7 +72,8 @@ class NhostClient:
                 found = NhostApp(str(app["id"]), subdomain, str((app.get("region") or {}).get("name") or ""))
                 if found.region != region:
                     raise PlatformError(f"nhost.region: project {subdomain} is in region {found.region}, not "
-                                        f"{region}. Fix: `pulumi config set --path nhost.region {found.region}`")
+                                        f"{region}. Fix: `clerk-hasura pulumi --stack <stack> config set --path "
+                                        f"nhost.region {found.region}`")
                 return found
         raise PlatformError(f"nhost.subdomain: no project with subdomain {subdomain} is visible to this token "
                             f"({len(apps)} project(s) are). Fix: copy the subdomain from the Nhost dashboard (Project "
@@ -100,11 +105,15 @@ class NhostClient:
             except httpx.HTTPError as error:
                 raise PlatformError(f"nhost.authUrl: {url} did not answer ({type(error).__name__}). Fix: check the "
                                     "network, or remove nhost.authUrl for Nhost's own") from None
+            if response.status_code >= 500:
+                raise PlatformError(f"nhost.authUrl: {url} answered HTTP {response.status_code}, a failure on Nhost's "
+                                    "side. Fix: run the deploy again in a few minutes; if it keeps failing, look at "
+                                    "Nhost's status page")
             if response.status_code != 200:
                 raise NhostTokenRefused(
                     f"{TOKEN_SETTING}: Nhost refused the personal access token (HTTP {response.status_code}). Fix: "
-                    "make one in the Nhost dashboard (Account, Personal Access Tokens) and `pulumi config set "
-                    f"--secret {TOKEN_SETTING} …` (or CLERK_HASURA_NHOST_TOKEN in CI)")
+                    "make one in the Nhost dashboard (Account, Personal Access Tokens) and store it: "
+                    f"{_SET_TOKEN}")
             try:
                 self._access_token = str(response.json()["session"]["accessToken"])
             except (ValueError, KeyError, TypeError):
@@ -116,7 +125,14 @@ class NhostClient:
                             headers={"Authorization": f"Bearer {self._session()}"}, what=f"Nhost {what}")
         error = first_error(body)
         if error is not None:
-            raise PlatformError(f"Nhost {what} failed: {error}")
+            if body.get("status") in (401, 403):
+                raise NhostTokenRefused(
+                    f"{TOKEN_SETTING}: Nhost refused the session of the personal access token ({what}: {error}). "
+                    "Fix: make a token with an account that is a member of the project's organization or workspace "
+                    f"(Nhost dashboard: Account, Personal Access Tokens) and store it: {_SET_TOKEN}")
+            raise PlatformError(
+                f"Nhost {what} failed: {error}. Fix: if it says the token may not do this, use a token of an account "
+                f"that may change the project's settings: {_SET_TOKEN}; otherwise run the deploy again")
         data = body.get("data")
         if not isinstance(data, dict):
             raise PlatformError(f"Nhost {what} answered without data (HTTP {body.get('status')})")

@@ -59,8 +59,12 @@ def post_graphql(client: httpx.Client, url: str, query: str, variables: dict[str
     try:
         response = client.post(url, json={"query": query, "variables": variables}, headers=headers)
     except httpx.HTTPError as error:
-        raise PlatformError(f"{what}: {url} did not answer ({type(error).__name__}). Fix: check the network, or the "
-                            "API URL setting if you changed it") from None
+        raise PlatformError(f"{what}: {url} did not answer ({type(error).__name__}). Fix: check the network and run "
+                            "the deploy again; if you changed the API URL setting, check it") from None
+    if response.status_code >= 500:
+        raise PlatformError(f"{what}: {url} answered HTTP {response.status_code}, a failure on the platform's side. "
+                            "Fix: run the deploy again in a few minutes (nothing was changed by this call); if it "
+                            "keeps failing, look at the platform's status page")
     try:
         body = response.json()
     except ValueError:
@@ -106,6 +110,6 @@ def wait_until_serving(hasura_url: str, admin_secret: str, *, timeout: float, wh
         if time.monotonic() - started >= timeout:
             raise PlatformRestartTimeout(
                 f"{what} was written, but Hasura at {hasura_url} did not serve with it within {timeout:g} s "
-                f"({last}). Fix: check the project in its dashboard; `pulumi up --refresh` (scripts/deploy) checks "
-                "again and goes on")
+                f"({last}). Fix: check the project in its dashboard; `scripts/deploy <stack>` checks again and "
+                "goes on")
         time.sleep(PROBE_INTERVAL_SECONDS)

@@ -245,8 +245,8 @@ def test_without_stack_outputs_the_target_must_be_named(capsys):
     code, out, err = run(capsys, "--hasura-url", "http://127.0.0.1:9",
                          environ={"CLERK_HASURA_HASURA_ADMIN_SECRET": "s3cret-value"})
     assert code == 2 and out == ""
-    assert ("the stack's target is unknown. Fix: pass --stack <stack>, or pipe `pulumi stack output --json "
-            "--show-secrets --stack <stack>` into the command, or pass --target (the stack's `target` setting: "
+    assert ("the stack's target is unknown. Fix: pass --stack <stack>, or pipe `clerk-hasura outputs <stack> "
+            "--show-secrets` into the command, or pass --target (the stack's `target` setting: "
             "docker, existing, kubernetes, hasura-cloud, nhost)") in err
 
 

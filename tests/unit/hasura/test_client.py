@@ -39,6 +39,32 @@ def test_wrong_admin_secret_is_access_denied_and_never_echoes_the_secret():
     assert isinstance(caught.value, ClerkHasuraError)
 
 
+def test_the_admin_secret_fix_names_the_variable_the_commands_read_and_the_command_that_sets_it():
+    from components.cli.stack import ENV_ADMIN_SECRET
+
+    client = client_for(answer(401, {"path": "$", "error": "invalid x-hasura-admin-secret/x-hasura-access-key",
+                                     "code": "access-denied"}))
+    with pytest.raises(HasuraAccessDenied) as caught:
+        client.export_metadata()
+    assert f"or {ENV_ADMIN_SECRET} in the environment" in str(caught.value)
+    assert "`clerk-hasura pulumi --stack <stack> config set --secret hasuraAdminSecret`" in str(caught.value)
+
+
+def test_unreachable_names_what_the_caller_says_to_look_at_and_otherwise_no_platform():
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused")
+
+    hint = "`docker logs clerk-hasura-dev-hasura`"
+    with pytest.raises(HasuraUnreachable) as caught:
+        client_for(refused, retry_seconds=0, health_hint=hint).export_metadata()
+    assert f"Fix: check that Hasura is running and healthy ({hint}) and that the Hasura URL is right" \
+        in str(caught.value)
+    with pytest.raises(HasuraUnreachable) as caught:
+        client_for(refused, retry_seconds=0).export_metadata()
+    assert "(Hasura's logs, where the stack's target runs it)" in str(caught.value)
+    assert "docker" not in str(caught.value)
+
+
 def test_non_admin_on_metadata_api_is_access_denied():
     client = client_for(answer(400, {"path": "$.args", "error": "restricted access : admin only",
                                      "code": "access-denied"}))

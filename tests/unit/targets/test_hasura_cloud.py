@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 
 from components.config.settings import SettingsError
-from components.targets import load_settings
+from components.targets import SECRET_ENV_VARS, load_settings
 from components.errors import ClerkHasuraError
 from components.plan import validate_stack_config
 from components.targets import hasura_cloud
@@ -286,3 +287,45 @@ def test_preflight_of_a_project_to_create_checks_the_token_and_finds_nothing(clo
     with pytest.raises(HasuraCloudTokenRefused):
         hasura_cloud.preflight(load_settings({**raw, "hasuraCloudToken": "wrong-token-value"}, environ={}), {})
     assert cloud.tenants == {}
+
+
+def cloud_answering(monkeypatch: pytest.MonkeyPatch, answer: httpx.Response) -> HasuraCloudClient:
+    client = HasuraCloudClient("cloud-pat-value", "https://data.pro.hasura.test/v1/graphql")
+    monkeypatch.setattr(client, "_http", httpx.Client(transport=httpx.MockTransport(lambda request: answer)))
+    return client
+
+
+PROJECT_ID = "7a79cf94-0e53-4520-a560-1b02bf522f08"
+SET_TOKEN = "`clerk-hasura pulumi --stack <stack> config set --secret hasuraCloudToken` (it asks for the value)"
+
+
+@pytest.mark.parametrize(("answer", "failure", "fix"), [
+    (httpx.Response(200, json={"errors": [{"message": "field 'getTenantEnv' not found in type: 'query_root'"}]}),
+     HasuraCloudTokenRefused,
+     "Fix: make one in the Cloud dashboard (https://cloud.hasura.io, My Account, Access Tokens) with an account that "
+     f"has access to the project, and store it: {SET_TOKEN} (or {SECRET_ENV_VARS['hasuraCloudToken']} in CI)"),
+    (httpx.Response(403, json={"errors": [{"message": "forbidden"}]}), HasuraCloudTokenRefused, SET_TOKEN),
+    (httpx.Response(200, json={"errors": [{"message": "you are not allowed to update env vars of this project"}]}),
+     PlatformError, "Fix: if it says the token may not do this, use a token of an account that may change the "
+                    f"project's env vars (its owner, or a collaborator given that right): {SET_TOKEN}"),
+    (httpx.Response(503, text="service unavailable"), PlatformError,
+     "answered HTTP 503, a failure on the platform's side. Fix: run the deploy again in a few minutes"),
+])
+def test_each_failure_of_the_cloud_api_names_its_fix(answer, failure, fix, monkeypatch):
+    with cloud_answering(monkeypatch, answer) as client, pytest.raises(failure) as failed:
+        client.get_env(PROJECT_ID)
+    assert fix in str(failed.value) and "cloud-pat-value" not in str(failed.value)
+
+
+def test_a_project_the_token_does_not_see_names_the_project_id_setting(cloud):
+    with HasuraCloudClient(cloud.token, cloud.url) as client, pytest.raises(PlatformError) as failed:
+        client.tenant_of_project(PROJECT_ID)
+    assert str(failed.value).startswith(f"hasuraCloud.projectId: Hasura Cloud has no project {PROJECT_ID}")
+    assert "Fix: copy the Project ID from the project's settings (General)" in str(failed.value)
+
+
+def test_an_unreachable_cloud_api_says_to_check_the_network_and_run_again():
+    with HasuraCloudClient("t", "http://127.0.0.1:9/v1/graphql") as client, \
+            pytest.raises(PlatformError, match=r"did not answer \(ConnectError\). Fix: check the network and run "
+                                               r"the deploy again"):
+        client.get_env(PROJECT_ID)

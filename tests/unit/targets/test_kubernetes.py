@@ -122,6 +122,18 @@ def test_every_object_goes_through_the_explicit_provider_under_the_stack_compone
     assert run.one(DEPLOYMENT).urn in run.one(METADATA).dependencies
 
 
+def test_the_metadata_says_which_pods_to_look_at_in_the_stacks_namespace_and_cluster(runs):
+    staging = runs["staging"]
+    namespace = staging.one(NAMESPACE).plain_inputs["metadata"]["name"]
+    deployment = staging.one(DEPLOYMENT).plain_inputs["metadata"]["name"]
+    assert staging.one(METADATA).plain_inputs["health_hint"].startswith(
+        f"`kubectl -n {namespace} get pods` and `kubectl -n {namespace} logs deploy/{deployment}`")
+    production = runs["production"]  # its own kubeconfig file, context and namespace
+    assert production.one(DEPLOYMENT).plain_inputs["metadata"]["namespace"] == "graphql"
+    hint = production.one(METADATA).plain_inputs["health_hint"]
+    assert hint.startswith("`kubectl --kubeconfig ") and " --context production -n graphql logs deploy/hasura`" in hint
+
+
 def test_the_hasura_deployment(runs):
     deployment = runs["staging"].one(DEPLOYMENT).plain_inputs
     spec = deployment["spec"]

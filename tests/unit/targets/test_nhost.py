@@ -9,6 +9,7 @@ import asyncio
 
 import json
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -16,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from components.auth.jwt_secret import jwt_secret_config
 from components.clerk.client import NHOST_TEMPLATE_CLAIMS
 from components.config.settings import SettingsError
-from components.targets import load_settings
+from components.targets import SECRET_ENV_VARS, load_settings
 from components.errors import ClerkHasuraError
 from components.plan import validate_stack_config
 from components.providers.clerk_jwt_template import template_args
@@ -86,8 +87,8 @@ def test_the_project_is_found_by_subdomain_and_region_or_the_setting_is_named(nh
     app_id = nhost.add_app("abcdefghijklmnopqrst", "eu-central-1")
     with client(nhost) as cl:
         assert cl.find_app("abcdefghijklmnopqrst", "eu-central-1").id == app_id
-        with pytest.raises(ClerkHasuraError, match=r"^nhost.region: .* `pulumi config set --path nhost.region "
-                                                   r"eu-central-1`"):
+        with pytest.raises(ClerkHasuraError, match=r"^nhost.region: .* `clerk-hasura pulumi --stack <stack> "
+                                                   r"config set --path nhost.region eu-central-1`"):
             cl.find_app("abcdefghijklmnopqrst", "us-east-1")
         with pytest.raises(ClerkHasuraError, match=r"^nhost.subdomain: no project with subdomain other"):
             cl.find_app("other", "eu-central-1")
@@ -197,3 +198,44 @@ def test_destroy_leaves_nhosts_default_entry_in_place_of_the_stacks_only():
     someone_elses = {"type": "HS256", "key": "k" * 32}
     assert without_entry([someone_elses], CLERK_JWKS_ENTRY) == [someone_elses]  # replaced since: left as it is
     assert NHOST_DEFAULT_JWT_SECRET == {"type": "HS256", "key": "{{ secrets.HASURA_GRAPHQL_JWT_SECRET }}"}
+
+
+def nhost_answering(monkeypatch: pytest.MonkeyPatch, auth: httpx.Response, api: httpx.Response) -> NhostClient:
+    """A client whose requests Nhost's auth service and API answer with `auth` and `api`."""
+    cl = NhostClient("nhost-pat-value", "https://auth.nhost.test/v1", "https://api.nhost.test/v1/graphql")
+    route = lambda request: auth if request.url.host == "auth.nhost.test" else api  # noqa: E731
+    monkeypatch.setattr(cl, "_http", httpx.Client(transport=httpx.MockTransport(route)))
+    return cl
+
+
+SESSION = httpx.Response(200, json={"session": {"accessToken": "session-value"}})
+SET_TOKEN = ("Fix: make a token with an account that is a member of the project's organization or workspace (Nhost "
+             "dashboard: Account, Personal Access Tokens) and store it: `clerk-hasura pulumi --stack <stack> config "
+             f"set --secret nhostToken` (it asks for the value), or {SECRET_ENV_VARS['nhostToken']} in CI")
+
+
+@pytest.mark.parametrize(("auth", "api", "failure", "fix"), [
+    (httpx.Response(401, json={"message": "Invalid or expired personal access token"}), None, NhostTokenRefused,
+     "Fix: make one in the Nhost dashboard (Account, Personal Access Tokens) and store it: `clerk-hasura pulumi "
+     "--stack <stack> config set --secret nhostToken`"),
+    (SESSION, httpx.Response(403, json={"errors": [{"message": "access denied"}]}), NhostTokenRefused, SET_TOKEN),
+    (httpx.Response(503, text="upstream unavailable"), None, ClerkHasuraError,
+     "a failure on Nhost's side. Fix: run the deploy again in a few minutes"),
+    (SESSION, httpx.Response(502, text="bad gateway"), ClerkHasuraError,
+     "answered HTTP 502, a failure on the platform's side. Fix: run the deploy again in a few minutes"),
+    (SESSION, httpx.Response(200, json={"errors": [{"message": "not allowed to change this app"}]}), ClerkHasuraError,
+     "Fix: if it says the token may not do this, use a token of an account that may change the project's settings: "
+     "`clerk-hasura pulumi --stack <stack> config set --secret nhostToken`"),
+])
+def test_each_failure_of_nhosts_api_names_its_fix(auth, api, failure, fix, monkeypatch):
+    with nhost_answering(monkeypatch, auth, api) as cl, pytest.raises(failure) as failed:
+        cl.find_app("abcdefghijklmnopqrst", "eu-central-1")
+    assert fix in str(failed.value)
+    assert "nhost-pat-value" not in str(failed.value) and "session-value" not in str(failed.value)
+
+
+def test_an_unreachable_nhost_api_says_to_check_the_network_and_run_again():
+    with NhostClient("t", "http://127.0.0.1:9", "http://127.0.0.1:9/v1/graphql") as cl, \
+            pytest.raises(ClerkHasuraError, match=r"nhost.authUrl: .* did not answer \(ConnectError\). Fix: check "
+                                                  r"the network"):
+        cl.find_app("abcdefghijklmnopqrst", "eu-central-1")

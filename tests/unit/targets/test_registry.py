@@ -13,7 +13,8 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from components.config.settings import TARGET_DEPENDENT_KEYS, SettingsError
-from components.targets import TARGET_NAMES, TARGETS, load_settings, platform_schemas, stack_problems, target_named
+from components.targets import (TARGET_NAMES, TARGETS, health_hint, load_settings, platform_schemas, stack_problems,
+                                target_named)
 from tests.fixtures.engine import ROOT
 
 
@@ -21,7 +22,27 @@ def test_every_registered_target_provides_problems_preflight_and_deploy():
     assert TARGET_NAMES == ("docker", "existing", "kubernetes", "hasura-cloud", "nhost")
     for name in TARGET_NAMES:
         module = target_named(name)
-        assert all(callable(getattr(module, function, None)) for function in ("problems", "preflight", "deploy")), name
+        assert all(callable(getattr(module, function, None))
+                   for function in ("problems", "preflight", "deploy", "health_hint")), name
+
+
+PROJECT_ID = "7a79cf94-0e53-4520-a560-1b02bf522f08"
+
+
+@pytest.mark.parametrize(("raw", "hint"), [
+    ({"target": "docker"}, "`docker logs clerk-hasura-staging-hasura`"),
+    ({"target": "kubernetes"}, "`kubectl -n clerk-hasura-staging logs deploy/hasura`"),
+    ({"target": "kubernetes", "kubernetes": {"namespace": "graphql", "context": "prod"}},
+     "`kubectl --context prod -n graphql logs deploy/hasura`"),
+    ({"target": "existing", "hasura": {"publicUrl": "https://graphql.example.com"}},
+     "that Hasura's own logs, where it runs; https://graphql.example.com/healthz answers OK when it is healthy"),
+    ({"target": "hasura-cloud", "hasuraCloud": {"projectId": PROJECT_ID}},
+     f"project {PROJECT_ID} in the Hasura Cloud dashboard (https://cloud.hasura.io)"),
+    ({"target": "nhost", "nhost": {"subdomain": "abcdefghijklmnopqrst", "region": "eu-central-1"}},
+     "project abcdefghijklmnopqrst in the Nhost dashboard: whether it is paused, and its Hasura service's logs"),
+])
+def test_each_target_names_what_to_look_at_when_its_hasura_does_not_answer(raw, hint):
+    assert hint in health_hint(load_settings(raw, environ={}), "clerk-hasura", "staging")
 
 
 def test_only_nhost_owns_schemas_whose_tables_the_metadata_may_track_without_a_migration():

@@ -42,6 +42,10 @@ def preflight(settings, environ):
 def deploy(args):
     url = args.settings.toy.url
     return HasuraTarget(deployer_url=url, public_url=url, instance=url)
+
+
+def health_hint(settings, project, stack):
+    return f"the toy at {settings.toy.url}"
 '''
 
 TOY_SETTINGS = '''"""The `toy` stack config object."""
