@@ -59,7 +59,8 @@ def frontend_api_from_publishable_key(publishable_key: str) -> str:
     key = publishable_key.strip()
     if key.startswith(("sk_test_", "sk_live_")):
         raise ValueError("is a Clerk secret key, not a publishable key. Fix: put the `pk_test_…`/`pk_live_…` key "
-                         "here and store the secret key with `pulumi config set --secret clerkSecretKey`")
+                         "here and store the secret key with `clerk-hasura pulumi --stack <stack> config set --secret "
+                         "clerkSecretKey`")
     if not key.startswith(_PUBLISHABLE_KEY_PREFIXES):
         raise ValueError("must start with `pk_test_` or `pk_live_`. Fix: copy the publishable key from the Clerk "
                          "dashboard (API keys page)")
@@ -202,15 +203,19 @@ def _inspect_clerk(settings: SharedSettings) -> tuple[str | None, str | None, li
                             "are verified with that key instead. Fix: remove one of the two")
         if clerk.jwks_url is not None:
             problems.append("clerk.jwksUrl: Hasura would never read it: clerkSigningKey is set, so tokens are verified "
-                            "with that key instead. Fix: remove one of the two (`pulumi config rm --path "
-                            "clerk.jwksUrl`, or `pulumi config rm clerkSigningKey` to verify with the JWKS)")
+                            "with that key instead. Fix: remove one of the two (`clerk-hasura pulumi --stack <stack> "
+                            "config rm --path "
+                            "clerk.jwksUrl`, or `clerk-hasura pulumi --stack <stack> config rm clerkSigningKey` to "
+                            "verify with the JWKS)")
     else:
         if clerk.signing_algorithm is not None:
             problems.append("clerk.signingAlgorithm: only applies to a custom signing key, and clerkSigningKey is not "
-                            "set. Fix: `pulumi config set --secret clerkSigningKey …`, or remove the setting")
+                            "set. Fix: `clerk-hasura pulumi --stack <stack> config set --secret clerkSigningKey …`, or "
+                            "remove the setting")
         if host is None and clerk.publishable_key is None and clerk.frontend_api is None:
             problems.append("clerk.publishableKey: not set, and neither is clerk.frontendApi nor clerkSigningKey, so "
-                            "there is no Clerk instance to trust. Fix: `pulumi config set --path clerk.publishableKey "
+                            "there is no Clerk instance to trust. Fix: `clerk-hasura pulumi --stack <stack> config set "
+                            "--path clerk.publishableKey "
                             "pk_test_…` (from the Clerk dashboard's API keys page)")
     jwks_url = None
     if clerk.jwks_url is not None:

@@ -96,8 +96,9 @@ class ClerkClient:
         sleep: Callable[[float], None] = time.sleep,
     ):
         if not secret_key or not secret_key.strip():
-            raise ClerkAuthenticationFailed(f"{SECRET_KEY_SETTING} is empty. Fix: set it with "
-                                            f"`pulumi config set --secret {SECRET_KEY_SETTING} sk_test_…`")
+            raise ClerkAuthenticationFailed(f"{SECRET_KEY_SETTING} is empty. Fix: set it with `clerk-hasura pulumi "
+                                            f"--stack <stack> config set --secret {SECRET_KEY_SETTING}` (it asks for "
+                                            "the value)")
         self.base_url = base_url.rstrip("/")
         self.max_rate_limit_wait = max_rate_limit_wait
         self._sleep = sleep

@@ -249,7 +249,8 @@ def add_parser(commands: Any) -> None:
         "drift", help="compare the live Hasura with the stack's project and auth settings",
         description="Compare the live Hasura with the stack's Hasura CLI project (its metadataDir) and its auth "
                     "settings. Exit 0 in sync, 1 drift, 2 could not check. The admin secret, the project and the "
-                    "target come from the stack outputs (--stack, or `clerk-hasura outputs <stack> --show-secrets` piped into stdin; the "
+                    "target come from the stack outputs (--stack, or `clerk-hasura outputs <stack> --show-secrets` "
+                    "piped into stdin; the "
                     f"admin secret also from {ENV_ADMIN_SECRET}).",
     )
     add_hasura_arguments(parser, project_dir_help=(

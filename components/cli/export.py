@@ -35,7 +35,8 @@ def add_parser(commands: Any) -> None:
         description="Write the live metadata of a stack's Hasura into its project (its metadataDir, in the Hasura "
                     "CLI's file layout). "
                     f"The admin secret comes from {ENV_ADMIN_SECRET} or from the stack outputs (--stack, or "
-                    "`clerk-hasura outputs <stack> --show-secrets` piped into stdin). Exit 0 exported, 2 could not export.",
+                    "`clerk-hasura outputs <stack> --show-secrets` piped into stdin). Exit 0 exported, 2 could not "
+                    "export.",
     )
     add_hasura_arguments(parser, project_dir_help=(
         "the Hasura CLI project to write into (default: the stack output metadataDir, relative to this repository; "

@@ -30,7 +30,8 @@ def add_parser(commands: Any) -> None:
         "smoke", help="smoke-check a deployed stack",
         description="Smoke-check a deployed clerk-hasura stack. Secrets come from the environment "
                     f"({ENV_ADMIN_SECRET}, {ENV_CLERK_SECRET_KEY}, {ENV_SIGNING_KEY}) or from "
-                    "the stack outputs (--stack, or `clerk-hasura outputs <stack> --show-secrets` piped into stdin); never from flags. "
+                    "the stack outputs (--stack, or `clerk-hasura outputs <stack> --show-secrets` piped into stdin); "
+                    "never from flags. "
                     "Exit 0 passed, 1 a check failed, 2 could not run.",
     )
     add_stack_argument(parser)

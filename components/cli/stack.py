@@ -70,10 +70,12 @@ def parse_stack_outputs(text: str) -> dict[str, Any]:
     try:
         outputs = json.loads(text)
     except ValueError:
-        raise StackOutputsError("stdin is not JSON. Fix: pass --stack <stack>, pipe `clerk-hasura outputs <stack> --show-secrets` into "
+        raise StackOutputsError("stdin is not JSON. Fix: pass --stack <stack>, pipe `clerk-hasura outputs <stack> "
+                                "--show-secrets` into "
                                 "the command, or pass --hasura-url and set the secrets in the environment") from None
     if not isinstance(outputs, dict):
-        raise StackOutputsError("stdin JSON is not an object of stack outputs. Fix: pipe `clerk-hasura outputs <stack> --show-secrets`, or "
+        raise StackOutputsError("stdin JSON is not an object of stack outputs. Fix: pipe `clerk-hasura outputs <stack> "
+                                "--show-secrets`, or "
                                 "pass --stack <stack>")
     if any(value == "[secret]" for value in outputs.values()):
         raise StackOutputsError("the stack outputs on stdin hide their secrets (`[secret]`). Fix: add --show-secrets")
@@ -171,7 +173,8 @@ def stack_outputs(stack: str | None, stdin: Any, environ: Mapping[str, str]) -> 
                                 "(https://www.pulumi.com/docs/install/), or pipe the stack outputs") from None
     if completed.returncode != 0:
         raise StackOutputsError(f"`pulumi stack output --stack {stack}` failed: {completed.stderr.strip()}. Fix: "
-                                f"name a stack of this project's backend (`clerk-hasura pulumi --stack {stack} stack ls` lists them), "
+                                f"name a stack of this project's backend (`clerk-hasura pulumi --stack {stack} stack "
+                                "ls` lists them), "
                                 "with its passphrase")
     return parse_stack_outputs(completed.stdout)
 

@@ -124,7 +124,8 @@ def add_parser(commands: Any) -> None:
         "status", help="each migration, applied or not, per source (as `hasura migrate status`)",
         description="Show each migration of metadata/migrations, applied or not, per source, as `hasura migrate "
                     f"status` does. The admin secret comes from {ENV_ADMIN_SECRET} or from the stack outputs "
-                    "(--stack, or `clerk-hasura outputs <stack> --show-secrets` piped into stdin). Exit 0 in sync, 1 not in sync, 2 "
+                    "(--stack, or `clerk-hasura outputs <stack> --show-secrets` piped into stdin). Exit 0 in sync, 1 "
+                    "not in sync, 2 "
                     "could not read.",
     )
     add_hasura_arguments(parser, project_dir_help=(

@@ -153,7 +153,8 @@ class ClerkJwtTemplateProvider(ResourceProvider):
                 failures.append(CheckFailure(key, f"{setting} must be whole seconds between {low} and {high}, "
                                              f"got {value!r}"))
         if "clerkSecretKey" in inputs and not inputs.get("clerkSecretKey"):
-            failures.append(CheckFailure("clerkSecretKey", "clerkSecretKey is empty. Fix: `pulumi config set "
+            failures.append(CheckFailure("clerkSecretKey", "clerkSecretKey is empty. Fix: `clerk-hasura pulumi --stack "
+                                                           "<stack> config set "
                                          "--secret clerkSecretKey sk_test_…`"))
         return CheckResult(inputs, failures)
 

@@ -160,7 +160,7 @@ def _run(props: dict[str, Any]) -> dict[str, Any]:
 def failure_message(report: dict[str, Any]) -> str:
     """What `pulumi up` ends with when the check failed: what happened, then the report with each fix."""
     return ("The smoke check failed, so this deploy is not proven to work. The `smoke` stack output holds this "
-            "report; the check runs again at every `pulumi up` until it passes.\n"
+            "report; the check runs again at every deploy (`scripts/deploy <stack>`) until it passes.\n"
             + SmokeReport.from_dict(report).render())
 
 

@@ -116,7 +116,8 @@ def choose_token_source(target: SmokeTarget, environ: Mapping[str, str] | None =
 
 
 _SOURCE_FIX = {
-    "clerk": "`pulumi config set --secret clerkSecretKey sk_test_…` (a development instance's secret key)",
+    "clerk": "`clerk-hasura pulumi --stack <stack> config set --secret clerkSecretKey sk_test_…` (a development "
+             "instance's secret key)",
     "signing-key": "use an HMAC custom signing key (clerkSigningKey with clerk.signingAlgorithm HS256)",
     "env": "export the token in that variable, or name another one with smoke.tokenEnvVar",
 }

@@ -130,7 +130,8 @@ def test_scripts_deploy_from_a_fresh_clone_deploys_converges_and_leaves_the_sele
         return subprocess.run(list(command), cwd=clone, env={**env, **extra_env}, capture_output=True, text=True,
                               timeout=600)
 
-    # Before the first deploy: the stack exists for `pulumi config set --secret` (scripts/deploy --init).
+    # Before the first deploy: the stack exists for `clerk-hasura pulumi --stack staging config set --secret`
+    # (scripts/deploy --init).
     init = run("scripts/deploy", "staging", "--init")
     assert init.returncode == 0, init.stderr
     assert "installing the project into .venv" in init.stderr  # the fresh clone had none; clerk-hasura runs there

@@ -31,7 +31,7 @@ def problems(settings: SharedSettings, stack: str) -> list[str]:
                          "Postgres in Docker)")
         if settings.postgres_password is not None:
             found.append("postgresPassword: `databaseUrl` replaces the Postgres container and carries its own "
-                         "password. Fix: `pulumi config rm postgresPassword`")
+                         f"password. Fix: `clerk-hasura pulumi --stack {stack} config rm postgresPassword`")
     if settings.postgres.host_port is not None and settings.postgres.host_port == settings.hasura.port:
         found.append(f"postgres.hostPort: {settings.postgres.host_port} is already hasura.port; two containers "
                      "cannot publish the same host port. Fix: choose another port for one of them (e.g. 5432)")

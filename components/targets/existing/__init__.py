@@ -28,7 +28,8 @@ OWN_KEYS: dict[str, type] = {}
 #: Where that Hasura is and its admin secret: it runs with its own settings and database.
 SHARED_KEYS = frozenset({"hasura.publicUrl", "hasuraAdminSecret"})
 _NO_POSTGRES = ("the `existing` target creates no Postgres and does not configure Hasura's database. Fix: remove it "
-                "(`pulumi config rm {key}`); give that Hasura its database URL where it runs (Hasura Cloud: project "
+                "(`clerk-hasura pulumi --stack <stack> config rm {key}`); give that Hasura its database URL where it "
+                "runs (Hasura Cloud: project "
                 "settings, env vars)")
 UNREAD_KEYS = {
     "hasura": "the `existing` target runs no Hasura container, so this key would do nothing. Fix: set it on that "
@@ -43,11 +44,13 @@ def problems(settings: SharedSettings, stack: str) -> list[str]:
     """An existing Hasura needs its URL and admin secret (the keys it does not read are refused by the registry).
     That Hasura's admin secret is whatever it was given there: not ours to judge by length."""
     found = public_url_problems(settings, stack, missing=(
-        "hasura.publicUrl: required with target `existing`: the base URL of the running Hasura. Fix: `pulumi config "
+        "hasura.publicUrl: required with target `existing`: the base URL of the running Hasura. Fix: `clerk-hasura "
+        f"pulumi --stack {stack} config "
         "set --path hasura.publicUrl https://<project>.hasura.app` (no /v1/graphql)"))
     if settings.hasura_admin_secret is None:
         found.append("hasuraAdminSecret: required with target `existing`: the deploy applies metadata with that "
-                     "Hasura's admin secret (HASURA_GRAPHQL_ADMIN_SECRET). Fix: `pulumi config set --secret "
+                     f"Hasura's admin secret (HASURA_GRAPHQL_ADMIN_SECRET). Fix: `clerk-hasura pulumi --stack {stack} "
+                     "config set --secret "
                      "hasuraAdminSecret …` (or CLERK_HASURA_HASURA_ADMIN_SECRET in CI)")
     return found
 
@@ -64,7 +67,8 @@ def preflight(settings: SharedSettings, environ: Mapping[str, str]) -> None:
     except HasuraAccessDenied:
         raise ExistingHasuraUnavailable(
             f"hasuraAdminSecret: the Hasura at {url} refused it. Fix: set the admin secret that Hasura runs with "
-            "(Hasura Cloud: project settings, env vars, HASURA_GRAPHQL_ADMIN_SECRET): `pulumi config set --secret "
+            "(Hasura Cloud: project settings, env vars, HASURA_GRAPHQL_ADMIN_SECRET): `clerk-hasura pulumi --stack "
+            "<stack> config set --secret "
             "hasuraAdminSecret …`") from None
     except HasuraApiError as error:
         raise ExistingHasuraUnavailable(f"hasura.publicUrl: {error}") from None

@@ -61,15 +61,18 @@ def problems(settings: SharedSettings, stack: str) -> list[str]:
     if settings.hasura_cloud_token is None:
         found.append(f"{TOKEN_SETTING}: required with target `{NAME}`: the deploy sets the project's env vars "
                      "through the Cloud API with a personal access token. Fix: make one in the Cloud dashboard (My "
-                     f"Account, Access Tokens), then `pulumi config set --secret {TOKEN_SETTING} …` (or "
+                     f"Account, Access Tokens), then `clerk-hasura pulumi --stack {stack} config set --secret "
+                     f"{TOKEN_SETTING} …` (or "
                      "CLERK_HASURA_HASURA_CLOUD_TOKEN in CI)")
     if cloud.project_id is None and cloud.tenant_id is None and cloud.region is None:
         found.append(f"hasuraCloud.projectId: required with target `{NAME}`. Fix: copy the Project ID from the "
-                     "project's settings (General) and `pulumi config set --path hasuraCloud.projectId <id>`; or set "
+                     f"project's settings (General) and `clerk-hasura pulumi --stack {stack} config set --path "
+                     "hasuraCloud.projectId <id>`; or set "
                      "hasuraCloud.region (e.g. us-east-2) to have the stack create a project")
     if cloud.creates_project and settings.database_url is None:
         found.append("databaseUrl: required when the stack creates the Hasura Cloud project (a new project has no "
-                     "database). Fix: `pulumi config set --secret databaseUrl postgres://…`")
+                     f"database). Fix: `clerk-hasura pulumi --stack {stack} config set --secret databaseUrl "
+                     "postgres://…`")
     if not cloud.creates_project:
         found += [f"hasuraCloud.{key_name(cloud, key)}: only for a project the stack creates (no projectId or "
                   "tenantId); with a project given it would do nothing. Fix: remove the key"
@@ -99,7 +102,8 @@ def preflight(settings: SharedSettings, environ: Mapping[str, str]) -> CloudProj
                             "hasura.publicUrl to the project's GraphQL API URL without /v1/graphql")
     if settings.database_url is None and APP_DATABASE_URL_ENV not in env.variables:
         raise PlatformError(f"databaseUrl: the project has no {APP_DATABASE_URL_ENV}, and metadata reads the app "
-                            f"database URL from it. Fix: `pulumi config set --secret databaseUrl postgres://…` (the "
+                            f"database URL from it. Fix: `clerk-hasura pulumi --stack <stack> config set --secret "
+                            "databaseUrl postgres://…` (the "
                             "stack then owns the env var)")
     kept = env.variables.get(ADMIN_SECRET_ENV) if settings.hasura_admin_secret is None else None
     return CloudProject(tenant_id=tenant_id, hasura_url=hasura_url.rstrip("/"), admin_secret=kept or None)

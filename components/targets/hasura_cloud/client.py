@@ -138,11 +138,13 @@ class HasuraCloudClient:
                 raise HasuraCloudTokenRefused(
                     f"{TOKEN_SETTING}: Hasura Cloud refused the personal access token ({field}: {error}). Fix: make "
                     "one in the Cloud dashboard (https://cloud.hasura.io, My Account, Access Tokens) with an account "
-                    f"that has access to the project, and store it: `clerk-hasura pulumi --stack <stack> config set --secret {TOKEN_SETTING}` (it asks for the value) (or {TOKEN_ENV} in CI)")
+                    f"that has access to the project, and store it: `clerk-hasura pulumi --stack <stack> config set "
+                    f"--secret {TOKEN_SETTING}` (it asks for the value) (or {TOKEN_ENV} in CI)")
             raise PlatformError(
                 f"Hasura Cloud {field} failed: {error}. Fix: if it says the token may not do this, use a token of "
                 "an account that may change the project's env vars (its owner, or a collaborator given that "
-                f"right): `clerk-hasura pulumi --stack <stack> config set --secret {TOKEN_SETTING}` (it asks for the value); otherwise run the deploy again")
+                f"right): `clerk-hasura pulumi --stack <stack> config set --secret {TOKEN_SETTING}` (it asks for the "
+                "value); otherwise run the deploy again")
         data = body.get("data")
         if not isinstance(data, dict):
             raise PlatformError(f"Hasura Cloud {field} answered without data (HTTP {body.get('status')})")

@@ -48,7 +48,8 @@ def problems(settings: SharedSettings, stack: str) -> list[str]:
     silently do nothing (the registry refuses the shared keys it does not read)."""
     found = public_url_problems(settings, stack, missing=(
         "hasura.publicUrl: required with target `kubernetes`: the URL at which this machine reaches Hasura (an "
-        "Ingress or load balancer) to apply metadata and run the smoke check. Fix: `pulumi config set --path "
+        "Ingress or load balancer) to apply metadata and run the smoke check. Fix: `clerk-hasura pulumi --stack "
+        f"{stack} config set --path "
         "hasura.publicUrl https://graphql.example.com` (no /v1/graphql)"))
     if settings.database_url is not None:
         for key in sorted(key for key in settings.postgres.model_fields_set
@@ -61,7 +62,7 @@ def problems(settings: SharedSettings, stack: str) -> list[str]:
                          "claim is made. Fix: remove the key (or remove databaseUrl to run Postgres in the cluster)")
         if settings.postgres_password is not None:
             found.append("postgresPassword: `databaseUrl` replaces the in-cluster Postgres and carries its own "
-                         "password. Fix: `pulumi config rm postgresPassword`")
+                         f"password. Fix: `clerk-hasura pulumi --stack {stack} config rm postgresPassword`")
     return found + settings.kubernetes.problems() + secret_problems(settings)
 
 

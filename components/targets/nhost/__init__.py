@@ -41,8 +41,10 @@ SHARED_KEYS = frozenset({"hasura.publicUrl"})
 UNREAD_KEYS = {
     **unread_key_reasons(NAME, "the project's settings in the Nhost dashboard (or nhost/nhost.toml)"),
     "hasuraAdminSecret": f"the `{NAME}` target uses the project's own admin secret (hasura.adminSecret of its "
-                         "configuration, read at deploy). Fix: `pulumi config rm hasuraAdminSecret`",
-    "databaseUrl": "an Nhost project runs its own Postgres. Fix: `pulumi config rm databaseUrl`",
+                         "configuration, read at deploy). Fix: `clerk-hasura pulumi --stack <stack> config rm "
+                         "hasuraAdminSecret`",
+    "databaseUrl": "an Nhost project runs its own Postgres. Fix: `clerk-hasura pulumi --stack <stack> config rm "
+                   "databaseUrl`",
 }
 #: The key types Nhost's `#JWTSecret` allows (HMAC or RSA; no EC or Ed25519 keys): its CUE schema, schema.cue.
 NHOST_JWT_TYPES = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512")
@@ -65,12 +67,14 @@ def problems(settings: SharedSettings, stack: str) -> list[str]:
     if settings.nhost_token is None:
         found.append(f"{TOKEN_SETTING}: required with target `{NAME}`: the deploy sets the project's JWT secret "
                      "through Nhost's configuration API with a personal access token. Fix: make one in the Nhost "
-                     f"dashboard (Account, Personal Access Tokens), then `pulumi config set --secret {TOKEN_SETTING} "
+                     f"dashboard (Account, Personal Access Tokens), then `clerk-hasura pulumi --stack {stack} config "
+                     f"set --secret {TOKEN_SETTING} "
                      "…` (or CLERK_HASURA_NHOST_TOKEN in CI)")
     for key, example in (("subdomain", "abcdefghijklmnopqrst"), ("region", "eu-central-1")):
         if getattr(nhost, key) is None:
             found.append(f"nhost.{key}: required with target `{NAME}`. Fix: copy it from the Nhost dashboard "
-                         f"(Project settings) and `pulumi config set --path nhost.{key} {example}`")
+                         f"(Project settings) and `clerk-hasura pulumi --stack {stack} config set --path nhost.{key} "
+                         f"{example}`")
     found += _jwt_secret_problems(settings)
     if settings.hasura.public_url is not None:
         found += public_url_problems(settings, stack, missing="")
@@ -87,17 +91,20 @@ def _jwt_secret_problems(settings: SharedSettings) -> list[str]:
     if clerk.cookie:
         found.append("clerk.cookie: reading the token from Clerk's `__session` cookie needs Hasura's header object "
                      "({\"type\": \"Cookie\", …}), and Nhost's configuration holds `header` as a string only. Fix: "
-                     "`pulumi config rm --path clerk.cookie` and send the token as `Authorization: Bearer <token>` "
+                     "`clerk-hasura pulumi --stack <stack> config rm --path clerk.cookie` and send the token as "
+                     "`Authorization: Bearer <token>` "
                      "(Clerk's getToken({ template }))")
     if settings.clerk_signing_key is not None and clerk.signing_algorithm not in (None, *NHOST_JWT_TYPES):
         found.append(f"clerk.signingAlgorithm: Nhost's configuration takes {', '.join(NHOST_JWT_TYPES)} keys, not "
                      f"{clerk.signing_algorithm}. Fix: give the Clerk template a custom signing key of one of those "
-                     "(e.g. RS256), store it with `pulumi config set --secret clerkSigningKey …` (the public key for "
-                     "RS*) and `pulumi config set --path clerk.signingAlgorithm RS256`; or remove both to verify "
+                     "(e.g. RS256), store it with `clerk-hasura pulumi --stack <stack> config set --secret "
+                     "clerkSigningKey …` (the public key for "
+                     "RS*) and `clerk-hasura pulumi --stack <stack> config set --path clerk.signingAlgorithm RS256`; "
+                     "or remove both to verify "
                      "with Clerk's JWKS")
     if isinstance(clerk.audience, list):
-        found.append("clerk.audience: Nhost's configuration holds one audience (a string), not a list. Fix: `pulumi "
-                     "config set --path clerk.audience <aud>` with the one `aud` the Clerk template issues")
+        found.append("clerk.audience: Nhost's configuration holds one audience (a string), not a list. Fix: "
+                     "`clerk-hasura pulumi --stack <stack> config set --path clerk.audience <aud>` with the one `aud` the Clerk template issues")
     return found
 
 

@@ -40,7 +40,8 @@ def unread_key_reasons(target: str, platform: str) -> dict[str, str]:
         "hasura": f"the `{target}` target does not set it, so this key would do nothing. Fix: remove it; set it in "
                   f"{platform}",
         "postgres": f"the `{target}` target creates no Postgres. Fix: remove the key",
-        "postgresPassword": f"the `{target}` target creates no Postgres. Fix: `pulumi config rm postgresPassword`",
+        "postgresPassword": f"the `{target}` target creates no Postgres. Fix: `clerk-hasura pulumi --stack <stack> "
+                            "config rm postgresPassword`",
     }
 
 

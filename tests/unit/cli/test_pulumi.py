@@ -34,7 +34,7 @@ sys.exit(int(os.environ.get("STAND_IN_EXIT", "0")))
 
 
 @pytest.fixture
-def pulumi_bin(tmp_path: Path) -> Path:
+def stand_in_bin(tmp_path: Path) -> Path:
     """A folder whose `pulumi` is the stand-in (the name the PATH lookup wants)."""
     folder = tmp_path / "bin"
     folder.mkdir()
@@ -59,11 +59,11 @@ def calls(folder: Path) -> list[dict]:
 
 
 def test_every_argument_goes_to_pulumi_after_the_stack_in_the_project_directory_on_the_local_backend(
-        pulumi_bin, project):
+        stand_in_bin, project):
     code = cli(["pulumi", "--stack", "dev", "config", "set", "--secret", "clerkSecretKey", "--", "-starts-with-dash"],
-               environ={"PATH": str(pulumi_bin)})
+               environ={"PATH": str(stand_in_bin)})
     assert code == 0
-    assert calls(pulumi_bin) == [{
+    assert calls(stand_in_bin) == [{
         "args": ["--stack", "dev", "config", "set", "--secret", "clerkSecretKey", "--", "-starts-with-dash"],
         "cwd": str(project),
         # A fresh shell: the project's own backend (no Pulumi Cloud login) and the dev stack's default passphrase.
@@ -73,32 +73,32 @@ def test_every_argument_goes_to_pulumi_after_the_stack_in_the_project_directory_
     assert not (project / "metadata" / ".pulumi-state").exists()
 
 
-def test_a_pulumi_commands_own_help_reaches_pulumi(pulumi_bin, project):
-    assert cli(["pulumi", "--stack=dev", "config", "--help"], environ={"PATH": str(pulumi_bin)}) == 0
-    assert calls(pulumi_bin)[0]["args"] == ["--stack", "dev", "config", "--help"]
+def test_a_pulumi_commands_own_help_reaches_pulumi(stand_in_bin, project):
+    assert cli(["pulumi", "--stack=dev", "config", "--help"], environ={"PATH": str(stand_in_bin)}) == 0
+    assert calls(stand_in_bin)[0]["args"] == ["--stack", "dev", "config", "--help"]
 
 
-def test_a_backend_and_passphrase_set_in_the_environment_are_pulumis(pulumi_bin, project):
+def test_a_backend_and_passphrase_set_in_the_environment_are_pulumis(stand_in_bin, project):
     cli(["pulumi", "--stack", "staging", "stack", "history"],
-        environ={"PATH": str(pulumi_bin), "PULUMI_BACKEND_URL": "s3://team/clerk-hasura",
+        environ={"PATH": str(stand_in_bin), "PULUMI_BACKEND_URL": "s3://team/clerk-hasura",
                  "PULUMI_CONFIG_PASSPHRASE_FILE": "/run/secrets/staging"})
-    [call] = calls(pulumi_bin)
+    [call] = calls(stand_in_bin)
     assert call["env"]["PULUMI_BACKEND_URL"] == "s3://team/clerk-hasura"
     assert call["env"]["PULUMI_CONFIG_PASSPHRASE_FILE"] == "/run/secrets/staging"
     assert call["env"]["PULUMI_CONFIG_PASSPHRASE"] is None
     assert not (project / ".pulumi-state").exists()
 
 
-def test_the_terminal_is_pulumis_and_its_exit_code_is_the_commands(pulumi_bin, project):
+def test_the_terminal_is_pulumis_and_its_exit_code_is_the_commands(stand_in_bin, project):
     completed = subprocess.run(
         [str(CONSOLE_SCRIPT), "pulumi", "--stack", "staging", "config", "set", "--secret", "clerkSecretKey"],
         input="sk_test_typed_at_the_prompt\n", capture_output=True, text=True, timeout=60,
-        env={"PATH": str(pulumi_bin), "PULUMI_CONFIG_PASSPHRASE": "staging passphrase", "STAND_IN_READS_STDIN": "1",
+        env={"PATH": str(stand_in_bin), "PULUMI_CONFIG_PASSPHRASE": "staging passphrase", "STAND_IN_READS_STDIN": "1",
              "STAND_IN_EXIT": "7"})
     assert completed.returncode == 7
     assert completed.stdout == "pulumi says hello\n"
     assert completed.stderr == "pulumi complains\n"
-    [call] = calls(pulumi_bin)
+    [call] = calls(stand_in_bin)
     assert call["stdin"] == "sk_test_typed_at_the_prompt\n"
     assert call["env"]["PULUMI_CONFIG_PASSPHRASE"] == "staging passphrase"
 
@@ -109,24 +109,24 @@ def test_the_terminal_is_pulumis_and_its_exit_code_is_the_commands(pulumi_bin, p
     (["pulumi", "--stack"], "Fix: clerk-hasura pulumi --stack <stack> config"),
     (["pulumi", "--stack=", "stack", "ls"], "Fix: clerk-hasura pulumi --stack <stack> stack ls"),
 ])
-def test_without_the_stack_first_it_is_refused_naming_the_command_to_run(argv, fix, pulumi_bin, project, capsys):
-    assert cli(argv, environ={"PATH": str(pulumi_bin)}) == 2
+def test_without_the_stack_first_it_is_refused_naming_the_command_to_run(argv, fix, stand_in_bin, project, capsys):
+    assert cli(argv, environ={"PATH": str(stand_in_bin)}) == 2
     err = capsys.readouterr().err
     assert err.startswith("clerk-hasura pulumi: name the stack first. ")
     assert fix in err
-    assert calls(pulumi_bin) == []
+    assert calls(stand_in_bin) == []
 
 
-def test_another_stack_without_its_passphrase_is_refused_before_pulumi_runs(pulumi_bin, project, monkeypatch,
+def test_another_stack_without_its_passphrase_is_refused_before_pulumi_runs(stand_in_bin, project, monkeypatch,
                                                                              capsys):
     monkeypatch.setattr(sys, "stdin", None)  # no terminal to ask on
-    assert cli(["pulumi", "--stack", "staging", "config"], environ={"PATH": str(pulumi_bin)}) == 2
+    assert cli(["pulumi", "--stack", "staging", "config"], environ={"PATH": str(stand_in_bin)}) == 2
     assert "stack 'staging' needs a passphrase for its secrets: set PULUMI_CONFIG_PASSPHRASE" in \
         capsys.readouterr().err
-    assert calls(pulumi_bin) == []
+    assert calls(stand_in_bin) == []
 
 
-def test_outside_a_project_or_without_the_pulumi_cli_it_is_refused_with_the_fix(pulumi_bin, project, tmp_path,
+def test_outside_a_project_or_without_the_pulumi_cli_it_is_refused_with_the_fix(stand_in_bin, project, tmp_path,
                                                                                monkeypatch, capsys):
     assert cli(["pulumi", "--stack", "dev", "config"], environ={"PATH": str(tmp_path / "nowhere")}) == 2
     assert "the pulumi CLI: not found on PATH. Install it (https://www.pulumi.com/docs/install/" in \
@@ -134,10 +134,10 @@ def test_outside_a_project_or_without_the_pulumi_cli_it_is_refused_with_the_fix(
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    assert cli(["pulumi", "--stack", "dev", "config"], environ={"PATH": str(pulumi_bin)}) == 2
+    assert cli(["pulumi", "--stack", "dev", "config"], environ={"PATH": str(stand_in_bin)}) == 2
     assert "no Pulumi.yaml in this folder or any above it. Fix: run it in the clerk-hasura checkout" in \
         capsys.readouterr().err
-    assert calls(pulumi_bin) == []
+    assert calls(stand_in_bin) == []
 
 
 def test_its_help_is_this_commands_and_names_the_exit_codes(capsys):

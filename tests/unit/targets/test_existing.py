@@ -48,9 +48,9 @@ def test_existing_needs_the_url_and_the_admin_secret(jwks_url):
     raw = with_overrides(example_dev_config(jwks_url), {"target": "existing", "postgres": None, "hasura": None})
     text = problems_of(raw)
     assert "hasura.publicUrl: required with target `existing`" in text
-    assert "pulumi config set --path hasura.publicUrl https://<project>.hasura.app" in text
+    assert "`clerk-hasura pulumi --stack dev config set --path hasura.publicUrl https://<project>.hasura.app`" in text
     assert "hasuraAdminSecret: required with target `existing`" in text
-    assert "pulumi config set --secret hasuraAdminSecret" in text
+    assert "`clerk-hasura pulumi --stack dev config set --secret hasuraAdminSecret …`" in text
 
 
 def test_existing_refuses_docker_keys_naming_each(jwks_url):

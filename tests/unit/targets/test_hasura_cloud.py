@@ -51,7 +51,7 @@ def test_needs_the_token_and_the_project_and_refuses_container_keys():
                         "hasura": {"port": 9090, "corsDomains": ["https://app.example.com"]},
                         "postgres": {"hostPort": 15432}, "postgresPassword": "p" * 20})
     assert "hasuraCloudToken: required with target `hasura-cloud`" in text
-    assert "pulumi config set --secret hasuraCloudToken" in text
+    assert "`clerk-hasura pulumi --stack dev config set --secret hasuraCloudToken …`" in text
     assert "hasuraCloud.projectId: required with target `hasura-cloud`" in text
     assert "hasura.port: the `hasura-cloud` target does not set it" in text
     assert "postgres.hostPort:" in text and "postgresPassword:" in text

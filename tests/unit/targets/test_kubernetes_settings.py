@@ -86,7 +86,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
      "kubernetes.postgresStorage", "no volume claim is made"),
     ("password with databaseUrl", kubernetes_stack(databaseUrl="postgres://u:p@db/app",
                                                    postgresPassword="p" * 20),
-     "postgresPassword", "`pulumi config rm postgresPassword`"),
+     "postgresPassword", "`clerk-hasura pulumi --stack prod config rm postgresPassword`"),
     ("short admin secret", kubernetes_stack(hasuraAdminSecret="short"), "hasuraAdminSecret", "fewer than 16"),
     ("kubernetes key on docker", {"clerk": {"publishableKey": PK}, "kubernetes": {"replicas": 3}},
      "kubernetes.replicas", "set `target: kubernetes`"),
