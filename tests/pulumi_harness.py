@@ -472,6 +472,8 @@ def _child_main(request: dict[str, Any]) -> dict[str, Any]:
         stack=request["stack"],
         dry_run=request["preview"],
         organization="organization",
+        # Where Pulumi.yaml is, as the language host tells the SDK (the mocks' default is a placeholder).
+        root_directory=str(Path(request["program"]).parent),
         callbacks=None,
     ))
     error = None

@@ -19,6 +19,11 @@ from components.config.settings import (TARGET_DEPENDENT_KEYS, SharedSettings, l
                                         secret_env_vars, stack_settings_model, top_level_keys)
 from components.config.stack_checks import key_name
 from components.targets.base import Target
+# Each target's own settings as the `ClerkHasura` component's typed argument (`components.component`).
+from components.targets.hasura_cloud.args import HasuraCloudArgs
+from components.targets.kubernetes.args import (AutoscalingArgs, HasuraResourcesArgs, IngressArgs, KubernetesArgs,
+                                                PostgresStorageArgs, ResourceQuantitiesArgs)
+from components.targets.nhost.args import NhostArgs
 
 #: By the value of the `target` setting, the package of each; the first is the default.
 TARGETS: dict[str, ModuleType] = {name: importlib.import_module(module) for name, module in {

@@ -4,7 +4,7 @@
 A target is where Hasura (and, for some, Postgres) runs; the registry (`components.targets`) names them. Each is one
 folder whose package declares its own settings keys (`OWN_KEYS`) and the shared keys it reads (`SHARED_KEYS`), and
 has three functions: its settings problems, its preflight (what it checks and finds before anything is created) and
-its deploy. The shared part (JWT secret, metadata, Clerk template, smoke check, outputs: `components.stack`, checked
+its deploy. The shared part (JWT secret, metadata, Clerk template, smoke check, outputs: `components.component`, checked
 first by `components.plan`) needs nothing else of it.
 """
 

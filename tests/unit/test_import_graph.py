@@ -19,7 +19,7 @@ LAYERS = (
     {"errors"},
     {"config", "hasura", "clerk", "auth"},
     {"targets", "providers", "smoke"},
-    {"stack", "plan", "commands", "cli"},
+    {"component", "plan", "commands", "cli"},
 )
 TARGETS_PACKAGE = "components.targets"
 #: What the target folders may share: the interface and the modules several targets use.
@@ -73,8 +73,8 @@ def target_folder(module: str, registered: set[str]) -> str | None:
 
 
 def registered_targets(graph: dict[str, set[str]]) -> set[str]:
-    """The target packages the registry names."""
-    return {module for module in graph.get(TARGETS_PACKAGE, set())
+    """The target packages the registry names (it may import a module of one, e.g. its `args`)."""
+    return {".".join(module.split(".")[:3]) for module in graph.get(TARGETS_PACKAGE, set())
             if module.startswith(f"{TARGETS_PACKAGE}.") and not module.startswith(TARGET_COMMONS)}
 
 

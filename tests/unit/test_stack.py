@@ -101,7 +101,7 @@ def docker_names(run: ProgramRun) -> set[str]:
 def test_the_dev_stack_registers_network_volume_images_containers_and_generated_secrets(runs):
     names = sorted((r.type, r.name) for r in runs["dev"].registrations)
     assert names == sorted([
-        ("clerk-hasura:backend_stack:ClerkHasuraStack", "backend"),
+        ("clerk-hasura:index:ClerkHasura", "backend"),
         ("clerk-hasura:database:Database", "backend-postgres"),
         ("clerk-hasura:engine:Engine", "backend-hasura"),
         (NETWORK, "backend-network"),
@@ -312,7 +312,7 @@ def test_hasura_environment_follows_the_config(runs):
 def test_metadata_is_applied_after_hasura_is_up(runs):
     run = runs["dev"]
     metadata = run.one(METADATA, "backend-metadata")
-    assert metadata.parent == run.one("clerk-hasura:backend_stack:ClerkHasuraStack", "backend").urn
+    assert metadata.parent == run.one("clerk-hasura:index:ClerkHasura", "backend").urn
     assert run.one(CONTAINER, HASURA).urn in metadata.dependencies
     assert metadata.plain_inputs["hasura_url"] == "http://127.0.0.1:8080"
     assert isinstance(metadata.inputs["admin_secret"], Secret)

@@ -107,7 +107,7 @@ def test_every_object_goes_through_the_explicit_provider_under_the_stack_compone
     # Secrets and ConfigMaps are updated in place (a replacement would take the Deployment's pods with it).
     assert provider.plain_inputs["enableSecretMutable"] == "true"
     assert provider.plain_inputs["enableConfigMapMutable"] == "true"
-    component = run.one("clerk-hasura:backend_stack:ClerkHasuraStack")
+    component = run.one("clerk-hasura:index:ClerkHasura")
     assert provider.parent == component.urn
     assert sorted(r.type for r in kubernetes_objects(run)) == sorted([
         NAMESPACE, SECRET, SECRET, CONFIG_MAP, SERVICE, SERVICE, DEPLOYMENT, STATEFULSET, PDB])
