@@ -1,0 +1,90 @@
+"""A real install: the wheel built from this checkout, installed (not editable) with its dependencies into a fresh
+virtualenv, and a team's own Python program in its own project folder (its Pulumi.yaml naming that virtualenv, its
+own metadata/) using `ClerkHasura`, on the real engine with the existing target against the Hasura and Clerk doubles
+(the fixtures of tests/engine/test_existing.py). Nothing of this checkout is on the program's path.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.engine.test_existing import ADMIN_SECRET, hasura, metadata_dir  # noqa: F401 (fixtures)
+from tests.fixtures.engine import ROOT, changes, smoke_passed
+
+TEAM_PROGRAM = """\
+import pulumi
+import components.component
+from components.component import ClerkArgs, ClerkHasura, ClerkHasuraArgs, HasuraArgs
+
+config = pulumi.Config()
+backend = ClerkHasura("backend", ClerkHasuraArgs(
+    target="existing",
+    clerk=ClerkArgs(publishable_key=config.require("publishableKey"), jwks_url=config.require("jwksUrl"),
+                    api_url=config.require("clerkApiUrl")),
+    hasura=HasuraArgs(public_url=config.require("hasuraUrl")),
+    hasura_admin_secret=config.require("hasuraAdminSecret"),
+    clerk_secret_key=config.require("clerkSecretKey"),
+))
+pulumi.export("graphqlUrl", backend.graphql_url)
+pulumi.export("hasuraAdminSecret", backend.admin_secret)
+pulumi.export("jwtSecret", backend.jwt_secret)
+pulumi.export("metadataHash", backend.metadata_hash)
+pulumi.export("smoke", backend.smoke_report)
+pulumi.export("componentModule", components.component.__file__)
+"""
+
+
+@pytest.fixture(scope="module")
+def installed_venv(tmp_path_factory) -> Path:
+    """A fresh virtualenv with the wheel of this checkout installed as a team installs it."""
+    root = tmp_path_factory.mktemp("install")
+    # Built from a copy: setuptools reuses a checkout's build/ folder.
+    source = Path(shutil.copytree(ROOT, root / "source", ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", "__pycache__", ".pytest_cache")))
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir",
+                            str(root / "dist"), str(source)], capture_output=True, text=True, cwd=root)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (root / "dist").glob("clerk_hasura-*.whl")
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    installed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)],
+                               capture_output=True, text=True, cwd=root, timeout=600)
+    assert installed.returncode == 0, installed.stderr
+    return venv
+
+
+def test_a_team_program_deploys_the_installed_component_converges_and_destroys_to_nothing(
+        installed_venv, engine_stack_factory, clerk_double, hasura, metadata_dir, tmp_path):
+    team = tmp_path / "team-app"
+    team.mkdir()
+    (team / "Pulumi.yaml").write_text(f"name: team-app\nruntime:\n  name: python\n  options:\n    toolchain: pip\n"
+                                      f"    virtualenv: {installed_venv}\n")
+    (team / "__main__.py").write_text(TEAM_PROGRAM)
+    shutil.copytree(metadata_dir, team / "metadata")
+    engine = engine_stack_factory(
+        {"publishableKey": clerk_double.publishable_key, "jwksUrl": clerk_double.jwks_url,
+         "clerkApiUrl": clerk_double.url, "hasuraUrl": hasura.url},
+        secrets={"hasuraAdminSecret": ADMIN_SECRET, "clerkSecretKey": clerk_double.secret_key},
+        env={"PULUMI_PYTHON_CMD": str(installed_venv / "bin" / "python")}, project_dir=team)
+
+    result = engine.up(refresh=True)
+    assert result.summary.result == "succeeded", "".join(engine.log)
+    outputs = engine.outputs()
+    assert Path(outputs["componentModule"]).is_relative_to(installed_venv)
+    assert outputs["graphqlUrl"] == f"{hasura.url}/v1/graphql"
+    assert smoke_passed(engine)["passed"]
+    assert engine.secret_outputs() == {"hasuraAdminSecret"}
+    assert ADMIN_SECRET not in engine.backend_text() + "".join(engine.log)
+    types = {resource["type"] for resource in engine.resources()}
+    assert "clerk-hasura:index:ClerkHasura" in types
+
+    assert changes(engine.up(refresh=True)) == {}
+    engine.preview(refresh=True, expect_no_changes=True)  # raises on any change
+
+    assert engine.destroy().summary.result == "succeeded", "".join(engine.log)
+    assert not engine.stack.export_stack().deployment.get("resources")
