@@ -5,6 +5,7 @@ What the repository's own program registers through it is tests/unit/test_stack.
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 import typing
 from collections.abc import Iterator
@@ -182,3 +183,35 @@ def test_an_output_argument_is_refused_naming_it(team_project, jwks_url):
     assert run.error.startswith("Invalid ClerkHasura arguments (1 problem):\n  - hasura_admin_secret: is a "
                                 "pulumi.Output"), run.error
     assert "a-secret-given-as-an-output-0123" not in run.error
+
+
+def message_texts(root: Path) -> list[str]:
+    """Every string literal of the modules a deploy's checks run (the CLI and docstrings aside) that names a
+    `pulumi config` command, placeholders as `key`."""
+    import ast
+
+    texts = []
+    for path in sorted((root / "components").rglob("*.py")):
+        if "cli" in path.relative_to(root).parts or path.name == "component.py":  # the rewording's own patterns
+            continue
+        tree = ast.parse(path.read_text())
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and node.body
+                      and isinstance(node.body[0], ast.Expr)}
+        docstrings |= {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                text = "".join(part.value if isinstance(part, ast.Constant) else "key" for part in node.values)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                text = re.sub(r"\{\w+\}", "key", node.value)  # a str.format template
+            else:
+                continue
+            if "pulumi config" in text:
+                texts.append(text)
+    return texts
+
+
+def test_no_fix_of_the_checks_keeps_a_pulumi_config_command_when_told_to_a_component_user():
+    texts = message_texts(PROJECT_DIR)
+    assert len(texts) > 20  # the scan finds the hints
+    assert [text for text in texts if "pulumi config" in in_argument_terms(text)] == []
