@@ -174,9 +174,11 @@ def _renamed_keys(model: type[BaseModel], alias_prefix: str = "", name_prefix: s
 _RENAMED_KEYS = _renamed_keys(StackSettings)
 _KEY = re.compile(r"(?<![\w.])(" + "|".join(re.escape(key) for key in sorted(_RENAMED_KEYS, key=len, reverse=True))
                   + r")(?!\w)")
-_NESTED_KEYS = re.compile(r"nested keys in Pulumi\.<stack>\.yaml, or `pulumi config set --path`")
-_CONFIG_SET = re.compile(r"`pulumi config set(?: --secret| --path)* (?P<key>[\w.]+)(?: (?P<value>[^`]+))?`")
-_CONFIG_RM = re.compile(r"`pulumi config rm(?: --path)? (?P<key>[\w.]+)`")
+#: How a fix spells a pulumi command: `clerk-hasura pulumi --stack <stack> …`, or (the settings' own) bare `pulumi …`.
+_PULUMI = r"`(?:clerk-hasura pulumi --stack [^` ]+ |pulumi )"
+_NESTED_KEYS = re.compile(r"nested keys in Pulumi\.<stack>\.yaml, or " + _PULUMI + r"config set --path`")
+_CONFIG_SET = re.compile(_PULUMI + r"config set(?: --secret| --path)* (?P<key>[\w.]+)(?: (?P<value>[^`]+))?`")
+_CONFIG_RM = re.compile(_PULUMI + r"config rm(?: --path)? (?P<key>[\w.]+)`")
 #: The component reads no secret from the environment: that override is the stack config's (`__main__`).
 _CI_OVERRIDE = re.compile(r" \(or CLERK_HASURA_\w+ in CI\)")
 
