@@ -52,8 +52,7 @@ pytestmark = pytest.mark.timeout(900)
 def jq() -> str:
     """jq, which the `gh` stand-in uses for `--jq` (gh has it built in): Debian's, installed when missing."""
     if not shutil.which("jq") and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "jq"],
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, capture_output=True)
+        subprocess.run([ROOT / "scripts" / "apt-install", "jq"], capture_output=True)
     if not shutil.which("jq"):
         pytest.fail("jq is not installed; the gh stand-in needs it: apt-get install jq", pytrace=False)
     return shutil.which("jq")

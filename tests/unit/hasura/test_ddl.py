@@ -29,6 +29,7 @@ from components.hasura.client import HasuraApiError, HasuraClient
 from components.hasura.ddl import without_restrict_lines, without_transaction_timeout
 from components.hasura.project import load_project
 from components.hasura.model import MetadataProject
+from tests.fixtures.engine import ROOT
 
 KEY = "Xb7dQ2kLm9PzR4tVw1YcN8sHf3JgU6aEo0iKq5BxZ7rTy2LpM4nC9vD1hW6jS3uF"
 CREATE_NOTES = """CREATE TABLE public.notes (
@@ -198,10 +199,7 @@ def debian_postgres_15() -> Path:
         if os.geteuid() != 0 or not shutil.which("apt-get"):
             pytest.fail("PostgreSQL 15's server is missing: install Debian's postgresql-15 "
                         "(sudo apt-get install postgresql-15)", pytrace=False)
-        environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=environment)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql-15"], check=True,
-                       env=environment)
+        subprocess.run([ROOT / "scripts" / "apt-install", "postgresql-15"], check=True)
     return DEBIAN_POSTGRES_15
 
 
