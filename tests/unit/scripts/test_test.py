@@ -1,6 +1,7 @@
-"""scripts/test: the fast lane first, so a broken change fails before any build; then the Go builds the engine and
-Docker tests need, with the images built beside them; then those tests with the Kubernetes build beside them; then
-the cluster tests. `--fast` runs the fast lane alone.
+"""scripts/test: the fast lane first, so a broken change fails in minutes, with only the Kubernetes build beside it
+at the lowest priority (stopped when the fast lane fails); then the Go builds the engine and Docker tests need, with
+the images built beside them; then those tests; then, once the Kubernetes build is done, the cluster tests. `--fast`
+runs the fast lane alone.
 
 Runs the real script in a copy of `scripts/` whose build scripts, `scripts/test-docker` and `.venv/bin/python` are
 stand-ins recording their calls (no Go build, no dockerd, no pytest here).
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from tests.fixtures.engine import ROOT
@@ -34,7 +36,7 @@ def _checkout(tmp_path: Path, *, fast_lane_exit: int = 0, kubernetes_exit: int =
         _stand_in(root / "scripts" / build, calls)
     # Slow too: still running when the engine and Docker tests are done, so it must be waited for.
     _stand_in(root / "scripts" / "build-kubernetes", calls,
-              f'sleep 1\necho "kubernetes at nice $(nice)" >> "{calls}"\necho "go: build failed" >&2\n'
+              f'sleep 2\necho "kubernetes built at nice $(nice)" >> "{calls}"\necho "go: build failed" >&2\n'
               f'exit {kubernetes_exit}\n')
     # `images` is slow, so it is still running when the builds are done: it must be waited for.
     _stand_in(root / "scripts" / "test-docker", calls,
@@ -49,9 +51,13 @@ def _run(root: Path, *args: str) -> subprocess.CompletedProcess:
                           env={**os.environ, "PYTHON": "python3"})
 
 
+KUBERNETES_BUILD = "build-kubernetes control-plane provider node"
+
+
 def _steps(calls: Path) -> list[str]:
-    """The calls without the installs."""
-    return [line for line in calls.read_text().splitlines() if " pip install " not in line]
+    """The calls without the installs and the Kubernetes build's start (it runs beside the others from the start)."""
+    return [line for line in calls.read_text().splitlines()
+            if " pip install " not in line and line != KUBERNETES_BUILD]
 
 
 def test_the_fast_lane_runs_first_then_the_builds_beside_the_images_then_every_other_test(tmp_path):
@@ -62,14 +68,14 @@ def test_the_fast_lane_runs_first_then_the_builds_beside_the_images_then_every_o
     assert steps[0] == f"python -m pytest -n 4 -m {FAST_LANE} -q -k smoke"
     assert steps[1] == "test-docker start"
     builds = [step for step in steps if step.startswith("build-")]
-    assert builds == ["build-actionlint ", "build-pulumi ", "build-docker-provider ",
-                      "build-kubernetes control-plane provider node"]
+    assert builds == ["build-actionlint ", "build-pulumi ", "build-docker-provider "]
+    assert KUBERNETES_BUILD in calls.read_text().splitlines()
     # No two apt-gets at once: actionlint's (shellcheck) is done before the images' (debootstrap) start.
     assert steps.index("build-actionlint ") < steps.index("test-docker images")
-    # The images are waited for before the tests that use them; the Kubernetes build runs beside those tests (it
-    # ends after them here), at the lowest priority, and is waited for before the cluster tests.
+    # The images are waited for before the tests that use them; the Kubernetes build, at the lowest priority, ends
+    # after those tests here, and is waited for before the cluster tests.
     engine_tests = steps.index(f"python -m pytest -m not ({FAST_LANE}) and not cluster -q -k smoke")
-    assert steps.index("images done") < engine_tests < steps.index("kubernetes at nice 19") < len(steps) - 1
+    assert steps.index("images done") < engine_tests < steps.index("kubernetes built at nice 19") < len(steps) - 1
     assert steps[-1].startswith("python -c ") and steps[-1].endswith("-m cluster -q -k smoke")
     assert "scripts/test: fast lane took" in done.stderr
     assert "scripts/test: engine, Docker and root tests (the Kubernetes build beside them) took" in done.stderr
@@ -83,11 +89,13 @@ def test_a_failing_kubernetes_build_fails_the_run_with_its_output_before_the_clu
     assert not _steps(calls)[-1].endswith("-m cluster -q")
 
 
-def test_a_failing_fast_lane_stops_the_run_before_any_build(tmp_path):
+def test_a_failing_fast_lane_stops_the_run_before_any_other_build_and_stops_the_kubernetes_build(tmp_path):
     root, calls = _checkout(tmp_path, fast_lane_exit=1)
     done = _run(root, "-q")
     assert done.returncode == 1
     assert _steps(calls) == [f"python -m pytest -n 4 -m {FAST_LANE} -q"]
+    time.sleep(3)  # the stand-in build would have finished by now
+    assert "kubernetes built" not in calls.read_text()
 
 
 def test_fast_runs_the_fast_lane_alone_with_its_exit_code(tmp_path):
