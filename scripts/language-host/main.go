@@ -17,79 +17,31 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
+	"github.com/clerk-hasura/language-host/hostkit"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
-	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
-
-// version is the CLI release this stand-in was written against (scripts/build-pulumi builds both).
-const version = "3.274.1"
 
 // execShim is the SDK's Python script that configures the runtime and runs the program (sdk/python/cmd).
 const execShim = "pulumi-language-python-exec"
 
-// userActionableExit is the exit code with which the exec shim says it already showed the user the error
-// (PYTHON_PROCESS_EXITED_AFTER_SHOWING_USER_ACTIONABLE_MESSAGE_CODE in the shim): the engine then adds nothing.
-const userActionableExit = 32
-
 type host struct {
-	pulumirpc.UnimplementedLanguageRuntimeServer
-	engineAddress string
-	// rootDirectory is where Pulumi.yaml is, from the handshake; RunRequest.Info carries it too.
-	rootDirectory string
+	hostkit.Base
 }
 
 func main() {
-	// The flags the engine may pass to any plugin (logging, tracing) and the real host's -root; the stand-in
-	// accepts them so the command line the CLI builds is never refused, and uses only the root.
-	flags := flag.NewFlagSet("pulumi-language-python", flag.ExitOnError)
-	flags.Bool("logtostderr", false, "log to stderr (accepted, unused)")
-	flags.Int("v", 0, "log verbosity (accepted, unused)")
-	flags.String("tracing", "", "tracing endpoint (accepted, unused)")
-	root := flags.String("root", "", "project root directory")
-	_ = flags.Parse(os.Args[1:])
-
-	h := &host{rootDirectory: *root}
-	// The engine's address is the last positional argument (buildArgsForNewPlugin in the sdk).
-	if args := flags.Args(); len(args) > 0 {
-		h.engineAddress = args[len(args)-1]
-	}
-
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "pulumi-language-python: cannot listen on 127.0.0.1: %v\n", err)
-		os.Exit(1)
-	}
-	server := grpc.NewServer(grpc.MaxRecvMsgSize(400 * 1024 * 1024))
-	pulumirpc.RegisterLanguageRuntimeServer(server, h)
-	// The engine reads the port from the first line of stdout.
-	fmt.Printf("%d\n", listener.Addr().(*net.TCPAddr).Port)
-	if err := server.Serve(listener); err != nil {
-		fmt.Fprintf(os.Stderr, "pulumi-language-python: gRPC server stopped: %v\n", err)
-		os.Exit(1)
-	}
-}
-
-func (h *host) Handshake(_ context.Context, req *pulumirpc.LanguageHandshakeRequest,
-) (*pulumirpc.LanguageHandshakeResponse, error) {
-	h.engineAddress = req.GetEngineAddress()
-	if req.RootDirectory != nil {
-		h.rootDirectory = req.GetRootDirectory()
-	}
-	return &pulumirpc.LanguageHandshakeResponse{}, nil
+	h := &host{}
+	hostkit.Serve("pulumi-language-python", &h.Base, h)
 }
 
 func (h *host) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
-	return &pulumirpc.PluginInfo{Version: version}, nil
+	return &pulumirpc.PluginInfo{Version: hostkit.Version}, nil
 }
 
 // GetRequiredPlugins and GetRequiredPackages list nothing: the real host lists the pulumi-* Python packages that
@@ -108,9 +60,9 @@ func (h *host) GetRequiredPackages(context.Context, *pulumirpc.GetRequiredPackag
 
 func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
 	info := req.GetInfo()
-	rootDirectory := firstNonEmpty(info.GetRootDirectory(), h.rootDirectory, req.GetPwd())
-	programDirectory := firstNonEmpty(info.GetProgramDirectory(), rootDirectory)
-	program := firstNonEmpty(info.GetEntryPoint(), req.GetProgram(), ".")
+	rootDirectory := hostkit.FirstNonEmpty(info.GetRootDirectory(), h.RootDirectory, req.GetPwd())
+	programDirectory := hostkit.FirstNonEmpty(info.GetProgramDirectory(), rootDirectory)
+	program := hostkit.FirstNonEmpty(info.GetEntryPoint(), req.GetProgram(), ".")
 	if !filepath.IsAbs(program) {
 		program = filepath.Join(programDirectory, program)
 	}
@@ -139,7 +91,7 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 		}
 	}
 	flag("monitor", req.GetMonitorAddress())
-	flag("engine", h.engineAddress)
+	flag("engine", h.EngineAddress)
 	flag("project", req.GetProject())
 	flag("root_directory", rootDirectory)
 	flag("stack", req.GetStack())
@@ -151,24 +103,11 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	args = append(args, req.GetArgs()...)
 
 	cmd := exec.CommandContext(ctx, python, args...)
-	cmd.Dir = firstNonEmpty(req.GetPwd(), programDirectory)
+	cmd.Dir = hostkit.FirstNonEmpty(req.GetPwd(), programDirectory)
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stderr
 	cmd.Env = append(environment, "PULUMI_CONFIG="+string(config), "PULUMI_CONFIG_SECRET_KEYS="+string(secretKeys))
-	err = cmd.Run()
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
-		return &pulumirpc.RunResponse{}, nil
-	case errors.As(err, &exitErr) && exitErr.ExitCode() == userActionableExit:
-		return &pulumirpc.RunResponse{Bail: true}, nil
-	case errors.As(err, &exitErr):
-		return &pulumirpc.RunResponse{Error: fmt.Sprintf("Program exited with non-zero exit code: %d",
-			exitErr.ExitCode())}, nil
-	default:
-		return &pulumirpc.RunResponse{Error: fmt.Sprintf("could not start the Python program (%s %s): %v",
-			python, shim, err)}, nil
-	}
+	return hostkit.RunResponse(cmd.Run(), python+" "+shim), nil
 }
 
 // pythonFor returns the interpreter that runs the program and the environment to run it in: the `virtualenv`
@@ -178,7 +117,7 @@ func pythonFor(rootDirectory string, options map[string]any) (string, []string, 
 	environment := os.Environ()
 	virtualenv, _ := options["virtualenv"].(string)
 	if virtualenv == "" {
-		return firstNonEmpty(os.Getenv("PULUMI_PYTHON_CMD"), "python3"), environment, nil
+		return hostkit.FirstNonEmpty(os.Getenv("PULUMI_PYTHON_CMD"), "python3"), environment, nil
 	}
 	if !filepath.IsAbs(virtualenv) {
 		virtualenv = filepath.Join(rootDirectory, virtualenv)
@@ -217,15 +156,6 @@ func findExecShim() (string, error) {
 			"which installs it from the Pulumi SDK", execShim)
 	}
 	return path, nil
-}
-
-func firstNonEmpty(values ...string) string {
-	for _, value := range values {
-		if value != "" {
-			return value
-		}
-	}
-	return ""
 }
 
 func nonNilMap(m map[string]string) map[string]string {

@@ -10,7 +10,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -18,10 +17,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/blang/semver"
+	"github.com/clerk-hasura/language-host/hostkit"
 	codegen "github.com/pulumi/pulumi/pkg/v3/codegen/python"
 	"github.com/pulumi/pulumi/pkg/v3/codegen/schema"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"github.com/pulumi/pulumi/sdk/v3/python/toolchain"
@@ -122,38 +120,10 @@ func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.Langu
 // add` into a Python project), binding the schema with the engine's schema loader for referenced packages.
 func (h *host) GeneratePackage(_ context.Context, req *pulumirpc.GeneratePackageRequest,
 ) (*pulumirpc.GeneratePackageResponse, error) {
-	loader, err := schema.NewLoaderClient(req.GetLoaderTarget())
-	if err != nil {
-		return nil, err
-	}
-	defer loader.Close()
-	var spec schema.PackageSpec
-	if err := json.Unmarshal([]byte(req.GetSchema()), &spec); err != nil {
-		return nil, fmt.Errorf("reading the package schema: %w", err)
-	}
-	pkg, diags, err := schema.BindSpec(spec, schema.NewCachedLoader(loader),
-		schema.ValidationOptions{AllowDanglingReferences: true})
-	if err != nil {
-		return nil, err
-	}
-	if diags.HasErrors() {
-		return &pulumirpc.GeneratePackageResponse{Diagnostics: plugin.HclDiagnosticsToRPCDiagnostics(diags)}, nil
-	}
-	files, err := codegen.GeneratePackage("pulumi-language-python", pkg, req.GetExtraFiles(),
-		schema.NewCachedLoader(loader))
-	if err != nil {
-		return nil, err
-	}
-	for name, data := range files {
-		path := filepath.Join(req.GetDirectory(), name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("creating %s: %w", filepath.Dir(path), err)
-		}
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			return nil, fmt.Errorf("writing %s: %w", path, err)
-		}
-	}
-	return &pulumirpc.GeneratePackageResponse{Diagnostics: plugin.HclDiagnosticsToRPCDiagnostics(diags)}, nil
+	return hostkit.GeneratePackage(req, func(pkg *schema.Package, loader schema.ReferenceLoader,
+	) (map[string][]byte, error) {
+		return codegen.GeneratePackage("pulumi-language-python", pkg, req.GetExtraFiles(), loader)
+	})
 }
 
 // Link makes generated SDKs dependencies of a project (`package add`): with pip, their folders become lines of
@@ -179,21 +149,8 @@ func (h *host) Link(ctx context.Context, req *pulumirpc.LinkRequest) (*pulumirpc
 			packages["pulumi"] = dependency.GetPath()
 			continue
 		}
-		var version *semver.Version
-		if v, err := semver.New(descriptor.GetVersion()); err == nil {
-			version = v
-		}
-		ref, err := schema.LoadPackageReferenceV2(ctx, loader, &schema.PackageDescriptor{
-			Name: descriptor.GetName(), Version: version, DownloadURL: descriptor.GetServer(),
-		})
+		ref, pkg, err := hostkit.LinkedPackage(ctx, loader, descriptor, "python", codegen.Importer)
 		if err != nil {
-			return nil, err
-		}
-		pkg, err := ref.Definition()
-		if err != nil {
-			return nil, err
-		}
-		if err := pkg.ImportLanguages(map[string]schema.Language{"python": codegen.Importer}); err != nil {
 			return nil, err
 		}
 		importName := strings.ReplaceAll(ref.Name(), "-", "_")
