@@ -1,6 +1,7 @@
 """A Python component package (tests/data/component_provider: PulumiPlugin.yaml, runtime python) used from other
-projects through `pulumi package add <folder>`, on the real engine: a YAML program and a Python program using the
-SDK that `package add` generates. Each deploys the component, whose child is the project's generated secret
+projects through `pulumi package add <folder>`, on the real engine: a YAML program, and a Python and a TypeScript
+program each using the SDK that `package add` generates (the TypeScript one through the stand-in Node.js language
+host, scripts/language-host/nodejs, with @pulumi/pulumi and TypeScript from the npm registry). Each deploys the component, whose child is the project's generated secret
 (components.providers.generated_secret.GeneratedSecretProvider); the secret reaches the program's outputs as a
 secret and is nowhere in plaintext in the state; `up --refresh` afterwards plans nothing; `destroy` leaves nothing.
 
@@ -46,6 +47,24 @@ box = Box("box", length=32)
 pulumi.export("value", box.value)
 """
 
+TYPESCRIPT_PROGRAM = """\
+import * as pulumi from "@pulumi/pulumi";
+import * as secretbox from "@pulumi/secretbox";
+
+const box = new secretbox.SecretBox("box", { length: new pulumi.Config().getNumber("length") ?? 32 });
+export const value = box.value;
+"""
+
+# What `pulumi new typescript` writes, with the SDK this CLI's release line serves on npm and no ts-node: the
+# runner in @pulumi/pulumi brings its own when the program has none.
+TYPESCRIPT_PACKAGE = {"name": "tsconsumer", "main": "index.ts", "dependencies": {"@pulumi/pulumi": "3.276.0"},
+                      "devDependencies": {"@types/node": "^20", "typescript": "~5.9.3"}}
+TSCONFIG = {"compilerOptions": {"strict": True, "outDir": "bin", "target": "es2020", "module": "commonjs",
+                                "moduleResolution": "node", "sourceMap": True, "experimentalDecorators": True,
+                                "pretty": True, "noFallthroughCasesInSwitch": True, "noImplicitReturns": True,
+                                "forceConsistentCasingInFileNames": True},
+            "files": ["index.ts"]}
+
 
 def _yaml_project(secretbox: SecretboxWorkspace, name: str, component: str) -> ConsumerProject:
     project = secretbox.project(name, {"Pulumi.yaml": YAML_PROGRAM.format(name=name, component=component)})
@@ -71,6 +90,25 @@ def _python_project(secretbox: SecretboxWorkspace, name: str) -> ConsumerProject
                                                                              "sdks/secretbox"]
     assert (project.root / "sdks" / "secretbox" / "pulumi_secretbox" / "secret_box.py").is_file()
     assert (project.root / "venv" / "bin" / "python").exists()
+    return project
+
+
+def _typescript_project(secretbox: SecretboxWorkspace, name: str) -> ConsumerProject:
+    project = secretbox.project(name, {
+        "Pulumi.yaml": f"name: {name}\nruntime: nodejs\n",
+        "package.json": json.dumps(TYPESCRIPT_PACKAGE, indent=2),
+        "tsconfig.json": json.dumps(TSCONFIG, indent=2),
+        "index.ts": TYPESCRIPT_PROGRAM,
+    })
+    # Generates the Node.js SDK into sdks/secretbox, adds it to package.json (npm install file:sdks/secretbox) and
+    # installs the project's dependencies, the SDK's postinstall compiling it with tsc.
+    added = project.pulumi("package", "add", "../secretbox")
+    assert added.returncode == 0, added.stdout + added.stderr
+    assert 'import * as secretbox from "@pulumi/secretbox";' in added.stdout
+    manifest = json.loads((project.root / "package.json").read_text())
+    assert manifest["dependencies"]["@pulumi/secretbox"] == "file:sdks/secretbox"
+    assert (project.root / "sdks" / "secretbox" / "secretBox.ts").is_file()
+    assert (project.root / "node_modules" / "@pulumi" / "secretbox" / "bin" / "index.js").is_file()
     return project
 
 
@@ -148,3 +186,17 @@ def test_a_dynamic_resource_in_the_component_fails_for_a_python_program(secretbo
     output = up.stdout + up.stderr
     assert "ModuleNotFoundError: No module named 'components'" in output
     assert "pulumi-python:dynamic/generated_secret:GeneratedSecret" in output
+
+
+def test_a_typescript_program_deploys_it_through_the_generated_sdk(secretbox):
+    project = _typescript_project(secretbox, "tsconsumer")
+    # The argument's error reaches the TypeScript program's preview, naming the argument, before anything exists.
+    assert project.pulumi("config", "set", "length", "10").returncode == 0
+    preview = project.pulumi("preview")
+    assert preview.returncode != 0
+    # A JavaScript number reaches the Python provider as a float, hence the "10.0" of the reason.
+    assert ("'box-secret': property length value {10} has a problem: must be a whole number between 24 and 256"
+            in preview.stdout + preview.stderr)
+    assert _resources(project) == []
+    assert project.pulumi("config", "rm", "length").returncode == 0
+    _deploys_converges_and_destroys(secretbox, project)
