@@ -110,3 +110,23 @@ def test_gen_sdk_writes_the_nodejs_package_of_a_component_provider(secretbox, tm
     assert "export class SecretBox extends pulumi.ComponentResource {" in module
     assert "length: pulumi.Input<number>;" in module
     assert "Missing required property 'length'" in module
+
+
+def test_the_provider_packages_in_node_modules_are_the_programs_plugins(secretbox):
+    # GetRequiredPackages: what `pulumi about` and the engine (before it runs the program) learn of the plugins a
+    # program needs, from the package.json of each provider SDK installed; `pulumi install` is not needed for it.
+    project = _project(secretbox, "tsplugins")
+    for name, manifest in {"@pulumi/secretbox": {"name": "@pulumi/secretbox", "version": "0.0.0",
+                                                 "pulumi": {"resource": True, "name": "secretbox"}},
+                           "@acme/widgets": {"name": "@acme/widgets", "version": "1.2.3",
+                                             "pulumi": {"resource": True, "name": "widgets", "version": "2.0.0"}},
+                           "left-pad": {"name": "left-pad", "version": "1.3.0"}}.items():
+        folder = project.root / "node_modules" / name
+        folder.mkdir(parents=True)
+        (folder / "package.json").write_text(json.dumps(manifest))
+    about = project.pulumi("about", "--json")
+    assert about.returncode == 0, about.stderr
+    reported = json.loads(about.stdout)
+    assert sorted((p["name"], p["version"]) for p in reported["plugins"] if p["kind"] == "resource") == [
+        ("secretbox", "0.0.0"), ("widgets", "2.0.0")]
+    assert reported["runtime"]["language"] == "nodejs" and reported["runtime"]["executable"].endswith("/node")
