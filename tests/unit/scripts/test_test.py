@@ -18,6 +18,7 @@ from pathlib import Path
 from tests.fixtures.engine import ROOT
 
 FAST_LANE = "not engine and not docker and not cluster and not root and not actionlint"
+ENGINE_ONLY = "engine and not docker and not cluster and not root and not actionlint"
 
 
 def _stand_in(path: Path, calls: Path, body: str = "") -> None:
@@ -70,15 +71,16 @@ def test_the_fast_lane_runs_first_then_the_builds_beside_the_images_then_every_o
     builds = [step for step in steps if step.startswith("build-")]
     assert builds == ["build-actionlint ", "build-pulumi ", "build-docker-provider "]
     assert KUBERNETES_BUILD in calls.read_text().splitlines()
-    # No two apt-gets at once: actionlint's (shellcheck) is done before the images' (debootstrap) start.
-    assert steps.index("build-actionlint ") < steps.index("test-docker images")
-    # The images are waited for before the tests that use them; the Kubernetes build, at the lowest priority, ends
-    # after those tests here, and is waited for before the cluster tests.
-    engine_tests = steps.index(f"python -m pytest -m not ({FAST_LANE}) and not cluster -q -k smoke")
-    assert steps.index("images done") < engine_tests < steps.index("kubernetes built at nice 19") < len(steps) - 1
+    # The images are waited for before the tests; the real-engine tests that need nothing else run first, in three
+    # workers, a file to a worker; then the others but the cluster's, in one process (they share the one dockerd);
+    # the Kubernetes build, at the lowest priority, ends after those here, and is waited for before the cluster tests.
+    engine_tests = steps.index(f"python -m pytest -n 3 --dist loadfile -m {ENGINE_ONLY} -q -k smoke")
+    other_tests = steps.index(
+        f"python -m pytest -m not ({FAST_LANE}) and not ({ENGINE_ONLY}) and not cluster -q -k smoke")
+    assert steps.index("images done") < engine_tests < other_tests < steps.index("kubernetes built at nice 19")
     assert steps[-1].startswith("python -c ") and steps[-1].endswith("-m cluster -q -k smoke")
     assert "scripts/test: fast lane took" in done.stderr
-    assert "scripts/test: engine, Docker and root tests (the Kubernetes build beside them) took" in done.stderr
+    assert "scripts/test: real-engine tests (3 workers) took" in done.stderr
 
 
 def test_a_failing_kubernetes_build_fails_the_run_with_its_output_before_the_cluster_tests(tmp_path):
