@@ -253,6 +253,8 @@ def _describe(model: type[BaseModel], item: Mapping[str, Any]) -> str:
     return f"{key}: {message}"
 
 
+#: The stack is not known where the settings are validated (`load_stack_settings`): the fix shows where it goes.
+_OBJECT = "an object (nested keys in Pulumi.<stack>.yaml, or `clerk-hasura pulumi --stack <stack> config set --path`)"
 _EXPECTED_TYPES = {
     "string_type": "a string",
     "int_type": "a whole number",
@@ -261,8 +263,8 @@ _EXPECTED_TYPES = {
     "bool_type": "true or false",
     "bool_parsing": "true or false",
     "list_type": "a list",
-    "model_type": "an object (nested keys in Pulumi.<stack>.yaml, or `pulumi config set --path`)",
-    "dict_type": "an object (nested keys in Pulumi.<stack>.yaml, or `pulumi config set --path`)",
+    "model_type": _OBJECT,
+    "dict_type": _OBJECT,
     "missing": "a value",
 }
 

@@ -43,7 +43,8 @@ class SmokeSettings(StrictModel):
     `false`: prove the same with the rows already there, writing nothing (teams attach triggers to `users`).
     Default `true` on the `dev` stack only (see `resolved_writes`)."""
     run_id: str = ""
-    """Change it (e.g. `pulumi config set --path smoke.runId "$(date +%s)"`) to run the check again on demand."""
+    """Change it (e.g. `clerk-hasura pulumi --stack <stack> config set --path smoke.runId "$(date +%s)"`) to run the
+    check again on demand."""
 
     def resolved_writes(self, stack: str) -> bool:
         """`writes` as configured, else true on the `dev` stack and false on every other (as the console)."""
@@ -52,7 +53,7 @@ class SmokeSettings(StrictModel):
     @field_validator("run_id", mode="before")
     @classmethod
     def _run_id(cls, value: object) -> object:
-        # `pulumi config set --path smoke.runId "$(date +%s)"` stores a number: any value that reads as text will do.
+        # `config set --path smoke.runId "$(date +%s)"` stores a number: any value that reads as text will do.
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @field_validator("token_env_var")

@@ -32,21 +32,23 @@ def public_url_problems(settings: SharedSettings, stack: str, *, missing: str) -
     return []
 
 
-def secret_problems(settings: SharedSettings) -> list[str]:
-    """Configured admin secret and Postgres password: long enough, and without characters that break them."""
+def secret_problems(settings: SharedSettings, stack: str) -> list[str]:
+    """Configured admin secret and Postgres password of `stack`: long enough, and without characters that break
+    them."""
     problems = []
     for key, secret in (("hasuraAdminSecret", settings.hasura_admin_secret),
                         ("postgresPassword", settings.postgres_password)):
         if secret is None:
             continue
         value = secret.get_secret_value()
+        set_again = f"`clerk-hasura pulumi --stack {stack} config set --secret {key}`"
         if len(value) < MIN_SECRET_LENGTH:
             problems.append(f"{key}: is {len(value)} characters, fewer than {MIN_SECRET_LENGTH}. Fix: set a longer "
-                            f"one (`openssl rand -hex 24`) with `pulumi config set --secret {key} …`, or remove it "
-                            "and a strong one is generated once and kept")
+                            f"one (e.g. `openssl rand -hex 24`) with {set_again}, or remove it and a strong one is "
+                            "generated once and kept")
         elif not value.isprintable() or value != value.strip():
             problems.append(f"{key}: contains spaces at the ends or control characters. Fix: set it again without "
-                            f"them: `pulumi config set --secret {key} …`")
+                            f"them: {set_again}")
     return problems
 
 

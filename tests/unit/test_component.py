@@ -17,7 +17,8 @@ from pydantic import BaseModel
 
 from components.component import (ClerkHasuraArgs, arguments_from_settings, in_argument_terms, stack_config_of)
 from components.hasura.project import load_project
-from components.targets import StackSettings, load_settings
+from components.config.settings import SettingsError
+from components.targets import StackSettings, load_settings, stack_problems
 from tests.fixtures.jwks import new_rsa_signing_key
 from tests.pulumi_harness import PROJECT_DIR, ProgramRun, plaintext_leaks, run_program, serve_jwks
 
@@ -83,6 +84,19 @@ def test_a_problem_told_to_a_component_user_names_argument_paths_and_no_pulumi_c
         "  - postgres.host_port: the `existing` target creates no Postgres. Fix: remove it "
         "(`ClerkHasuraArgs.postgres.host_port = None`)\n"
         "  - kubernetes.postgres_storage.class_name: Fix: `ClerkHasuraArgs.hasura_cloud.project_id = <id>`")
+
+
+def test_the_settings_own_fixes_reach_a_component_user_as_arguments():
+    """The fixes the settings themselves write (`clerk-hasura pulumi --stack … config set …`) are reworded too."""
+    clerk = {"publishableKey": "pk_test_aGFwcHktaGlwcG8tMTIuY2xlcmsuYWNjb3VudHMuZGV2JA"}
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"clerk": clerk, "hasura": "graphql.example.com"}, environ={})
+    short_secret = stack_problems(load_settings({"clerk": clerk, "hasuraAdminSecret": "short"}, environ={}), "prod")
+    assert [in_argument_terms(problem) for problem in caught.value.problems + short_secret] == [
+        "hasura: Input should be a valid dictionary or instance of HasuraSettings (got 'graphql.example.com'). "
+        "Fix: give an object (its `…Args` dataclass)",
+        "hasura_admin_secret: is 5 characters, fewer than 16. Fix: set a longer one (e.g. `openssl rand -hex 24`) "
+        "with `ClerkHasuraArgs.hasura_admin_secret = …`, or remove it and a strong one is generated once and kept"]
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,7 @@
 names the stack (`clerk-hasura pulumi --stack <stack> …`, which also finds the backend and the passphrase), instead of
 a bare `pulumi config set …` that acts on whatever stack is selected, or asks for a Pulumi Cloud login.
 
-A command to run is what a message puts in backticks; docstrings and comments describe, they are not read here.
-This session skips components/config/*: its `pulumi config set` fixes are rewritten together with the settings
-reference (another change depends on their wording now)."""
+A command to run is what a message puts in backticks; docstrings and comments describe, they are not read here."""
 
 from __future__ import annotations
 
@@ -17,7 +15,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 #: A backticked command that starts with `pulumi ` (so not `clerk-hasura pulumi --stack …`).
 PULUMI_COMMAND = re.compile(r"`(pulumi [^`]*)`")
-SKIPPED = ("components/config/",)
 
 
 def message_strings(path: Path) -> list[tuple[int, str]]:
@@ -43,8 +40,7 @@ def bare_pulumi_commands(path: Path) -> list[str]:
 
 
 def package_modules() -> list[Path]:
-    return [path for path in sorted((ROOT / "components").rglob("*.py"))
-            if not path.relative_to(ROOT).as_posix().startswith(SKIPPED)]
+    return sorted((ROOT / "components").rglob("*.py"))
 
 
 def test_no_message_tells_to_run_a_pulumi_command_without_its_stack():

@@ -35,7 +35,7 @@ def problems(settings: SharedSettings, stack: str) -> list[str]:
     if settings.postgres.host_port is not None and settings.postgres.host_port == settings.hasura.port:
         found.append(f"postgres.hostPort: {settings.postgres.host_port} is already hasura.port; two containers "
                      "cannot publish the same host port. Fix: choose another port for one of them (e.g. 5432)")
-    return found + secret_problems(settings)
+    return found + secret_problems(settings, stack)
 
 
 def preflight(settings: SharedSettings, environ: Mapping[str, str]) -> DockerEngine:

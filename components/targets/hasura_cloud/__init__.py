@@ -79,7 +79,7 @@ def problems(settings: SharedSettings, stack: str) -> list[str]:
                   for key in sorted(cloud.model_fields_set & {"region", "cloud", "protect_project"})]
     if settings.hasura.public_url is not None:
         found += public_url_problems(settings, stack, missing="")
-    return found + secret_problems(settings)
+    return found + secret_problems(settings, stack)
 
 
 def preflight(settings: SharedSettings, environ: Mapping[str, str]) -> CloudProject:

@@ -63,7 +63,7 @@ def problems(settings: SharedSettings, stack: str) -> list[str]:
         if settings.postgres_password is not None:
             found.append("postgresPassword: `databaseUrl` replaces the in-cluster Postgres and carries its own "
                          f"password. Fix: `clerk-hasura pulumi --stack {stack} config rm postgresPassword`")
-    return found + settings.kubernetes.problems() + secret_problems(settings)
+    return found + settings.kubernetes.problems() + secret_problems(settings, stack)
 
 
 def preflight(settings: SharedSettings, environ: Mapping[str, str]) -> None:

@@ -83,6 +83,7 @@ def problems_of(**raw) -> list[str]:
     ({"postgres": {"user": "1user"}}, "postgres.user: '1user' is not a plain identifier"),
     # secrets from config
     ({"hasuraAdminSecret": "short"}, "hasuraAdminSecret: is 5 characters, fewer than 16. Fix: set a longer one"),
+    ({"hasuraAdminSecret": "short"}, "with `clerk-hasura pulumi --stack dev config set --secret hasuraAdminSecret`"),
     ({"postgresPassword": " padded-password-value "}, "postgresPassword: contains spaces at the ends"),
     ({"postgresPassword": "line\nbreak-in-the-password"}, "postgresPassword: contains spaces at the ends or control"),
 ])

@@ -125,5 +125,6 @@ def test_command_line_is_read_only_unless_asked_to_write(capsys):
 
 
 def test_a_run_id_set_as_a_number_is_taken():
-    # `pulumi config set --path smoke.runId "$(date +%s)"` (the README's way to rerun the check) stores a number.
+    # `clerk-hasura pulumi --stack <stack> config set --path smoke.runId "$(date +%s)"` (the docs' way to rerun the
+    # check) stores a number.
     assert load_settings({"smoke": {"runId": 1764780000}}, environ={}).smoke.run_id == "1764780000"
