@@ -46,7 +46,7 @@ def say(message: str) -> None:
 
 def run_words(words: list[str], environ: Mapping[str, str]) -> int:
     """The words after `clerk-hasura pulumi`: `--stack STACK` (or `--stack=STACK`) first, then pulumi's arguments."""
-    stack, arguments = _stack_first(words)
+    stack, arguments = stack_first(words)
     if not stack:
         say(f"name the stack first. Fix: clerk-hasura pulumi --stack <stack> {shlex.join(arguments) or 'config'}   "
             "(e.g. --stack dev)")
@@ -79,7 +79,7 @@ def run_words(words: list[str], environ: Mapping[str, str]) -> int:
     return code if code >= 0 else 128 - code
 
 
-def _stack_first(words: list[str]) -> tuple[str | None, list[str]]:
+def stack_first(words: list[str]) -> tuple[str | None, list[str]]:
     """The stack named first (None when it is not) and the arguments after it."""
     if words[:1] == ["--stack"]:
         named = len(words) > 1 and not words[1].startswith("-")

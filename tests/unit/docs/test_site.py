@@ -15,14 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from components.cli import pulumi as pulumi_command
 from components.cli.main import parser
 from scripts.docs_reference import ROOT, settings_sections
 
 DOCS = sorted((ROOT / "docs").rglob("*.md"))
 PAGES = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *DOCS]
-#: `clerk-hasura pulumi --stack <name> <pulumi arguments>` (issue 27 item 4) is built beside this in another branch;
-#: until both are merged the examples may name it, with `--stack` as it requires.
-WRAPPER = "pulumi"
 
 
 def mkdocs_build(project: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -125,11 +123,11 @@ def problems_of(words: list[str]) -> list[str]:
     if len(words) < 2:
         return []
     name, rest = words[1], words[2:]
-    if name == WRAPPER:
-        return wrapper_problems(rest)
     commands = subcommands()
     if name not in commands:
         return [f"clerk-hasura has no command {name}"]
+    if name == pulumi_command.NAME:
+        return wrapper_problems(rest)
     known = {flag for action in commands[name]._actions for flag in action.option_strings}
     if name == "deploy":
         known |= {"--init"}  # the rest goes to `pulumi up`
@@ -139,14 +137,16 @@ def problems_of(words: list[str]) -> list[str]:
 
 
 def wrapper_problems(rest: list[str]) -> list[str]:
-    if rest[:1] != ["--stack"] or len(rest) < 3:
-        return ["clerk-hasura pulumi needs --stack <stack> first"]
-    pulumi_args = [word for word in rest[2:] if not word.startswith("-")]
+    """`clerk-hasura pulumi`: the stack as the command reads it (`stack_first`), and the setting of a `config set`."""
+    stack, arguments = pulumi_command.stack_first(rest)
+    if not stack or not arguments:
+        return [f"the stack first, then pulumi's arguments: {pulumi_command.USAGE}"]
+    pulumi_args = [word for word in arguments if not word.startswith("-")]
     if pulumi_args[:2] == ["config", "set"]:
         key = pulumi_args[2]
         if key not in SETTING_KEYS:
             return [f"`config set {key}`: no such setting (docs/reference/settings.md)"]
-        if "." in key and "--path" not in rest:
+        if "." in key and "--path" not in arguments:
             return [f"`config set {key}`: a nested key needs --path"]
     return []
 
@@ -165,11 +165,21 @@ def test_the_checks_refuse_what_does_not_exist():
     assert problems_of(["scripts/nope"]) == ["scripts/nope does not exist"]
     assert problems_of([".venv/bin/clerk-hasura", "drift", "--stak", "dev"])
     assert problems_of([".venv/bin/clerk-hasura", "nope"])
-    assert problems_of([".venv/bin/clerk-hasura", WRAPPER, "config", "set", "clerkSecretKey", "x"])
-    assert problems_of([".venv/bin/clerk-hasura", WRAPPER, "--stack", "dev", "config", "set", "clerkSecretKy", "x"])
-    assert problems_of([".venv/bin/clerk-hasura", WRAPPER, "--stack", "dev", "config", "set", "smoke.runId", "1"])
+    assert problems_of([".venv/bin/clerk-hasura", "pulumi", "config", "set", "clerkSecretKey", "x"])
+    assert problems_of([".venv/bin/clerk-hasura", "pulumi", "--stak", "dev", "config"])
+    assert problems_of([".venv/bin/clerk-hasura", "pulumi", "--stack", "dev"])
+    assert problems_of([".venv/bin/clerk-hasura", "pulumi", "--stack", "dev", "config", "set", "clerkSecretKy", "x"])
+    assert problems_of([".venv/bin/clerk-hasura", "pulumi", "--stack=dev", "config", "set", "clerkSecretKy", "x"])
+    assert problems_of([".venv/bin/clerk-hasura", "pulumi", "--stack", "dev", "config", "set", "smoke.runId", "1"])
     assert problems_of(["pulumi", "config", "set", "--secret", "clerkSecretKey", "x"])
     assert problems_of([".venv/bin/python", "-m", "tests.doubles.nope"])
+
+
+def test_the_wrapper_is_read_as_the_command_reads_it():
+    assert pulumi_command.NAME in subcommands()
+    for stack in (["--stack", "dev"], ["--stack=dev"]):
+        assert problems_of(["clerk-hasura", "pulumi", *stack, "config", "set", "--secret", "clerkSecretKey"]) == []
+        assert problems_of(["clerk-hasura", "pulumi", *stack, "config", "set", "--path", "smoke.runId", "1"]) == []
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
