@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from markdown.extensions.toc import slugify
 
 from components.targets import SECRET_ENV_VARS
 from tests.fixtures.engine import ROOT
@@ -54,6 +56,17 @@ def test_actionlint_would_catch_a_broken_expression_and_a_shell_mistake(actionli
     assert done.returncode == 1
     assert 'undefined variable "input"' in done.stdout
     assert "SC2086" in done.stdout
+
+
+def test_the_docs_the_workflows_point_at_exist_with_their_section():
+    """A team reads the workflow headers to set up CI: each docs page they name is there, with the section named."""
+    named = {match for workflow in WORKFLOWS.glob("*.yml")
+             for match in re.findall(r"\b(docs/[\w/.-]+\.md)(?:#([\w-]+))?", workflow.read_text())}
+    assert ("docs/concepts/clerk-and-secrets.md", "secrets") in named
+    for page, section in named:
+        headings = re.findall(r"^#+ (.+)$", (ROOT / page).read_text(), re.M) if (ROOT / page).is_file() else []
+        assert headings, f"{page} does not exist"
+        assert not section or section in {slugify(heading, "-") for heading in headings}, f"{page}#{section}"
 
 
 # --- scripts/stacks: what the matrices hold ---------------------------------------------------------------------
@@ -99,6 +112,10 @@ def test_a_pull_request_previews_the_stacks_its_change_can_affect(project_with_s
     base = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
     commit(root, "README.md", "more docs\n")
     assert stacks(root, "affected", base) == []
+    for documentation in ("CONTRIBUTING.md", "mkdocs.yml", "docs/index.md"):
+        (root / documentation).parent.mkdir(exist_ok=True)
+        commit(root, documentation, "site\n")
+        assert stacks(root, "affected", base) == [], documentation
     commit(root, "Pulumi.staging.yaml", "config: {a: 1}\n")
     commit(root, "Pulumi.dev.yaml", "config: {b: 2}\n")
     assert stacks(root, "affected", base) == ["staging"]
