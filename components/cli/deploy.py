@@ -34,10 +34,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from components.cli.stack import (DEV_STACK, PULUMI_MISSING, StackOutputsError, local_backend, own_command, pulumi_cli,
-                                  pulumi_environment)
+from components.cli.stack import (DEV_STACK, PULUMI_MISSING, StackOutputsError, docker_engine_environment,
+                                  local_backend, own_command, pulumi_cli, pulumi_environment, stack_target_setting)
 
 NAME = "deploy"
 EXIT_REFUSED = 2
@@ -76,7 +74,7 @@ def run_words(words: list[str], environ: Mapping[str, str]) -> int:
 def deploy(stack: str, *, init_only: bool, up_flags: list[str], environ: Mapping[str, str]) -> int:
     env = dict(environ)
     path = env.get("PATH")
-    target = stack_target_setting(stack)
+    target = stack_target_setting(stack, Path("."))
     missing = []
     needs_docker = not init_only and target == "docker"
     docker = shutil.which("docker", path=path)
@@ -96,13 +94,7 @@ def deploy(stack: str, *, init_only: bool, up_flags: list[str], environ: Mapping
         say(f"  perl -pi -e 's/{PLACEHOLDER_KEY}/pk_test_YOUR_KEY/' Pulumi.dev.yaml")
         return EXIT_REFUSED
 
-    # The Docker engine the CLI uses is the one the provider must use (e.g. Docker Desktop's context).
-    if target == "docker" and not env.get("DOCKER_HOST") and docker:
-        context = subprocess.run([docker, "context", "inspect", "--format", "{{.Endpoints.docker.Host}}"], env=env,
-                                 capture_output=True, text=True)
-        if context.returncode == 0 and context.stdout.strip():
-            env["DOCKER_HOST"] = context.stdout.strip()
-
+    env = docker_engine_environment(stack, env, Path("."))
     backend = local_backend(env)
     try:
         env = pulumi_environment(stack, env, say=say)
@@ -154,18 +146,6 @@ def smoke_check(outputs: str, env: Mapping[str, str]) -> int:
             sys.stdout.flush()
             report.write(line)
         return check.wait()
-
-
-def stack_target_setting(stack: str) -> str:
-    """The stack's `clerk-hasura:target` setting in Pulumi.<stack>.yaml (docker when unset or unreadable: the
-    program itself reports a broken file)."""
-    try:
-        document = yaml.safe_load(_read(Path(f"Pulumi.{stack}.yaml"))) or {}
-    except yaml.YAMLError:
-        return "docker"
-    config = document.get("config") if isinstance(document, dict) else None
-    target = config.get("clerk-hasura:target") if isinstance(config, dict) else None
-    return target if isinstance(target, str) else "docker"
 
 
 def docker_problems(docker: str | None) -> list[str]:

@@ -9,7 +9,8 @@ Runs the pulumi CLI on PATH in the project directory (the folder holding Pulumi.
 it) with `--stack STACK` and every other argument as it is, on this terminal (stdin, stdout and stderr are pulumi's).
 Its environment, as for `clerk-hasura deploy` (`components.cli.stack`): PULUMI_BACKEND_URL when set, otherwise the
 local backend in `.pulumi-state/` of the project directory (never a Pulumi Cloud login); PULUMI_CONFIG_PASSPHRASE
-(or PULUMI_CONFIG_PASSPHRASE_FILE) when set, otherwise the dev stack's default, otherwise asked for on a terminal.
+(or PULUMI_CONFIG_PASSPHRASE_FILE) when set, otherwise the dev stack's default, otherwise asked for on a terminal;
+for a stack on the docker target, DOCKER_HOST when set, otherwise the docker CLI's current context (as the deploy).
 A stack is created by `scripts/deploy STACK --init` (or its first deploy), not here.
 
 Exit codes: pulumi's own; 2 when refused before pulumi runs (no --stack first, no Pulumi.yaml, no pulumi CLI, no
@@ -25,8 +26,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from components.cli.stack import (PULUMI_MISSING, StackOutputsError, local_backend, project_directory, pulumi_cli,
-                                  pulumi_environment)
+from components.cli.stack import (PULUMI_MISSING, StackOutputsError, docker_engine_environment, local_backend,
+                                  project_directory, pulumi_cli, pulumi_environment)
 
 NAME = "pulumi"
 EXIT_REFUSED = 2
@@ -61,7 +62,7 @@ def run_words(words: list[str], environ: Mapping[str, str]) -> int:
         say(PULUMI_MISSING)
         return EXIT_REFUSED
     try:
-        env = pulumi_environment(stack, environ)
+        env = docker_engine_environment(stack, pulumi_environment(stack, environ), directory)
     except StackOutputsError as error:
         say(str(error))
         return EXIT_REFUSED

@@ -4,6 +4,9 @@
 - The state backend: PULUMI_BACKEND_URL when set (CI sets it to the team's backend), otherwise a local file backend
   in `.pulumi-state/` of the project directory (no Pulumi Cloud account needed, no login asked for).
 - The pulumi CLI: the one on PATH.
+- The Docker engine of a stack on the docker target: DOCKER_HOST when set, otherwise the docker CLI's current
+  context (e.g. Docker Desktop's, whose socket is not the default one), so that the provider deploys to the engine
+  the docker CLI uses.
 - The passphrase its secrets are encrypted with: PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) when
   set; otherwise, for the dev stack only, the documented default "clerk-hasura-dev" (dev secrets are generated on
   this machine and guard only local containers); otherwise asked for on a terminal, refused without one.
@@ -24,6 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from components.errors import ClerkHasuraError
 from components.hasura.project import PROJECT_DIR
@@ -235,4 +240,31 @@ def pulumi_environment(stack: str, environ: Mapping[str, str], *, say: Any = Non
     else:
         raise StackOutputsError(f"stack '{stack}' needs a passphrase for its secrets: set PULUMI_CONFIG_PASSPHRASE "
                                 "(or PULUMI_CONFIG_PASSPHRASE_FILE)")
+    return env
+
+
+def stack_target_setting(stack: str, directory: Path) -> str:
+    """The stack's `clerk-hasura:target` setting in `directory`/Pulumi.<stack>.yaml (docker when unset or unreadable:
+    the program itself reports a broken file)."""
+    try:
+        document = yaml.safe_load((directory / f"Pulumi.{stack}.yaml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return "docker"
+    config = document.get("config") if isinstance(document, dict) else None
+    target = config.get("clerk-hasura:target") if isinstance(config, dict) else None
+    return target if isinstance(target, str) else "docker"
+
+
+def docker_engine_environment(stack: str, environ: Mapping[str, str], directory: Path) -> dict[str, str]:
+    """`environ`, with DOCKER_HOST from the docker CLI's current context when the stack (its Pulumi.<stack>.yaml in
+    `directory`) is on the docker target and DOCKER_HOST is unset: the engine the docker CLI uses is the one the
+    provider must use."""
+    env = dict(environ)
+    docker = shutil.which("docker", path=env.get("PATH"))
+    if env.get("DOCKER_HOST") or not docker or stack_target_setting(stack, directory) != "docker":
+        return env
+    context = subprocess.run([docker, "context", "inspect", "--format", "{{.Endpoints.docker.Host}}"], env=env,
+                             capture_output=True, text=True)
+    if context.returncode == 0 and context.stdout.strip():
+        env["DOCKER_HOST"] = context.stdout.strip()
     return env

@@ -17,12 +17,14 @@ from components.cli.main import main as cli
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "clerk-hasura"
 
-#: Records its arguments, environment, working directory and what it reads on stdin; answers on stdout and stderr;
-#: exits with STAND_IN_EXIT (default 0).
+#: Records its arguments, environment (DOCKER_HOST when set), working directory and what it reads on stdin; answers on
+#: stdout and stderr; exits with STAND_IN_EXIT (default 0).
 STAND_IN = f"""#!{sys.executable}
 import json, os, sys
 record = {{"args": sys.argv[1:], "cwd": os.getcwd(), "env": {{k: os.environ.get(k) for k in (
     "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_SKIP_UPDATE_CHECK")}}}}
+if os.environ.get("DOCKER_HOST"):
+    record["docker_host"] = os.environ["DOCKER_HOST"]
 if os.environ.get("STAND_IN_READS_STDIN"):
     record["stdin"] = sys.stdin.read()
 with open(os.path.join(os.path.dirname(sys.argv[0]), "calls.jsonl"), "a") as calls:
@@ -30,6 +32,15 @@ with open(os.path.join(os.path.dirname(sys.argv[0]), "calls.jsonl"), "a") as cal
 print("pulumi says hello")
 print("pulumi complains", file=sys.stderr)
 sys.exit(int(os.environ.get("STAND_IN_EXIT", "0")))
+"""
+
+#: The docker CLI with Docker Desktop's context current: records its arguments, answers `context inspect`.
+DOCKER_STAND_IN = f"""#!{sys.executable}
+import json, os, sys
+with open(os.path.join(os.path.dirname(sys.argv[0]), "docker-calls.jsonl"), "a") as calls:
+    calls.write(json.dumps(sys.argv[1:]) + "\\n")
+if sys.argv[1:3] == ["context", "inspect"]:
+    print("unix:///home/me/.docker/run/docker.sock")
 """
 
 
@@ -87,6 +98,34 @@ def test_a_backend_and_passphrase_set_in_the_environment_are_pulumis(stand_in_bi
     assert call["env"]["PULUMI_CONFIG_PASSPHRASE_FILE"] == "/run/secrets/staging"
     assert call["env"]["PULUMI_CONFIG_PASSPHRASE"] is None
     assert not (project / ".pulumi-state").exists()
+
+
+@pytest.fixture
+def docker_stand_in(stand_in_bin: Path) -> Path:
+    """The docker CLI beside the pulumi stand-in; its calls are in docker-calls.jsonl."""
+    (stand_in_bin / "docker").write_text(DOCKER_STAND_IN)
+    (stand_in_bin / "docker").chmod(0o755)
+    return stand_in_bin / "docker-calls.jsonl"
+
+
+def docker_calls(record: Path) -> list[list[str]]:
+    return [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
+
+
+def test_a_docker_stack_gets_the_engine_of_the_docker_clis_current_context(stand_in_bin, docker_stand_in, project):
+    # As `clerk-hasura deploy` does: `pulumi up`, `refresh` or `destroy` reach the engine the docker CLI uses.
+    assert cli(["pulumi", "--stack", "dev", "refresh"], environ={"PATH": str(stand_in_bin)}) == 0
+    assert docker_calls(docker_stand_in) == [["context", "inspect", "--format", "{{.Endpoints.docker.Host}}"]]
+    assert calls(stand_in_bin)[0]["docker_host"] == "unix:///home/me/.docker/run/docker.sock"
+
+
+def test_a_docker_host_set_is_kept_and_a_stack_on_another_target_gets_none(stand_in_bin, docker_stand_in, project):
+    path = str(stand_in_bin)
+    cli(["pulumi", "--stack", "dev", "refresh"], environ={"PATH": path, "DOCKER_HOST": "tcp://10.0.0.5:2376"})
+    (project / "Pulumi.staging.yaml").write_text("config:\n  clerk-hasura:target: existing\n")
+    cli(["pulumi", "--stack", "staging", "refresh"], environ={"PATH": path, "PULUMI_CONFIG_PASSPHRASE": "p"})
+    assert [call.get("docker_host") for call in calls(stand_in_bin)] == ["tcp://10.0.0.5:2376", None]
+    assert docker_calls(docker_stand_in) == []
 
 
 def test_the_terminal_is_pulumis_and_its_exit_code_is_the_commands(stand_in_bin, project):
