@@ -6,7 +6,6 @@ vars and the writes the Cloud API received, every file the backend wrote."""
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
 
@@ -15,10 +14,12 @@ from pulumi import automation as auto
 
 from tests.doubles.hasura_cloud import HasuraCloudDouble
 from tests.fixtures.engine import ROOT, changes, drift_command, smoke_failures
+from tests.fixtures.hosted_targets import (SIGNING_KEY, assert_a_no_op_deploy_writes_nothing,
+                                           assert_a_wrong_token_fails_the_preview, assert_nowhere_in_plaintext,
+                                           deploy_with_a_signing_key, deployed_stack)
 from tests.pulumi_harness import SECRET_SIG, SPECIAL_SIG_KEY as SECRET_SIG_KEY
 
 PROJECT_ADMIN_SECRET = "project-admin-secret-0123456789"
-JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
 JWT_SECRET_ENV = "HASURA_GRAPHQL_JWT_SECRET"
 CORS_ENV = "HASURA_GRAPHQL_CORS_DOMAIN"
 
@@ -55,11 +56,8 @@ def cloud_config(clerk, cloud, project_id: str, metadata_dir: Path) -> dict:
 
 @pytest.fixture
 def deployed(engine_stack_factory, clerk_double, cloud, project, metadata_dir):
-    engine = engine_stack_factory(cloud_config(clerk_double, cloud, project["project_id"], metadata_dir),
-                                  secrets={"hasuraCloudToken": cloud.token, "clerkSecretKey": clerk_double.secret_key})
-    result = engine.up(refresh=True)
-    assert result.summary.result == "succeeded", "".join(engine.log)
-    return engine
+    return deployed_stack(engine_stack_factory, cloud_config(clerk_double, cloud, project["project_id"], metadata_dir),
+                          secrets={"hasuraCloudToken": cloud.token, "clerkSecretKey": clerk_double.secret_key})
 
 
 def test_first_deploy_sets_the_jwt_secret_keeps_the_rest_and_the_smoke_check_passes(
@@ -75,17 +73,11 @@ def test_first_deploy_sets_the_jwt_secret_keeps_the_rest_and_the_smoke_check_pas
     assert smoke_failures(outputs) == {}
     assert {c["name"] for c in outputs["smoke"]["checks"] if c.get("passed")} >= {"token-accepted", "reads-own-row"}
 
-    everything = deployed.backend_text() + "".join(deployed.log)
-    for secret in (cloud.token, PROJECT_ADMIN_SECRET, clerk_double.secret_key):
-        assert secret not in everything
-    assert JWT.findall(everything) == []
+    assert_nowhere_in_plaintext(deployed, cloud.token, PROJECT_ADMIN_SECRET, clerk_double.secret_key)
 
 
 def test_a_no_op_deploy_makes_no_write_to_the_cloud_api(deployed, cloud):
-    writes = cloud.writes
-    assert changes(deployed.up(refresh=True)) == {}
-    assert cloud.writes == writes
-    deployed.preview(refresh=True, expect_no_changes=True)  # raises on any change
+    assert_a_no_op_deploy_writes_nothing(deployed, cloud)
 
 
 def test_a_console_edit_of_the_jwt_secret_is_drift_and_the_documented_deploy_repairs_it(deployed, cloud, project):
@@ -221,15 +213,10 @@ def test_a_console_edit_between_read_and_write_is_retried_never_overwritten(depl
 
 def test_a_wrong_token_fails_the_preview_naming_the_setting(engine_stack_factory, clerk_double, cloud, project,
                                                              metadata_dir):
-    engine = engine_stack_factory(cloud_config(clerk_double, cloud, project["project_id"], metadata_dir),
-                                  secrets={"hasuraCloudToken": "not-a-valid-token-0123",
-                                           "clerkSecretKey": clerk_double.secret_key})
-    with pytest.raises(auto.CommandError) as failed:
-        engine.preview()
-    message = str(failed.value)
-    assert "hasuraCloudToken: Hasura Cloud refused the personal access token" in message and "Fix:" in message
-    assert "not-a-valid-token-0123" not in message + engine.backend_text()
-    assert cloud.writes == 0
+    assert_a_wrong_token_fails_the_preview(
+        engine_stack_factory, cloud_config(clerk_double, cloud, project["project_id"], metadata_dir), cloud,
+        token_setting="hasuraCloudToken", refusal="Hasura Cloud refused the personal access token",
+        clerk_secret_key=clerk_double.secret_key)
 
 
 @pytest.fixture
@@ -281,13 +268,8 @@ def test_a_created_project_is_protected_when_asked_and_outside_dev_by_default(
 
 def test_a_signing_key_stack_keeps_the_key_out_of_the_backend(engine_stack_factory, clerk_double, cloud, project,
                                                               metadata_dir):
-    signing_key = "engine-test-hs256-signing-key-0123456789abcdef"
     config = cloud_config(clerk_double, cloud, project["project_id"], metadata_dir)
-    config["clerk"] = {"publishableKey": clerk_double.publishable_key, "apiUrl": clerk_double.url}
-    engine = engine_stack_factory({**config, "smoke": {"tokenSource": "signing-key"}},
-                                  secrets={"hasuraCloudToken": cloud.token, "clerkSigningKey": signing_key})
-    assert engine.up(refresh=True).summary.result == "succeeded", "".join(engine.log)
-    assert json.loads(cloud.env(project["tenant_id"])[JWT_SECRET_ENV])["key"] == signing_key
+    engine = deploy_with_a_signing_key(engine_stack_factory, config, clerk_double, {"hasuraCloudToken": cloud.token})
+    assert json.loads(cloud.env(project["tenant_id"])[JWT_SECRET_ENV])["key"] == SIGNING_KEY
     assert smoke_failures(engine.outputs()) == {}
-    everything = engine.backend_text() + "".join(engine.log)
-    assert signing_key not in everything and JWT.findall(everything) == []
+    assert_nowhere_in_plaintext(engine, SIGNING_KEY)

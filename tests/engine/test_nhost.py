@@ -21,12 +21,14 @@ from components.hasura.client import HasuraClient
 from components.targets.nhost.jwt_secrets import NHOST_DEFAULT_JWT_SECRET
 from tests.doubles.nhost import PLATFORM_TABLES, NhostDouble, default_config
 from tests.fixtures.engine import PROJECT, ROOT, changes, drift_command, smoke_failures
+from tests.fixtures.hosted_targets import (SIGNING_KEY, assert_a_no_op_deploy_writes_nothing,
+                                           assert_a_wrong_token_fails_the_preview, assert_nowhere_in_plaintext,
+                                           deploy_with_a_signing_key, deployed_stack)
 from tests.fixtures.metadata import track_nhost_tables
 
 SUBDOMAIN, REGION = "abcdefghijklmnopqrst", "eu-central-1"
 NHOST_ADMIN_SECRET = "nhost-admin-secret-0123456789"
 NHOST_JWT_KEY = "0f987876650b4a085e64594fae9219e7781b17506bec02489ad061fba8cb22db"
-JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
 
 
 @pytest.fixture
@@ -66,11 +68,8 @@ def nhost_config(clerk, nhost, hasura, metadata_dir: Path) -> dict:
 
 @pytest.fixture
 def deployed(engine_stack_factory, clerk_double, nhost, project, metadata_dir):
-    engine = engine_stack_factory(nhost_config(clerk_double, nhost, project["hasura"], metadata_dir),
-                                  secrets={"nhostToken": nhost.token, "clerkSecretKey": clerk_double.secret_key})
-    result = engine.up(refresh=True)
-    assert result.summary.result == "succeeded", "".join(engine.log)
-    return engine
+    return deployed_stack(engine_stack_factory, nhost_config(clerk_double, nhost, project["hasura"], metadata_dir),
+                          secrets={"nhostToken": nhost.token, "clerkSecretKey": clerk_double.secret_key})
 
 
 def without_jwt_secrets(config: dict) -> dict:
@@ -95,10 +94,7 @@ def test_first_deploy_sets_jwt_secrets_keeps_the_rest_and_the_smoke_check_passes
                    for t in client.export_metadata().metadata["sources"][0]["tables"]}
     assert set(PLATFORM_TABLES) <= tracked
 
-    everything = deployed.backend_text() + "".join(deployed.log)
-    for secret in (nhost.token, NHOST_ADMIN_SECRET, clerk_double.secret_key):
-        assert secret not in everything
-    assert JWT.findall(everything) == []
+    assert_nowhere_in_plaintext(deployed, nhost.token, NHOST_ADMIN_SECRET, clerk_double.secret_key)
 
 
 def test_an_nhost_folder_tracking_nhosts_tables_without_migrations_deploys_and_a_no_op_deploy_plans_nothing(
@@ -123,10 +119,7 @@ def test_an_nhost_folder_tracking_nhosts_tables_without_migrations_deploys_and_a
 
 
 def test_a_no_op_deploy_makes_no_write_to_nhost(deployed, nhost):
-    writes = nhost.writes
-    assert changes(deployed.up(refresh=True)) == {}
-    assert nhost.writes == writes
-    deployed.preview(refresh=True, expect_no_changes=True)
+    assert_a_no_op_deploy_writes_nothing(deployed, nhost)
 
 
 def test_a_dashboard_edit_of_the_jwt_secret_is_drift_and_the_documented_deploy_repairs_it(deployed, nhost, project):
@@ -216,15 +209,10 @@ def test_a_dashboard_save_between_read_and_write_is_built_on_never_overwritten(d
 
 def test_a_wrong_token_fails_the_preview_naming_the_setting(engine_stack_factory, clerk_double, nhost, project,
                                                              metadata_dir):
-    engine = engine_stack_factory(nhost_config(clerk_double, nhost, project["hasura"], metadata_dir),
-                                  secrets={"nhostToken": "not-a-valid-token-0123",
-                                           "clerkSecretKey": clerk_double.secret_key})
-    with pytest.raises(auto.CommandError) as failed:
-        engine.preview()
-    message = str(failed.value)
-    assert "nhostToken: Nhost refused the personal access token" in message and "Fix:" in message
-    assert "not-a-valid-token-0123" not in message + engine.backend_text()
-    assert nhost.writes == 0
+    assert_a_wrong_token_fails_the_preview(
+        engine_stack_factory, nhost_config(clerk_double, nhost, project["hasura"], metadata_dir), nhost,
+        token_setting="nhostToken", refusal="Nhost refused the personal access token",
+        clerk_secret_key=clerk_double.secret_key)
 
 
 def test_metadata_that_would_untrack_nhosts_tables_is_refused_naming_them(engine_stack_factory, clerk_double, nhost,
@@ -240,13 +228,8 @@ def test_metadata_that_would_untrack_nhosts_tables_is_refused_naming_them(engine
 
 def test_a_signing_key_stack_keeps_the_key_out_of_the_backend(engine_stack_factory, clerk_double, nhost, project,
                                                               metadata_dir):
-    signing_key = "engine-test-hs256-signing-key-0123456789abcdef"
     config = nhost_config(clerk_double, nhost, project["hasura"], metadata_dir)
-    config["clerk"] = {"publishableKey": clerk_double.publishable_key, "apiUrl": clerk_double.url}
-    engine = engine_stack_factory({**config, "smoke": {"tokenSource": "signing-key"}},
-                                  secrets={"nhostToken": nhost.token, "clerkSigningKey": signing_key})
-    assert engine.up(refresh=True).summary.result == "succeeded", "".join(engine.log)
-    assert nhost.config(project["app_id"])["hasura"]["jwtSecrets"][0]["key"] == signing_key
+    engine = deploy_with_a_signing_key(engine_stack_factory, config, clerk_double, {"nhostToken": nhost.token})
+    assert nhost.config(project["app_id"])["hasura"]["jwtSecrets"][0]["key"] == SIGNING_KEY
     assert smoke_failures(engine.outputs()) == {}
-    everything = engine.backend_text() + "".join(engine.log)
-    assert signing_key not in everything and JWT.findall(everything) == []
+    assert_nowhere_in_plaintext(engine, SIGNING_KEY)
