@@ -13,7 +13,7 @@ import base64
 import ssl
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -23,6 +23,7 @@ from components.auth.jwt_secret import resolve_jwt_secret
 from components.targets import load_settings
 from tests.fixtures.kube_cluster import KubeCluster
 from tests.fixtures.kubernetes_plugin import install_kubernetes_plugin
+from tests.fixtures.waiting import eventually
 
 # The first test to use the cluster may build it (about 40 minutes cold on 2 cores); later runs reuse the cache.
 pytestmark = pytest.mark.timeout(5400)
@@ -30,15 +31,6 @@ pytestmark = pytest.mark.timeout(5400)
 ADMIN_SECRET = "kubernetes-admin-secret-0123456789"
 POSTGRES_PASSWORD = "kubernetes-postgres-password-0123456789"
 NEW_POSTGRES_PASSWORD = "rotated-postgres-password-9876543210"
-
-
-def _eventually(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.25)
-    return result
 
 
 @pytest.fixture
@@ -137,8 +129,8 @@ def test_in_cluster_postgres_deploy_rolls_on_change_and_keeps_its_data_claim(kub
         assert value not in text and base64.b64encode(value.encode()).decode() not in text
 
     # The StatefulSet controller makes the data claim from the template.
-    _eventually(lambda: api.get(f"{base}/persistentvolumeclaims/data-postgres-0").status_code == 200,
-                "the StatefulSet's volume claim data-postgres-0")
+    eventually(lambda: api.get(f"{base}/persistentvolumeclaims/data-postgres-0").status_code == 200,
+               "the StatefulSet's volume claim data-postgres-0", 30)
 
     started = time.monotonic()
     again = engine.up()
@@ -158,7 +150,7 @@ def test_in_cluster_postgres_deploy_rolls_on_change_and_keeps_its_data_claim(kub
     env = {e["name"]: e.get("value") for e in rolled["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["HASURA_GRAPHQL_CORS_DOMAIN"] == "https://app.example.com"
     # The Deployment controller rolls the new template out as a new ReplicaSet beside the old one.
-    _eventually(lambda: len(api.get(f"{apps}/replicasets").json()["items"]) == 2, "a second ReplicaSet")
+    eventually(lambda: len(api.get(f"{apps}/replicasets").json()["items"]) == 2, "a second ReplicaSet", 30)
 
     # A changed password: Hasura reads it only at start, so its pod template changes and it rolls; Postgres takes it
     # live from its mounted Secret (the follow-password container), so its pod template stays as it was.

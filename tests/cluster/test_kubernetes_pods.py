@@ -30,6 +30,7 @@ from tests.fixtures.engine import PROJECT, changes, smoke_passed, standalone_che
 from tests.fixtures.kube_node_cluster import NODE_IP, POD_CIDR, ClusterError, NodeCluster, build
 from tests.fixtures.postgres import PostgresCluster, running_postgres_cluster
 from tests.fixtures.kubernetes_plugin import install_kubernetes_plugin
+from tests.fixtures.waiting import eventually
 
 pytestmark = pytest.mark.timeout(3600)
 
@@ -38,15 +39,6 @@ POSTGRES_PASSWORD = "kubernetes-pods-postgres-password-0123"
 #: The front Services' ClusterIPs: the service CIDR's lower band, which the API server keeps for addresses asked for
 #: by name (it assigns from the upper band first); 10.96.0.1 is the API server's, 10.96.0.10 the cluster DNS'.
 FRONT_IPS = [f"10.96.0.{n}" for n in range(2, 16) if n != 10]
-
-
-def eventually(check: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.5)
-    return result
 
 
 def assert_converged(engine) -> None:
@@ -264,7 +256,7 @@ def graphql(stack: Stack) -> Poller:
 
 def wait_for_ready_pods(stack: Stack, name: str, count: int) -> None:
     eventually(lambda: len([p for p in stack.pods(name) if ready(p) and not p["metadata"].get("deletionTimestamp")])
-               == count, f"{count} Ready {name} pods")
+               == count, f"{count} Ready {name} pods", 120)
 
 
 def test_two_replicas_roll_a_change_and_lose_a_pod_without_a_failed_request(pods_stack):
@@ -299,7 +291,8 @@ def test_two_replicas_roll_a_change_and_lose_a_pod_without_a_failed_request(pods
         deleted = stack.api.delete(f"/api/v1/namespaces/{stack.namespace}/pods/{name}")
         assert deleted.status_code == 200, deleted.text
         wait_for_ready_pods(stack, "hasura", 2)
-        eventually(lambda: lost not in {p["metadata"]["uid"] for p in stack.pods("hasura")}, "the pod to be gone")
+        eventually(lambda: lost not in {p["metadata"]["uid"] for p in stack.pods("hasura")}, "the pod to be gone",
+                   120)
     print(f"a Hasura pod deleted: back to 2 Ready in {time.monotonic() - started:.1f} s, {poller.sent} queries, "
           f"{len(poller.failures)} failed")
     assert poller.sent > 20 and poller.failures == [], poller.failures[:5]
