@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .admin_api import AdminApi
 from .engine import Engine
 from .errors import HasuraError
 from .metadata import (
@@ -62,9 +63,11 @@ class Work:
         raise HasuraError("not-exists", f'source with name "{name}" does not exist', path=path)
 
 
-class MetadataApi:
+class MetadataApi(AdminApi):
+    BULK_TYPES = frozenset({"bulk", "bulk_atomic"})
+
     def __init__(self, engine: Engine):
-        self.engine = engine
+        super().__init__(engine)
         self._writes: dict[str, Callable[[Work, Any, int | None], Any]] = {
             "replace_metadata": self.replace_metadata,
             "reload_metadata": self.reload_metadata,
@@ -92,17 +95,13 @@ class MetadataApi:
             self._writes[f"{prefix}drop_relationship"] = self.drop_relationship
 
     @classmethod
-    def is_write(cls, query: Any) -> bool:
-        """Whether a request changes server state: metadata or the catalog state (for the double's write counter)."""
-        if not isinstance(query, dict):
-            return False
-        if query.get("type") in ("bulk", "bulk_atomic"):
-            return any(cls.is_write(q) for q in query.get("args") or [])
+    def writes(cls, query: dict[str, Any]) -> bool:
+        """Metadata or the catalog state."""
         return query.get("type") not in READ_OPERATIONS
 
     @classmethod
     def _modifies_metadata(cls, query: Any) -> bool:
-        if query.get("type") in ("bulk", "bulk_atomic"):
+        if query.get("type") in cls.BULK_TYPES:
             return any(isinstance(q, dict) and cls._modifies_metadata(q) for q in query.get("args") or [])
         return query.get("type") not in READ_OPERATIONS | CATALOG_STATE_OPERATIONS
 
@@ -126,9 +125,7 @@ class MetadataApi:
 
     def run(self, query: Any) -> Any:
         """Run one request body (already authorized as admin)."""
-        if not isinstance(query, dict) or not isinstance(query.get("type"), str):
-            raise parse_failed('key "type" not found', "$")
-        kind, args, version = query["type"], query.get("args", {}), query.get("version")
+        kind, args, version = self.query_type(query), query.get("args", {}), query.get("version")
         if kind == "export_metadata":
             cache = self.engine.cache
             metadata = copy.deepcopy(cache.metadata)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .engine import Engine
+from .admin_api import AdminApi
 from .metadata_api import MetadataApi
 from .metadata import parse_failed
 from .schema_api import SchemaApi
@@ -39,25 +39,16 @@ V1_OPERATIONS = {
 V2_OPERATIONS = {"track_table", "replace_metadata"}
 
 
-class QueryApi:
-    def __init__(self, engine: Engine):
-        self.engine = engine
-
-    @staticmethod
-    def is_write(query: Any) -> bool:
-        if not isinstance(query, dict):
-            return False
+class QueryApi(AdminApi):
+    @classmethod
+    def writes(cls, query: dict[str, Any]) -> bool:
         kind = query.get("type")
-        if kind == "bulk":
-            return any(QueryApi.is_write(q) for q in query.get("args") or [])
         if kind == "run_sql":
             return SchemaApi.is_write(query)
         return kind in V1_OPERATIONS and MetadataApi.is_write({"type": V1_OPERATIONS[kind]})
 
     def run(self, query: Any) -> Any:
-        if not isinstance(query, dict) or not isinstance(query.get("type"), str):
-            raise parse_failed('key "type" not found', "$")
-        kind, version = query["type"], query.get("version", 1)
+        kind, version = self.query_type(query), query.get("version", 1)
         if kind == "bulk" and version == 1:
             return self._bulk(query.get("args"))
         if kind == "run_sql" and version == 1:

@@ -22,7 +22,7 @@ import psycopg
 from psycopg import pq
 
 from . import sql as pg
-from .engine import Engine
+from .admin_api import AdminApi
 from .errors import HasuraError
 from .metadata import build_schema_cache, find_inconsistencies, parse_failed, table_display
 
@@ -44,25 +44,17 @@ def _dependency_name(obj: dict[str, Any]) -> str:
     return obj["name"].rsplit(" in source ", 1)[0]
 
 
-class SchemaApi:
-    def __init__(self, engine: Engine):
-        self.engine = engine
-
-    @staticmethod
-    def is_write(query: Any) -> bool:
-        if not isinstance(query, dict):
-            return False
-        if query.get("type") == "bulk":
-            return any(SchemaApi.is_write(q) for q in query.get("args") or [])
+class SchemaApi(AdminApi):
+    @classmethod
+    def writes(cls, query: dict[str, Any]) -> bool:
         return not bool((query.get("args") or {}).get("read_only", False))
 
     def run(self, query: Any) -> Any:
-        if not isinstance(query, dict) or not isinstance(query.get("type"), str):
-            raise parse_failed('key "type" not found', "$")
-        if query["type"] == "bulk":
+        kind = self.query_type(query)
+        if kind == "bulk":
             return [self.run(child) for child in query.get("args") or []]
-        if query["type"] not in RUN_SQL_TYPES:
-            raise parse_failed(f'unknown query type "{query["type"]}"', "$.type")
+        if kind not in RUN_SQL_TYPES:
+            raise parse_failed(f'unknown query type "{kind}"', "$.type")
         return self.run_sql(query.get("args"))
 
     def run_sql(self, args: Any) -> Any:
