@@ -1,7 +1,8 @@
 """A real install: the wheel built from this checkout, installed (not editable) with its dependencies into a fresh
-virtualenv, and a team's own Python program in its own project folder (its Pulumi.yaml naming that virtualenv, its
-own metadata/) using `ClerkHasura`, on the real engine with the existing target against the Hasura and Clerk doubles
-(the fixtures of tests/engine/test_existing.py). Nothing of this checkout is on the program's path.
+virtualenv, and a team's own Python program in its own project folder (tests/data/consumers/python-wheel, the one
+docs/guides/use-from-your-program.md shows: its Pulumi.yaml naming that virtualenv, its own metadata/) using
+`ClerkHasura`, on the real engine with the existing target against the Hasura and Clerk doubles (the fixtures of
+tests/engine/test_existing.py). Nothing of this checkout is on the program's path.
 """
 
 from __future__ import annotations
@@ -16,27 +17,9 @@ import pytest
 from tests.engine.test_existing import ADMIN_SECRET, hasura, metadata_dir  # noqa: F401 (fixtures)
 from tests.fixtures.engine import ROOT, changes, smoke_passed
 
-TEAM_PROGRAM = """\
-import pulumi
-import components.component
-from components.component import ClerkArgs, ClerkHasura, ClerkHasuraArgs, HasuraArgs
-
-config = pulumi.Config()
-backend = ClerkHasura("backend", ClerkHasuraArgs(
-    target="existing",
-    clerk=ClerkArgs(publishable_key=config.require("publishableKey"), jwks_url=config.require("jwksUrl"),
-                    api_url=config.require("clerkApiUrl")),
-    hasura=HasuraArgs(public_url=config.require("hasuraUrl")),
-    hasura_admin_secret=config.require("hasuraAdminSecret"),
-    clerk_secret_key=config.require("clerkSecretKey"),
-))
-pulumi.export("graphqlUrl", backend.graphql_url)
-pulumi.export("hasuraAdminSecret", backend.admin_secret)
-pulumi.export("jwtSecret", backend.jwt_secret)
-pulumi.export("metadataHash", backend.metadata_hash)
-pulumi.export("smoke", backend.smoke_report)
-pulumi.export("componentModule", components.component.__file__)
-"""
+#: The team's project as the docs show it (docs/guides/use-from-your-program.md includes these files): its
+#: Pulumi.yaml runs the program with the virtualenv ./venv, here the one the wheel was installed into.
+TEAM_PROJECT = ROOT / "tests" / "data" / "consumers" / "python-wheel"
 
 
 @pytest.fixture(scope="module")
@@ -60,23 +43,28 @@ def installed_venv(tmp_path_factory) -> Path:
 
 def test_a_team_program_deploys_the_installed_component_converges_and_destroys_to_nothing(
         installed_venv, engine_stack_factory, clerk_double, hasura, metadata_dir, tmp_path):
-    team = tmp_path / "team-app"
-    team.mkdir()
-    (team / "Pulumi.yaml").write_text(f"name: team-app\nruntime:\n  name: python\n  options:\n    toolchain: pip\n"
-                                      f"    virtualenv: {installed_venv}\n")
-    (team / "__main__.py").write_text(TEAM_PROGRAM)
+    team = Path(shutil.copytree(TEAM_PROJECT, tmp_path / "team-app"))
+    (team / "venv").symlink_to(installed_venv, target_is_directory=True)
     shutil.copytree(metadata_dir, team / "metadata")
+    # Nothing of this checkout on the program's path: the interpreter its Pulumi.yaml names, in its folder, with
+    # the environment the engine gets, imports the component from the installed wheel.
+    no_path = {"PYTHONPATH": ""}
+    imported = subprocess.run([str(team / "venv" / "bin" / "python"), "-c",
+                               "import components.component as c; print(c.__file__)"],
+                              capture_output=True, text=True, cwd=team, env={"PATH": "/usr/bin:/bin", **no_path})
+    assert imported.returncode == 0, imported.stderr
+    assert Path(imported.stdout.strip()).resolve().is_relative_to(installed_venv.resolve())
     engine = engine_stack_factory(
         {"publishableKey": clerk_double.publishable_key, "jwksUrl": clerk_double.jwks_url,
          "clerkApiUrl": clerk_double.url, "hasuraUrl": hasura.url},
         secrets={"hasuraAdminSecret": ADMIN_SECRET, "clerkSecretKey": clerk_double.secret_key},
-        env={"PULUMI_PYTHON_CMD": str(installed_venv / "bin" / "python")}, project_dir=team)
+        env=no_path, project_dir=team)
 
     result = engine.up(refresh=True)
     assert result.summary.result == "succeeded", "".join(engine.log)
     outputs = engine.outputs()
-    assert Path(outputs["componentModule"]).is_relative_to(installed_venv)
     assert outputs["graphqlUrl"] == f"{hasura.url}/v1/graphql"
+    assert outputs["appEnv"]["NEXT_PUBLIC_HASURA_GRAPHQL_URL"] == outputs["graphqlUrl"]
     assert smoke_passed(engine)["passed"]
     assert engine.secret_outputs() == {"hasuraAdminSecret"}
     assert ADMIN_SECRET not in engine.backend_text() + "".join(engine.log)

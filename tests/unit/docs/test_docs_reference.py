@@ -1,5 +1,6 @@
 """The generated reference pages (scripts/docs_reference.py): committed as the generator makes them now, every key
-described with a working example, and every output the program exports described, for the targets it names."""
+described with a working example, every output the program exports described, for the targets it names, with the
+component attribute it is, and every argument of `ClerkHasura` with the key it mirrors."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import pytest
 
 from components.targets import SECRET_ENV_VARS, load_settings
 from scripts import docs_reference
-from scripts.docs_reference import ALL_TARGETS, OUTPUTS, REGENERATE, ROOT, pages, settings_sections
+from components.component import ClerkHasura
+from scripts.docs_reference import (ALL_TARGETS, OUTPUTS, PROGRAM, REGENERATE, ROOT, argument_groups, argument_type,
+                                    output_attributes, pages, settings_sections)
 from tests.doubles.hasura_cloud import HasuraCloudDouble
 from tests.doubles.nhost import NhostDouble
 from tests.fixtures.metadata import track_nhost_tables
@@ -166,3 +169,54 @@ def test_the_outputs_the_issue_names_are_in_the_reference():
     page = pages()[docs_reference.OUTPUTS_PAGE]
     for name in ("hasuraUrl", "internalGraphqlUrl", "hasuraCloudTenantId", "nhostAppId"):
         assert f"| `{name}` |" in page
+
+
+def test_each_output_names_the_component_attribute_the_program_exports_as_it():
+    attributes = output_attributes(PROGRAM.read_text())
+    assert set(attributes) == set(OUTPUTS)
+    assert attributes["hasuraAdminSecret"] == "admin_secret" and attributes["smoke"] == "smoke_report"
+    assert attributes["dockerNetwork"] == 'target_outputs["dockerNetwork"]'
+    declared = ClerkHasura.__annotations__
+    assert [name for name in attributes.values() if name.split("[", 1)[0] not in declared] == []
+    page = pages()[docs_reference.OUTPUTS_PAGE]
+    assert "| `hasuraAdminSecret` | `admin_secret` |" in page
+
+
+def test_an_export_the_program_adds_is_read_as_its_attribute():
+    program = ('backend = ClerkHasura("backend", args)\n'
+               'pulumi.export("graphqlUrl", backend.graphql_url)\n'
+               'for name, value in backend.target_outputs.items():\n    pulumi.export(name, value)\n')
+    attributes = output_attributes(program)
+    assert attributes["graphqlUrl"] == "graphql_url" and attributes["nhostAppId"] == 'target_outputs["nhostAppId"]'
+    assert "graphqlUrl" in output_attributes('pulumi.export("graphqlUrl", backend.graphql_url)\n')
+    assert "nhostAppId" not in output_attributes('pulumi.export("graphqlUrl", backend.graphql_url)\n')
+
+
+# --- the component's arguments ------------------------------------------------------------------------------------
+
+def test_every_argument_mirrors_one_key_and_every_key_has_its_argument():
+    arguments = [argument for group in argument_groups() for argument in group.arguments]
+    keys = [key.path for section in settings_sections() for key in section.keys]
+    assert sorted(argument.key.path for argument in arguments) == sorted(keys)
+    by_path = {argument.path: argument.key for argument in arguments}
+    assert by_path["clerk.allowed_skew"].path == "clerk.allowedSkew"
+    assert by_path["kubernetes.postgres_storage.class_name"].path == "kubernetes.postgresStorage.className"
+    assert by_path["hasura_cloud_token"].targets == ("hasura-cloud",)
+
+
+def test_an_argument_is_described_by_its_settings_docstring_in_argument_terms():
+    page = pages()[docs_reference.ARGUMENTS_PAGE]
+    section = page.split("## `clerk_signing_key`", 1)[1].split("\n## ", 1)[0]
+    # The docstring of `clerkSigningKey` names `clerk.signingAlgorithm`; told to a component user, its argument.
+    assert "(`clerk.signing_algorithm`)" in section and "signingAlgorithm`)" not in section.split("| type |")[0]
+    assert "[`clerkSigningKey`](settings.md#clerksigningkey)" in section and "Secret: kept secret" in section
+
+
+def test_argument_types_are_written_as_a_consumer_writes_them():
+    types = {argument.path: argument_type(argument.annotation)
+             for group in argument_groups() for argument in group.arguments}
+    assert types["clerk.jwks"] == '"url" | "pinned"'
+    assert types["clerk.audience"] == "str | list[str]"
+    assert types["hasura.cors_domains"] == "list[str]"
+    assert types["kubernetes.ingress.annotations"] == "dict[str, str]"
+    assert types["hasura.port"] == "int" and types["smoke.writes"] == "bool"
