@@ -416,6 +416,9 @@ class Argument:
     annotation: Any
     """As the dataclass declares it (every argument is optional: None leaves it at the setting's default)."""
     key: Key
+    null_removes_default: bool = False
+    """The setting's `null` removes its default (a Kubernetes resource request), which None, meaning unset, cannot
+    say."""
 
 
 @dataclass(frozen=True)
@@ -438,8 +441,9 @@ def argument_groups() -> list[ArgumentGroup]:
     for field in dataclasses.fields(ClerkHasuraArgs):
         alias = _alias(StackSettings, field.name)
         kind = _dataclass_in(hints[field.name])
-        arguments = tuple(_arguments(field.name, hints[field.name], StackSettings.model_fields[field.name].annotation,
-                                     alias, keys))
+        arguments = (tuple(_arguments(field.name, hints[field.name], StackSettings.model_fields[field.name].annotation,
+                                      alias, keys)) if kind is not None
+                     else (Argument(field.name, hints[field.name], keys[alias]),))
         groups.append(ArgumentGroup(field.name, kind, sections[alias].description, arguments))
     return groups
 
@@ -449,14 +453,21 @@ def _dataclass_in(annotation: Any) -> type | None:
 
 
 def _arguments(path: str, annotation: Any, model: Any, key_path: str, keys: dict[str, Key]) -> list[Argument]:
-    """The leaves under argument `path` (of type `annotation`), mirroring settings `model` at `key_path`."""
+    """The leaves under argument `path` (a sub-argument dataclass in `annotation`), mirroring settings `model` at
+    `key_path`."""
     kind = _dataclass_in(annotation)
-    if kind is None:
-        return [Argument(path, annotation, keys[key_path])]
     hints = typing.get_type_hints(kind)
-    return [argument for field in dataclasses.fields(kind)
-            for argument in _arguments(f"{path}.{field.name}", hints[field.name], model.model_fields[field.name].annotation,
-                                       f"{key_path}.{_alias(model, field.name)}", keys)]
+    arguments = []
+    for field in dataclasses.fields(kind):
+        setting = model.model_fields[field.name]
+        path_of, key_of = f"{path}.{field.name}", f"{key_path}.{_alias(model, field.name)}"
+        if _dataclass_in(hints[field.name]) is not None:
+            arguments += _arguments(path_of, hints[field.name], setting.annotation, key_of, keys)
+        else:
+            nullable = type(None) in typing.get_args(setting.annotation)
+            arguments.append(Argument(path_of, hints[field.name], keys[key_of],
+                                      null_removes_default=nullable and setting.default not in (None, PydanticUndefined)))
+    return arguments
 
 
 def argument_type(annotation: Any) -> str:
@@ -530,6 +541,9 @@ def render_arguments() -> str:
                       f"[`{key.path}`](settings.md#{_anchor(key.path)}) |", ""]
             if key.secret_env_var:
                 lines += ["Secret: kept secret by the component.", ""]
+            if argument.null_removes_default:
+                lines += [f"`None` leaves the default {_python_value(key.dev_default)}: no argument removes it, as "
+                          "`null` does in the stack config.", ""]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).rstrip("\n") + "\n"
 
 

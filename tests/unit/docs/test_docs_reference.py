@@ -220,3 +220,16 @@ def test_argument_types_are_written_as_a_consumer_writes_them():
     assert types["hasura.cors_domains"] == "list[str]"
     assert types["kubernetes.ingress.annotations"] == "dict[str, str]"
     assert types["hasura.port"] == "int" and types["smoke.writes"] == "bool"
+
+
+def test_a_default_only_null_removes_is_said_to_have_no_argument_form():
+    from components.component import ClerkHasuraArgs, stack_config_of
+    from components.targets.kubernetes.args import HasuraResourcesArgs, KubernetesArgs, ResourceQuantitiesArgs
+    flagged = [argument.path for group in argument_groups() for argument in group.arguments
+               if argument.null_removes_default]
+    assert flagged == ["kubernetes.resources.requests.cpu", "kubernetes.resources.requests.memory",
+                       "kubernetes.resources.limits.memory"]
+    # What the page says: an argument of None is unset, so the setting keeps its default.
+    args = ClerkHasuraArgs(target="kubernetes", kubernetes=KubernetesArgs(resources=HasuraResourcesArgs(
+        requests=ResourceQuantitiesArgs(cpu=None))))
+    assert load_settings(stack_config_of(args), {}).kubernetes.resources.requests.cpu == "250m"
