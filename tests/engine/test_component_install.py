@@ -58,7 +58,7 @@ def test_a_team_program_deploys_the_installed_component_converges_and_destroys_t
         {"publishableKey": clerk_double.publishable_key, "jwksUrl": clerk_double.jwks_url,
          "clerkApiUrl": clerk_double.url, "hasuraUrl": hasura.url},
         secrets={"hasuraAdminSecret": ADMIN_SECRET, "clerkSecretKey": clerk_double.secret_key},
-        env=no_path, project_dir=team)
+        env={"PULUMI_PYTHON_CMD": str(team / "venv" / "bin" / "python"), **no_path}, project_dir=team)
 
     result = engine.up(refresh=True)
     assert result.summary.result == "succeeded", "".join(engine.log)
