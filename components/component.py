@@ -12,9 +12,12 @@ the target's preflight before it registers anything, and a `pulumi.Output` (pulu
 of its value; resources created inside an `apply` instead would be invisible to a preview. Secrets are plain `str`
 (`pulumi.Config().require(...)` reads a secret config value), wrapped with `pulumi.Output.secret` here so they stay
 encrypted in state and outputs.
-"""
 
-from __future__ import annotations
+The package's provider (components/package.py) infers its schema from these annotations, read as types (so no
+`from __future__ import annotations` here, nor in the targets' args modules). Its type system has no `Literal` and no
+union: a setting with a few allowed values is a `str` (its docstring lists them; the settings' rules check it), and
+`clerk.audience` is a list (one audience is a list of one).
+"""
 
 import os
 import re
@@ -46,12 +49,16 @@ class ClerkArgs:
     publishable_key: str | None = None
     frontend_api: str | None = None
     jwt_template: str | None = None
-    jwks: Literal["url", "pinned"] | None = None
+    jwks: str | None = None
+    """`url` or `pinned`."""
     jwks_url: str | None = None
-    audience: str | list[str] | None = None
+    audience: list[str] | None = None
+    """The `aud` values Hasura requires (one or more)."""
     allowed_skew: int | None = None
-    claims: Literal["template", "session"] | None = None
-    template_preset: Literal["hasura", "nhost"] | None = None
+    claims: str | None = None
+    """`template` or `session`."""
+    template_preset: str | None = None
+    """`hasura` or `nhost`."""
     cookie: bool | None = None
     signing_algorithm: str | None = None
     api_url: str | None = None
@@ -89,7 +96,8 @@ class SmokeArgs:
     """`smoke`: the post-deploy smoke check (`SmokeSettings`)."""
 
     enabled: bool | None = None
-    token_source: Literal["auto", "clerk", "signing-key", "env", "none"] | None = None
+    token_source: str | None = None
+    """`auto`, `clerk`, `signing-key`, `env` or `none`."""
     token_env_var: str | None = None
     timeout_seconds: int | None = None
     test_user_email: str | None = None
@@ -194,16 +202,34 @@ def in_argument_terms(message: str) -> str:
     return _CONFIG_RM.sub(lambda match: f"`ClerkHasuraArgs.{match['key']} = None`", message)
 
 
+def in_input_terms(message: str) -> str:
+    """A message about the stack config, told to a program using the package from another language: the keys are
+    already the inputs' names (the stack config's camelCase), and each `pulumi config` command of a fix becomes the
+    input to set on the ClerkHasura resource (its program has no stack config of ours)."""
+    message = message.replace("Invalid stack configuration", "Invalid ClerkHasura inputs")
+    message = _NESTED_KEYS.sub("nested inputs", message)
+    message = _CI_OVERRIDE.sub("", message)
+    message = _CONFIG_SET.sub(lambda match: f"set the ClerkHasura input `{match['key']}` to "
+                                            f"{match['value'] or '…'}", message)
+    return _CONFIG_RM.sub(lambda match: f"leave the ClerkHasura input `{match['key']}` unset", message)
+
+
+#: Where the settings were written, so a problem's fix names that: a Python program's `ClerkHasuraArgs`, this
+#: repository's stack config, or the inputs a program in another language gives the package (components.package).
+SettingsFrom = Literal["arguments", "stack config", "package inputs"]
+_REWORDING = {"arguments": in_argument_terms, "stack config": str, "package inputs": in_input_terms}
+
+
 def project_directory() -> Path:
     """The consumer's project directory (where its Pulumi.yaml is): the SDK's root directory, else the working
     directory, which the language host makes it."""
     return Path(pulumi.get_root_directory() or os.getcwd())
 
 
-def plan_component(args: ClerkHasuraArgs, settings_from: Literal["arguments", "stack config"]) -> StackPlan:
+def plan_component(args: ClerkHasuraArgs, settings_from: SettingsFrom) -> StackPlan:
     """Everything the component is built from, checked; `pulumi.RunError` with every problem otherwise, worded for
     where the settings came from."""
-    reword = in_argument_terms if settings_from == "arguments" else str
+    reword = _REWORDING[settings_from]
     if problems := output_problems(args):
         raise pulumi.RunError(reword(f"Invalid ClerkHasura arguments ({len(problems)} problem"
                                      f"{'' if len(problems) == 1 else 's'}):\n"
@@ -241,7 +267,7 @@ class ClerkHasura(pulumi.ComponentResource):
     app_env: pulumi.Output[dict[str, str]]
     """Environment variables a Next.js app needs."""
     metadata_hash: pulumi.Output[str]
-    smoke_report: pulumi.Output[dict] | None
+    smoke_report: pulumi.Output[dict[str, Any]] | None
     """The post-deploy smoke check's report; None when `smoke.enabled` is false."""
     target: pulumi.Output[str]
     metadata_dir: pulumi.Output[str]
@@ -250,7 +276,7 @@ class ClerkHasura(pulumi.ComponentResource):
     """What only the target has (e.g. `dockerNetwork`, `postgresUrl`), by stack output name."""
 
     def __init__(self, name: str, args: ClerkHasuraArgs, opts: pulumi.ResourceOptions | None = None, *,
-                 settings_from: Literal["arguments", "stack config"] = "arguments") -> None:
+                 settings_from: SettingsFrom = "arguments") -> None:
         """`settings_from`: what the user wrote the settings in, so a problem's fix names that (this repository's
         program: its `stack config`)."""
         # Everything is validated (the JWKS reached, the metadata loaded) before the first resource is registered.

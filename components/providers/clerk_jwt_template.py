@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, \
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, \
     ResourceProvider, UpdateResult
 from pulumi.output import contains_unknowns
 
@@ -26,6 +26,7 @@ from components.clerk.client import (
     ClerkNotFound,
 )
 from components.errors import ClerkHasuraError
+from components.providers.hosted import HostableResource
 
 LIFETIME_RANGE = (30, 315_360_000)  # clerk.md §1.2
 CLOCK_SKEW_RANGE = (0, 300)  # clerk.md §1.2
@@ -242,7 +243,7 @@ def _outputs(props: dict[str, Any], template: dict[str, Any], *, adopted: bool) 
     return {**props, "templateId": template["id"], "adopted": adopted, "live": live_fields(template)}
 
 
-class ClerkJwtTemplate(Resource, module="clerk_jwt_template", name="ClerkJwtTemplate"):
+class ClerkJwtTemplate(HostableResource, module="clerk_jwt_template", name="ClerkJwtTemplate"):
     """The Clerk JWT template (default name `hasura`) carrying the Hasura claims."""
 
     templateId: pulumi.Output[str]

@@ -16,8 +16,10 @@ from typing import Any
 
 import pulumi
 from pydantic import SecretStr
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, \
-    ResourceProvider, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, \
+    UpdateResult
+
+from components.providers.hosted import HostableResource
 
 #: Letters and digits only: the value goes into URLs and env vars unescaped. 40 of 62 symbols ≈ 238 bits.
 ALPHABET = string.ascii_letters + string.digits
@@ -63,7 +65,7 @@ class GeneratedSecretProvider(ResourceProvider):
         return ReadResult(id_, props)
 
 
-class GeneratedSecret(Resource, module="generated_secret", name="GeneratedSecret"):
+class GeneratedSecret(HostableResource, module="generated_secret", name="GeneratedSecret"):
     """`value` (secret): `length` random letters and digits, generated at create and stable afterwards."""
 
     value: pulumi.Output[str]

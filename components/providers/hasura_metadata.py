@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, \
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, \
     ResourceProvider, UpdateResult
 from pulumi.output import contains_unknowns
 
@@ -40,6 +40,7 @@ from components.hasura.apply import apply_project, read_applied_migrations
 from components.hasura.compare import diff_metadata, normalize_metadata
 from components.hasura.model import MetadataProject, content_hash
 from components.hasura.rules import MetadataError, validate_project
+from components.providers.hosted import HostableResource
 
 #: How long the provider waits for Hasura to answer while it starts (connection errors and 5xx).
 HASURA_START_SECONDS = 180.0
@@ -196,7 +197,7 @@ class HasuraMetadataArgs:
     (`components.targets.health_hint`); not compared by `diff`, so a new wording changes nothing live."""
 
 
-class HasuraMetadata(Resource, module="hasura_metadata", name="HasuraMetadata"):
+class HasuraMetadata(HostableResource, module="hasura_metadata", name="HasuraMetadata"):
     """Migrations and metadata of a Hasura CLI project, applied to Hasura once it is healthy."""
 
     hasura_url: pulumi.Output[str]

@@ -21,13 +21,14 @@ from collections.abc import Mapping
 from typing import Any, TypedDict
 
 import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 from pulumi.runtime.settings import _get_rpc_manager
 
 from components.clerk.client import DEFAULT_CLERK_API_URL
 from components.smoke.report import SmokeReport
 from components.smoke.runner import run_smoke
 from components.smoke.target import SESSION_COOKIE, SmokeTarget
+from components.providers.hosted import HostableResource
 
 SECRET_OUTPUTS = ["hasuraAdminSecret", "clerkSecretKey", "signingKey"]
 #: Outputs computed by the provider; every other property is an input. No output shares an input's name: an input
@@ -188,7 +189,7 @@ async def _requests_already_sent() -> None:
     await asyncio.gather(*list(_get_rpc_manager().rpcs), return_exceptions=True)
 
 
-class SmokeCheck(Resource, module="smoke_check", name="SmokeCheck"):
+class SmokeCheck(HostableResource, module="smoke_check", name="SmokeCheck"):
     """The post-deploy smoke check. `report` is {passed, ranAt, mode, tokenSource, tokenSourceUsed, hasuraUrl,
     against, checks: [{name, passed, skipped, detail, ms}]}."""
 

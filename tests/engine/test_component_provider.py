@@ -9,7 +9,7 @@ pulumi/pulumi#5455 (dynamic providers inside a multi-language component), measur
 `pulumi.dynamic.Resource` fails for both consumers, because the engine runs the dynamic provider
 (`pulumi-resource-pulumi-python`) in the consumer's environment, not the component provider's: the YAML consumer's
 `python3` has no `pulumi`, the Python consumer's virtualenv has no `components`. Served by the component provider
-itself under the package's own type (tests/data/component_provider/hosted_resources.py), it works for both.
+itself under the package's own type (components/providers/hosted.py), it works for both.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.fixtures.component_provider import ConsumerProject, SecretboxWorkspace
+from tests.fixtures.component_provider import ConsumerProject, PackageWorkspace
 
 YAML_PROGRAM = """\
 name: {name}
@@ -66,7 +66,7 @@ TSCONFIG = {"compilerOptions": {"strict": True, "outDir": "bin", "target": "es20
             "files": ["index.ts"]}
 
 
-def _yaml_project(secretbox: SecretboxWorkspace, name: str, component: str) -> ConsumerProject:
+def _yaml_project(secretbox: PackageWorkspace, name: str, component: str) -> ConsumerProject:
     project = secretbox.project(name, {"Pulumi.yaml": YAML_PROGRAM.format(name=name, component=component)})
     added = project.pulumi("package", "add", "../secretbox")
     assert added.returncode == 0, added.stdout + added.stderr
@@ -74,7 +74,7 @@ def _yaml_project(secretbox: SecretboxWorkspace, name: str, component: str) -> C
     return project
 
 
-def _python_project(secretbox: SecretboxWorkspace, name: str) -> ConsumerProject:
+def _python_project(secretbox: PackageWorkspace, name: str) -> ConsumerProject:
     project = secretbox.project(name, {
         "Pulumi.yaml": f"name: {name}\nruntime:\n  name: python\n  options:\n    toolchain: pip\n"
                        "    virtualenv: venv\n",
@@ -93,7 +93,7 @@ def _python_project(secretbox: SecretboxWorkspace, name: str) -> ConsumerProject
     return project
 
 
-def _typescript_project(secretbox: SecretboxWorkspace, name: str) -> ConsumerProject:
+def _typescript_project(secretbox: PackageWorkspace, name: str) -> ConsumerProject:
     project = secretbox.project(name, {
         "Pulumi.yaml": f"name: {name}\nruntime: nodejs\n",
         "package.json": json.dumps(TYPESCRIPT_PACKAGE, indent=2),
@@ -118,7 +118,7 @@ def _resources(project: ConsumerProject) -> list[dict]:
     return json.loads(exported.stdout)["deployment"].get("resources") or []
 
 
-def _deploys_converges_and_destroys(secretbox: SecretboxWorkspace, project: ConsumerProject) -> None:
+def _deploys_converges_and_destroys(secretbox: PackageWorkspace, project: ConsumerProject) -> None:
     up = project.pulumi("up", "--yes")
     assert up.returncode == 0, up.stdout + up.stderr
 

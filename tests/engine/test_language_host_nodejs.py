@@ -15,7 +15,7 @@ import json
 import pytest
 
 from tests.engine.test_component_provider import TSCONFIG, TYPESCRIPT_PACKAGE
-from tests.fixtures.component_provider import ConsumerProject, SecretboxWorkspace
+from tests.fixtures.component_provider import ConsumerProject, PackageWorkspace
 
 PROGRAM = """\
 import * as pulumi from "@pulumi/pulumi";
@@ -32,7 +32,7 @@ export const dryRun = pulumi.runtime.isDryRun();
 """
 
 
-def _project(secretbox: SecretboxWorkspace, name: str) -> ConsumerProject:
+def _project(secretbox: PackageWorkspace, name: str) -> ConsumerProject:
     return secretbox.project(name, {"Pulumi.yaml": f"name: {name}\nruntime: nodejs\n",
                                     "package.json": json.dumps(TYPESCRIPT_PACKAGE, indent=2),
                                     "tsconfig.json": json.dumps(TSCONFIG, indent=2), "index.ts": PROGRAM})

@@ -15,7 +15,8 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from components.component import (ClerkHasuraArgs, arguments_from_settings, in_argument_terms, stack_config_of)
+from components.component import (ClerkHasuraArgs, arguments_from_settings, in_argument_terms, in_input_terms,
+                                  stack_config_of)
 from components.hasura.project import load_project
 from components.config.settings import SettingsError
 from components.targets import StackSettings, load_settings, stack_problems
@@ -97,6 +98,25 @@ def test_the_settings_own_fixes_reach_a_component_user_as_arguments():
         "Fix: give an object (its `…Args` dataclass)",
         "hasura_admin_secret: is 5 characters, fewer than 16. Fix: set a longer one (e.g. `openssl rand -hex 24`) "
         "with `ClerkHasuraArgs.hasura_admin_secret = …`, or remove it and a strong one is generated once and kept"]
+
+
+def test_a_problem_told_to_a_program_in_another_language_names_its_inputs_and_no_pulumi_config_command():
+    told = in_input_terms(
+        "Invalid stack configuration (3 problems):\n"
+        "  - clerk.allowedSkew: must be between 0 and 300 seconds, got 999. Fix: use a few seconds\n"
+        "  - hasuraAdminSecret: required with target `existing`. Fix: `pulumi config set --secret hasuraAdminSecret …`"
+        " (or CLERK_HASURA_HASURA_ADMIN_SECRET in CI)\n"
+        "  - postgres.hostPort: the `existing` target creates no Postgres. Fix: remove it (`pulumi config rm "
+        "postgres.hostPort`)\n"
+        "  - kubernetes.postgresStorage.className: Fix: `pulumi config set --path hasuraCloud.projectId <id>`")
+    assert told == (
+        "Invalid ClerkHasura inputs (3 problems):\n"
+        "  - clerk.allowedSkew: must be between 0 and 300 seconds, got 999. Fix: use a few seconds\n"
+        "  - hasuraAdminSecret: required with target `existing`. Fix: set the ClerkHasura input `hasuraAdminSecret` "
+        "to …\n"
+        "  - postgres.hostPort: the `existing` target creates no Postgres. Fix: remove it (leave the ClerkHasura input "
+        "`postgres.hostPort` unset)\n"
+        "  - kubernetes.postgresStorage.className: Fix: set the ClerkHasura input `hasuraCloud.projectId` to <id>")
 
 
 @pytest.fixture(scope="module")
@@ -229,7 +249,8 @@ def message_texts(root: Path) -> list[str]:
 CONFIG_COMMAND = re.compile(r"pulumi (?:--stack \S+ )?config")
 
 
-def test_no_fix_of_the_checks_keeps_a_pulumi_config_command_when_told_to_a_component_user():
+def test_no_fix_of_the_checks_keeps_a_pulumi_config_command_when_told_to_a_component_or_package_user():
     texts = message_texts(PROJECT_DIR)
     assert len(texts) > 20  # the scan finds the hints
     assert [text for text in texts if CONFIG_COMMAND.search(in_argument_terms(text))] == []
+    assert [text for text in texts if CONFIG_COMMAND.search(in_input_terms(text))] == []

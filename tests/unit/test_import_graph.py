@@ -14,12 +14,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: The areas of `components/` from the ground up; an area may import its own modules and those of the layers below.
 #: The shared settings, Hasura, Clerk and the JWT secret know no target; the targets, the dynamic providers and the
-#: smoke check know no stack; the stack, its plan and the commands sit on top.
+#: smoke check know no stack; the stack, its plan, the commands and the package's provider sit on top.
 LAYERS = (
     {"errors"},
     {"config", "hasura", "clerk", "auth"},
     {"targets", "providers", "smoke"},
-    {"component", "plan", "commands", "cli"},
+    {"component", "plan", "commands", "cli", "package"},
 )
 TARGETS_PACKAGE = "components.targets"
 #: What the target folders may share: the interface and the modules several targets use.

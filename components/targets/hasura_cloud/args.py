@@ -5,8 +5,6 @@ Each attribute is the snake_case name of a key of `HasuraCloudSettings` (`compon
 None leaves it at the setting's default.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 

@@ -4,8 +4,6 @@ Each attribute is the snake_case name of a key of `KubernetesSettings` (`compone
 None leaves it at the setting's default. The component validates them with the stack settings' own rules.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 

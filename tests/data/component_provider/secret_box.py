@@ -1,6 +1,7 @@
 """Two components with typed arguments whose child is the project's generated secret (GeneratedSecretProvider).
 
-SecretBox makes it a resource of this package that the provider process serves itself (hosted_resources);
+SecretBox makes it a resource of this package that the provider process serves itself
+(components.providers.hosted);
 DynamicSecretBox makes it the project's `pulumi.dynamic` resource unchanged, which the engine sends to Pulumi's
 `pulumi-python` dynamic-provider host started in the consumer's environment (the failure the tests record).
 
@@ -12,7 +13,6 @@ from typing import Optional, TypedDict
 import pulumi
 
 from components.providers.generated_secret import GeneratedSecret
-from hosted_resources import HostedResource
 
 #: The token of the generated secret when this package's provider serves it (__main__.py maps it to the provider).
 GENERATED_SECRET = "secretbox:index:GeneratedSecret"
@@ -31,8 +31,8 @@ class SecretBox(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SecretBoxArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("secretbox:index:SecretBox", name, {}, opts)
-        secret = HostedResource(GENERATED_SECRET, f"{name}-secret", {"length": args["length"], "value": None},
-                                pulumi.ResourceOptions(parent=self, additional_secret_outputs=["value"]))
+        secret = pulumi.CustomResource(GENERATED_SECRET, f"{name}-secret", {"length": args["length"], "value": None},
+                                       pulumi.ResourceOptions(parent=self, additional_secret_outputs=["value"]))
         self.value = pulumi.Output.secret(secret.value)
         self.register_outputs({"value": self.value})
 

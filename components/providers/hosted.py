@@ -1,4 +1,4 @@
-"""Dynamic-provider resources served by the component provider itself, not by Pulumi's `pulumi-python` host.
+"""The dynamic resources of a component provider package, served by the package's own provider process.
 
 Why (pulumi/pulumi#5455, measured in tests/engine/test_component_provider.py): a `pulumi.dynamic.Resource` made
 inside a component provider registers as `pulumi-python:dynamic/...`, so the engine sends its Check/Create/... to
@@ -14,6 +14,11 @@ So the component provider answers those calls itself: the child is registered un
 (`<package>:index:<Name>`), the engine routes its CRUD to the package's provider plugin (this process, started by
 the Python language host in the provider's own virtualenv), and the calls go to the unchanged `ResourceProvider`
 class of the dynamic resource. No pickled provider is stored in state either.
+
+The seam: a dynamic resource class derives from `HostableResource`; a package's provider entry calls
+`host_resources` before `serve`, and from then on, in that process only, those classes register under the package's
+tokens. Everywhere else (this repository's own program, a Python program importing the component) they stay the
+`pulumi.dynamic` resources they were, with the same types, URNs and state.
 """
 
 import argparse
@@ -24,7 +29,7 @@ from typing import Any, Optional
 import grpc.aio
 import pulumi
 from google.protobuf import empty_pb2
-from pulumi.dynamic import ResourceProvider
+from pulumi.dynamic import Resource, ResourceProvider
 from pulumi.provider import Provider
 from pulumi.provider.server import ProviderServicer
 from pulumi.runtime import proto, rpc
@@ -32,14 +37,31 @@ from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import provider_pb2_grpc
 
 
-class HostedResource(pulumi.CustomResource):
-    """A resource of `token` (one of the package's), created by the `ResourceProvider` that `serve` maps it to.
+class HostableResource(Resource):
+    """A `pulumi.dynamic.Resource` that registers as `<package>:index:<ClassName>` instead, served by `serve`, once
+    `host_resources` has named its class in this process."""
 
-    `props` are the inputs, with None for each output the provider adds (as for a dynamic resource)."""
-
-    def __init__(self, token: str, name: str, props: dict[str, Any],
+    def __init__(self, provider: ResourceProvider, name: str, props: dict[str, Any],
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        super().__init__(token, name, props, opts)
+        token = _HOSTED_TOKENS.get(type(self))
+        if token is None:
+            super().__init__(provider, name, props, opts)
+        else:
+            # No `__provider` property: the process that serves the token has the provider class itself.
+            pulumi.CustomResource.__init__(self, token, name, props, opts)
+
+
+#: The classes this process hosts (`host_resources`), with their tokens.
+_HOSTED_TOKENS: dict[type[HostableResource], str] = {}
+
+
+def host_resources(package: str, providers: dict[type[HostableResource], ResourceProvider]
+                   ) -> dict[str, ResourceProvider]:
+    """Register the `providers`' resource classes under `package`'s tokens from now on, in this process; returns
+    the token -> provider map `serve` answers the CRUD of."""
+    tokens = {kind: f"{package}:index:{kind.__name__}" for kind in providers}
+    _HOSTED_TOKENS.update(tokens)
+    return {tokens[kind]: provider for kind, provider in providers.items()}
 
 
 def _type_of(urn: str) -> str:
