@@ -75,6 +75,12 @@ def test_object_types_are_named_without_args_and_every_reference_resolves():
     assert references and references <= set(served["types"])
 
 
+def test_every_object_type_is_described_in_words_not_by_its_python_signature():
+    described = {token: kind.get("description", "") for token, kind in schema()["types"].items()}
+    # A dataclass without a docstring is described by its signature: `IngressArgs(class_name: str | None = None, ...`.
+    assert [token for token, text in described.items() if not text or "Args(" in text] == []
+
+
 def construct_inputs(wire: dict) -> dict:
     """What the SDK's provider server makes of a Construct call's inputs (secrets and resource dependencies as
     resolved Outputs, nested secrets and unknowns in wire form), read by `plain_inputs` there."""

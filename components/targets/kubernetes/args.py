@@ -17,12 +17,14 @@ class ResourceQuantitiesArgs:
 
 @dataclass(frozen=True)
 class HasuraResourcesArgs:
+    """`resources` of each Hasura container: its requests and limits."""
     requests: ResourceQuantitiesArgs | None = None
     limits: ResourceQuantitiesArgs | None = None
 
 
 @dataclass(frozen=True)
 class AutoscalingArgs:
+    """`autoscaling`: a HorizontalPodAutoscaler on CPU utilization (needs the cluster's metrics-server)."""
     enabled: bool | None = None
     min_replicas: int | None = None
     max_replicas: int | None = None
@@ -31,6 +33,7 @@ class AutoscalingArgs:
 
 @dataclass(frozen=True)
 class IngressArgs:
+    """`ingress`: an Ingress routing `host` to the Hasura Service; none without `host`."""
     class_name: str | None = None
     host: str | None = None
     tls_secret_name: str | None = None
@@ -39,6 +42,7 @@ class IngressArgs:
 
 @dataclass(frozen=True)
 class PostgresStorageArgs:
+    """`postgresStorage`: the volume claim of the in-cluster Postgres (only without `databaseUrl`)."""
     size: str | None = None
     class_name: str | None = None
 
