@@ -94,6 +94,14 @@ class _Servicer(ProviderServicer):
         super().__init__(provider, args, engine_address=engine_address)
         self.resources = resources
 
+    async def Construct(self, request, context):
+        try:
+            return await super().Construct(request, context)
+        except pulumi.RunError as error:
+            # A component's own error (an invalid input) ends the call with its message alone: raised on, gRPC would
+            # prefix it with "Unexpected <class 'pulumi.errors.RunError'>:" and log a traceback.
+            await context.abort(grpc.StatusCode.UNKNOWN, str(error))
+
     def _provider_for(self, urn: str) -> ResourceProvider:
         token = _type_of(urn)
         if token not in self.resources:
