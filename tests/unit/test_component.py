@@ -69,15 +69,20 @@ def test_arguments_from_settings_stand_for_the_same_settings_with_the_same_keys_
     assert again == settings and again.kubernetes.model_fields_set == settings.kubernetes.model_fields_set
 
 
+#: Problems as the stack config's checks word them, to be reworded for a component user in each language.
+STACK_CONFIG_PROBLEMS = (
+    "Invalid stack configuration (3 problems):\n"
+    "  - clerk.allowedSkew: must be between 0 and 300 seconds, got 999. Fix: use a few seconds\n"
+    "  - hasuraAdminSecret: required with target `existing`. Fix: `pulumi config set --secret hasuraAdminSecret …`"
+    " (or CLERK_HASURA_HASURA_ADMIN_SECRET in CI)\n"
+    "  - postgres.hostPort: the `existing` target creates no Postgres. Fix: remove it (`pulumi config rm "
+    "postgres.hostPort`)\n"
+    "  - kubernetes.postgresStorage.className: Fix: `pulumi config set --path hasuraCloud.projectId <id>`"
+)
+
+
 def test_a_problem_told_to_a_component_user_names_argument_paths_and_no_pulumi_config_command():
-    told = in_argument_terms(
-        "Invalid stack configuration (3 problems):\n"
-        "  - clerk.allowedSkew: must be between 0 and 300 seconds, got 999. Fix: use a few seconds\n"
-        "  - hasuraAdminSecret: required with target `existing`. Fix: `pulumi config set --secret hasuraAdminSecret …`"
-        " (or CLERK_HASURA_HASURA_ADMIN_SECRET in CI)\n"
-        "  - postgres.hostPort: the `existing` target creates no Postgres. Fix: remove it (`pulumi config rm "
-        "postgres.hostPort`)\n"
-        "  - kubernetes.postgresStorage.className: Fix: `pulumi config set --path hasuraCloud.projectId <id>`")
+    told = in_argument_terms(STACK_CONFIG_PROBLEMS)
     assert told == (
         "Invalid ClerkHasura arguments (3 problems):\n"
         "  - clerk.allowed_skew: must be between 0 and 300 seconds, got 999. Fix: use a few seconds\n"
@@ -101,14 +106,7 @@ def test_the_settings_own_fixes_reach_a_component_user_as_arguments():
 
 
 def test_a_problem_told_to_a_program_in_another_language_names_its_inputs_and_no_pulumi_config_command():
-    told = in_input_terms(
-        "Invalid stack configuration (3 problems):\n"
-        "  - clerk.allowedSkew: must be between 0 and 300 seconds, got 999. Fix: use a few seconds\n"
-        "  - hasuraAdminSecret: required with target `existing`. Fix: `pulumi config set --secret hasuraAdminSecret …`"
-        " (or CLERK_HASURA_HASURA_ADMIN_SECRET in CI)\n"
-        "  - postgres.hostPort: the `existing` target creates no Postgres. Fix: remove it (`pulumi config rm "
-        "postgres.hostPort`)\n"
-        "  - kubernetes.postgresStorage.className: Fix: `pulumi config set --path hasuraCloud.projectId <id>`")
+    told = in_input_terms(STACK_CONFIG_PROBLEMS)
     assert told == (
         "Invalid ClerkHasura inputs (3 problems):\n"
         "  - clerk.allowedSkew: must be between 0 and 300 seconds, got 999. Fix: use a few seconds\n"
