@@ -100,6 +100,10 @@ def test_a_python_plugin_runs_in_its_own_virtualenv_and_serves_its_schema(secret
     got = ConsumerProject(secretbox.base, secretbox.env).pulumi("package", "get-schema", "./secretbox")
     assert got.returncode == 0, got.stderr
     assert (secretbox.plugin / "venv" / "bin" / "python").exists()
+    # Installed from a copy: pip builds a local project in its folder (build/), where test processes installing the
+    # checkout itself side by side collided.
+    (installed,) = (secretbox.plugin / "venv").glob("lib/python*/site-packages/clerk_hasura-*.dist-info")
+    assert json.loads((installed / "direct_url.json").read_text())["url"] == f"file://{secretbox.base}/clerk-hasura"
     schema = json.loads(got.stdout)
     assert (schema["name"], schema["version"]) == ("secretbox", "0.0.0")
     box = schema["resources"]["secretbox:index:SecretBox"]
