@@ -8,6 +8,7 @@ shape is the Engine API's "Get version" (docs.docker.com/reference/api/engine, `
 from __future__ import annotations
 
 import json
+import socketserver
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -17,10 +18,15 @@ CURRENT = {"Version": "26.1.5", "ApiVersion": "1.45", "MinAPIVersion": "1.24", "
 OLDEST = {"Version": "20.10.24", "ApiVersion": "1.41", "MinAPIVersion": "1.12", "Os": "linux", "Arch": "amd64"}
 
 
-class DockerVersionDouble:
-    """`with DockerVersionDouble(OLDEST) as docker_host: ...` serves that answer at `tcp://127.0.0.1:<port>`."""
+class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
 
-    def __init__(self, answer: dict[str, str] = CURRENT) -> None:
+
+class DockerVersionDouble:
+    """`with DockerVersionDouble(OLDEST) as docker_host: ...` serves that answer at `tcp://127.0.0.1:<port>`, or at
+    `unix://<socket>` when given a socket path (as Docker Desktop's per-user sockets)."""
+
+    def __init__(self, answer: dict[str, str] = CURRENT, socket: str | None = None) -> None:
         body = json.dumps(answer).encode()
 
         class Handler(BaseHTTPRequestHandler):
@@ -34,8 +40,15 @@ class DockerVersionDouble:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.docker_host = f"tcp://127.0.0.1:{self.server.server_address[1]}"
+            def address_string(self) -> str:
+                return "local"  # a unix socket's peer has no address
+
+        if socket is None:
+            self.server: socketserver.BaseServer = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            self.docker_host = f"tcp://127.0.0.1:{self.server.server_address[1]}"
+        else:
+            self.server = _UnixHTTPServer(socket, Handler)
+            self.docker_host = f"unix://{socket}"
 
     def __enter__(self) -> str:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

@@ -1,11 +1,14 @@
 """The Docker engine the docker target deploys to, asked at preview, before anything is created.
 
-The docker provider talks to the engine named by `DOCKER_HOST` (default `unix:///var/run/docker.sock`); so does
-this check, over the Docker Engine API (`GET /version`, docs.docker.com/reference/api/engine, "Get version"). It
+The docker provider talks to the engine named by `DOCKER_HOST`; so does this check, over the Docker Engine API (`GET /version`, docs.docker.com/reference/api/engine, "Get version"). It
 finds two things a deploy would otherwise learn halfway through, with resources already created:
 - an engine the project does not support (older than Docker Engine 20.10, API 1.41: the oldest we test on);
 - whether the engine takes a health check's `start_interval`, which needs API 1.44 (Docker Engine 25). Older
   engines refuse the whole container create ("specify health-check start interval" requires API version 1.44).
+
+With `DOCKER_HOST` unset, both try `unix:///var/run/docker.sock`, then Docker Desktop's per-user sockets (its
+"adminless" install on macOS makes no /var/run/docker.sock), and use the first that answers: pulumi-docker's
+configureDockerClient (provider/image.go) does so and sets DOCKER_HOST to it for every resource.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from components.config.settings import SharedSettings
 from components.errors import ClerkHasuraError
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+#: Docker Desktop's sockets under the user's home, in the order pulumi-docker tries them after the default.
+DESKTOP_SOCKETS = (".docker/run/docker.sock", ".docker/desktop/docker.sock")
 #: The oldest engine API the project is tested on: Docker Engine 20.10 (Debian 12's docker.io).
 MINIMUM_API = (1, 41)
 MINIMUM_ENGINE = "Docker Engine 20.10"
@@ -38,7 +43,7 @@ class DockerEngineUnavailable(ClerkHasuraError):
 @dataclass(frozen=True)
 class DockerEngine:
     host: str
-    """Where the engine was reached (`DOCKER_HOST` or the default socket)."""
+    """Where the engine was reached (`DOCKER_HOST`, or the first of the default sockets that answered)."""
     version: str
     """The engine's own version, e.g. "20.10.24"."""
     api_version: str
@@ -50,24 +55,39 @@ class DockerEngine:
 
 
 def preflight(settings: SharedSettings, environ: Mapping[str, str]) -> DockerEngine:
-    """The engine at `DOCKER_HOST`, if it answers and is recent enough; else `DockerEngineUnavailable` with the fix."""
+    """The engine the docker provider will use, if it answers and is recent enough; else `DockerEngineUnavailable`
+    with the fix."""
     del settings  # every docker stack deploys to the engine the environment names
-    host = environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
-    try:
-        with _client(host, environ) as client:
-            response = client.get("/version")
-            response.raise_for_status()
-            answer = response.json()
-    except (httpx.HTTPError, ValueError, OSError) as error:
-        raise DockerEngineUnavailable(
-            f"Docker: no Docker engine answered at {host} ({type(error).__name__}: {error}). Fix: start Docker "
-            "(Docker Desktop, or `sudo systemctl start docker`), or set DOCKER_HOST to the engine to deploy to "
-            "(scripts/deploy sets it from the current docker context)") from None
-    engine = DockerEngine(host=host, version=str(answer.get("Version", "?")), api_version=str(answer.get("ApiVersion", "0")))
+    failures: list[str] = []
+    for host in _candidate_hosts(environ):
+        try:
+            with _client(host, environ) as client:
+                response = client.get("/version")
+                response.raise_for_status()
+                answer = response.json()
+        except (httpx.HTTPError, ValueError, OSError) as error:
+            failures.append(f"{host} ({type(error).__name__}: {error})")
+            continue
+        return _supported(DockerEngine(host=host, version=str(answer.get("Version", "?")),
+                                       api_version=str(answer.get("ApiVersion", "0"))))
+    raise DockerEngineUnavailable(
+        f"Docker: no Docker engine answered at {'; '.join(failures)}. Fix: start Docker (Docker Desktop, or "
+        "`sudo systemctl start docker`), or set DOCKER_HOST to the engine to deploy to (scripts/deploy sets it from "
+        "the current docker context)")
+
+
+def _candidate_hosts(environ: Mapping[str, str]) -> list[str]:
+    if environ.get("DOCKER_HOST"):
+        return [environ["DOCKER_HOST"]]
+    home = environ.get("HOME") or os.path.expanduser("~")
+    return [DEFAULT_DOCKER_HOST, *(f"unix://{os.path.join(home, socket)}" for socket in DESKTOP_SOCKETS)]
+
+
+def _supported(engine: DockerEngine) -> DockerEngine:
     if _api_tuple(engine.api_version) < MINIMUM_API:
         raise DockerEngineUnavailable(
-            f"Docker: the engine at {host} is Docker Engine {engine.version} (API {engine.api_version}); the oldest "
-            f"this project supports is {MINIMUM_ENGINE} (API {'.'.join(map(str, MINIMUM_API))}). Fix: upgrade "
+            f"Docker: the engine at {engine.host} is Docker Engine {engine.version} (API {engine.api_version}); the "
+            f"oldest this project supports is {MINIMUM_ENGINE} (API {'.'.join(map(str, MINIMUM_API))}). Fix: upgrade "
             "Docker (https://docs.docker.com/engine/install/)")
     return engine
 
