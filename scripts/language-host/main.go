@@ -25,7 +25,6 @@ import (
 
 	"github.com/clerk-hasura/language-host/hostkit"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
-	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 // execShim is the SDK's Python script that configures the runtime and runs the program (sdk/python/cmd).
@@ -38,10 +37,6 @@ type host struct {
 func main() {
 	h := &host{}
 	hostkit.Serve("pulumi-language-python", &h.Base, h)
-}
-
-func (h *host) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
-	return &pulumirpc.PluginInfo{Version: hostkit.Version}, nil
 }
 
 // GetRequiredPlugins and GetRequiredPackages list nothing: the real host lists the pulumi-* Python packages that

@@ -1,6 +1,6 @@
 // Package hostkit is what the stand-in language hosts (the Python one at the module's root, the Node.js one in
-// nodejs/) share: the plugin's command line and gRPC server, the engine handshake, how a program's exit becomes a
-// RunResponse, and writing a generated SDK.
+// nodejs/) share: the plugin's command line and gRPC server, the engine handshake and plugin info, how a program's
+// exit becomes a RunResponse, streaming an install's output, and writing a generated SDK.
 package hostkit
 
 import (
@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -17,8 +18,10 @@ import (
 	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/pkg/v3/codegen/schema"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 // Version is the CLI release the stand-ins were written against (scripts/build-pulumi builds them with it).
@@ -44,6 +47,10 @@ func (b *Base) Handshake(_ context.Context, req *pulumirpc.LanguageHandshakeRequ
 		b.RootDirectory = req.GetRootDirectory()
 	}
 	return &pulumirpc.LanguageHandshakeResponse{}, nil
+}
+
+func (b *Base) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
+	return &pulumirpc.PluginInfo{Version: Version}, nil
 }
 
 // Serve reads the plugin command line into base, serves host on a free port of 127.0.0.1 and prints that port
@@ -92,6 +99,25 @@ func RunResponse(err error, command string) *pulumirpc.RunResponse {
 	default:
 		return &pulumirpc.RunResponse{Error: fmt.Sprintf("could not start the program (%s): %v", command, err)}
 	}
+}
+
+// InstallDependencies streams install's output to the CLI between the real hosts' header and footer lines
+// (`pulumi install`, `package add`, a plugin's first run).
+func InstallDependencies(req *pulumirpc.InstallDependenciesRequest,
+	server pulumirpc.LanguageRuntime_InstallDependenciesServer,
+	install func(ctx context.Context, stdout, stderr io.Writer) error,
+) error {
+	closer, stdout, stderr, err := rpcutil.MakeInstallDependenciesStreams(server, req.GetIsTerminal())
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	fmt.Fprintf(stdout, "Installing dependencies...\n\n")
+	if err := install(server.Context(), stdout, stderr); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Finished installing dependencies\n\n")
+	return closer.Close()
 }
 
 // GeneratePackage binds the request's schema with the engine's schema loader for referenced packages, hands it

@@ -32,10 +32,8 @@ import (
 	"github.com/pulumi/pulumi/pkg/v3/codegen/schema"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	"github.com/pulumi/pulumi/sdk/v3/nodejs/npm"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
-	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 // runner is the program runner in @pulumi/pulumi, resolved from the program's folder as Node resolves it.
@@ -48,10 +46,6 @@ type host struct {
 func main() {
 	h := &host{}
 	hostkit.Serve("pulumi-language-nodejs", &h.Base, h)
-}
-
-func (h *host) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
-	return &pulumirpc.PluginInfo{Version: hostkit.Version}, nil
 }
 
 // options are the Pulumi.yaml runtime options the stand-in honours (parseOptions in the real host).
@@ -251,18 +245,11 @@ func (h *host) InstallDependencies(req *pulumirpc.InstallDependenciesRequest,
 	if err != nil {
 		return err
 	}
-	closer, stdout, stderr, err := rpcutil.MakeInstallDependenciesStreams(server, req.GetIsTerminal())
-	if err != nil {
+	return hostkit.InstallDependencies(req, server, func(ctx context.Context, stdout, stderr io.Writer) error {
+		_, err := npm.Install(ctx, opts.packageManager, req.GetInfo().GetProgramDirectory(), opts.production,
+			stdout, stderr)
 		return err
-	}
-	defer closer.Close()
-	fmt.Fprintf(stdout, "Installing dependencies...\n\n")
-	if _, err := npm.Install(server.Context(), opts.packageManager, req.GetInfo().GetProgramDirectory(),
-		opts.production, stdout, stderr); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "Finished installing dependencies\n\n")
-	return closer.Close()
+	})
 }
 
 // GeneratePackage writes the Node.js SDK of a schema (`pulumi package gen-sdk --language nodejs`, and `package add`
