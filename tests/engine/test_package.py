@@ -11,8 +11,11 @@ leaves nothing. Before that, an invalid input is refused at preview, named as th
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
+
+import yaml
 
 from tests.engine.test_existing import ADMIN_SECRET, JWT, hasura, metadata_dir, minted_tokens  # noqa: F401
 from tests.fixtures.component_provider import ConsumerProject, PackageWorkspace
@@ -126,7 +129,23 @@ def test_a_yaml_program_adds_the_package_and_deploys_clerk_hasura(
     assert "clerk.jwksUrl: came as a secret (or holds one), but ClerkHasura keeps only its secret inputs" in (
         preview.stdout + preview.stderr)
     assert _resources(project) == []
-    assert project.pulumi("config", "rm", "jwksUrl").returncode == 0
+    assert project.pulumi("config", "set", "jwksUrl", clerk_double.jwks_url).returncode == 0  # plain again
+    # An input that is an output of a resource this deployment creates is not known at preview: refused by name,
+    # with the fix, though the preview itself goes through the engine without error from anything else.
+    program = project.root / "Pulumi.yaml"
+    as_added = program.read_text()
+    with_second = yaml.safe_load(as_added)
+    second = copy.deepcopy(with_second["resources"]["backend"])
+    second["properties"]["hasura"]["publicUrl"] = "${backend.jwtTemplateId}"  # made by the first one's template
+    with_second["resources"]["second"] = second
+    program.write_text(yaml.safe_dump(with_second, sort_keys=False))
+    preview = project.pulumi("preview")
+    assert preview.returncode != 0
+    assert ("hasura.publicUrl: is not known yet (at preview it is an output of a resource this deployment creates "
+            "or changes); ClerkHasura checks every input before it creates anything, so it needs the value then. "
+            "Fix: pass a value known before the deployment") in preview.stdout + preview.stderr
+    assert _resources(project) == []
+    program.write_text(as_added)
     outputs = _refused_at_preview_then_deployed_converged_and_destroyed(
         clerk_hasura_package, project, clerk_double, hasura, metadata_dir, minted_tokens)
     assert outputs["jwtTemplate"] == "hasura"
