@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pulumi import automation as auto
 
 from tests.engine.test_existing import ADMIN_SECRET, hasura, metadata_dir  # noqa: F401 (fixtures)
 from tests.fixtures.engine import ROOT, changes, smoke_passed
@@ -59,6 +60,16 @@ def test_a_team_program_deploys_the_installed_component_converges_and_destroys_t
          "clerkApiUrl": clerk_double.url, "hasuraUrl": hasura.url},
         secrets={"hasuraAdminSecret": ADMIN_SECRET, "clerkSecretKey": clerk_double.secret_key},
         env={"PULUMI_PYTHON_CMD": str(team / "venv" / "bin" / "python"), **no_path}, project_dir=team)
+
+    # An invalid argument stops the preview before anything exists, named as the team's program spells it.
+    engine.set_config("publishableKey", "pk_test_bogus")
+    with pytest.raises(auto.CommandError):
+        engine.preview()
+    told = "".join(engine.log)
+    assert ("clerk.publishable_key: does not decode (its part after `pk_test_`/`pk_live_` is not base64). Fix: copy "
+            "the whole publishable key from the Clerk dashboard") in told, told
+    assert "pulumi config" not in told and not engine.stack.export_stack().deployment.get("resources")
+    engine.set_config("publishableKey", clerk_double.publishable_key)
 
     result = engine.up(refresh=True)
     assert result.summary.result == "succeeded", "".join(engine.log)
