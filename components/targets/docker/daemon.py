@@ -1,7 +1,8 @@
 """The Docker engine the docker target deploys to, asked at preview, before anything is created.
 
-The docker provider talks to the engine named by `DOCKER_HOST`; so does this check, over the Docker Engine API (`GET /version`, docs.docker.com/reference/api/engine, "Get version"). It
-finds two things a deploy would otherwise learn halfway through, with resources already created:
+The docker provider talks to the engine named by `DOCKER_HOST`; so does this check, over the Docker Engine API
+(`GET /version`, docs.docker.com/reference/api/engine, "Get version"). It finds two things a deploy would otherwise
+learn halfway through, with resources already created:
 - an engine the project does not support (older than Docker Engine 20.10, API 1.41: the oldest we test on);
 - whether the engine takes a health check's `start_interval`, which needs API 1.44 (Docker Engine 25). Older
   engines refuse the whole container create ("specify health-check start interval" requires API version 1.44).
