@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import shutil
 from pathlib import Path
 
@@ -24,12 +23,10 @@ from components.hasura.client import HasuraClient
 from components.hasura.export import render_metadata_files, write_metadata_files
 from components.hasura.compare import normalize_metadata
 from components.providers.hasura_metadata import HasuraMetadata
-from tests.fixtures.engine import ROOT, changes, drift_command, smoke_failures
+from tests.fixtures.engine import JWT, ROOT, changes, drift_command, smoke_failures
 from tests.fixtures.metadata import cli_metadata_diff
 
 ADMIN_SECRET = "engine-admin-secret-0123456789"
-#: A compact JWS whose header and payload are JSON objects, as every token the smoke check handles is.
-JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
 USERS_TABLE = {"schema": "public", "name": "users"}
 EXPECTED_OUTPUTS = {"jwtSecret", "jwksUrl", "issuer", "jwtTemplate", "graphqlUrl", "hasuraUrl", "healthzUrl",
                     "hasuraAdminSecret", "appEnv", "metadataHash", "target", "metadataDir", "jwtTemplateId", "smoke"}

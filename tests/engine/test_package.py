@@ -17,9 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from tests.engine.test_existing import ADMIN_SECRET, JWT, hasura, metadata_dir, minted_tokens  # noqa: F401
+from tests.engine.test_existing import ADMIN_SECRET, hasura, metadata_dir, minted_tokens  # noqa: F401
 from tests.fixtures.component_provider import ConsumerProject, PackageWorkspace
-from tests.fixtures.engine import ROOT
+from tests.fixtures.engine import JWT, ROOT
 
 CONSUMERS = ROOT / "tests" / "data" / "consumers"
 PACKAGE_TYPES = {"pulumi:pulumi:Stack", "pulumi:providers:clerk-hasura", "clerk-hasura:index:ClerkHasura",
